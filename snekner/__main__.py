@@ -1,0 +1,3 @@
+from snekner.cli import main
+
+main()

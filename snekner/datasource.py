@@ -1,0 +1,269 @@
+"""Open NER source data: a hub id, a folder in the hub's layout, or a `save_to_disk` folder.
+
+Every source comes back as a `datasets.DatasetDict` with splits named train / validation /
+test and at least the columns `tokens` (list[str]) and `ner_tags` (list[int]); `lang` is
+kept when present. Data laid out one file per language (the hub layout of
+Babelscape/multinerd: `train/train_en.jsonl`, `val/val_en.jsonl`, `test/test_en.jsonl`) is
+read only for the chosen language.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from snekner.errors import SneknerError
+
+DEFAULT_DATASET = "Babelscape/multinerd"
+SAMPLE_DATASET = "snekner:sample"
+# file-name prefix in the hub layout -> split name snekner uses
+LAYOUT_SPLITS = {"train": "train", "val": "validation", "test": "test"}
+SPLIT_ALIASES = {"val": "validation", "dev": "validation", "valid": "validation"}
+_LAYOUT_FILE = re.compile(r"^(train|val|test)/(train|val|test)_([A-Za-z_-]+)\.jsonl$")
+
+
+@dataclass
+class Source:
+    dataset: object  # datasets.DatasetDict
+    spec: str
+    resolved: str
+    layout: str  # "per-language files" | "save_to_disk" | "hub builder"
+    languages: list[str] = field(default_factory=list)  # present before filtering
+    label_names: list[str] | None = None  # when the data declares its ClassLabel names
+
+
+def canonical_split(name: str) -> str:
+    return SPLIT_ALIASES.get(name, name)
+
+
+def sample_dataset_dir() -> Path:
+    from snekner.sample_data import write_sample_dataset
+    from snekner.settings import cache_dir
+
+    target = cache_dir() / "sample-data-v1"
+    if not (target / "test").is_dir():
+        write_sample_dataset(target)
+    return target
+
+
+def open_source(spec: str, lang: str | None = None, limit: int | None = None) -> Source:
+    if spec == SAMPLE_DATASET:
+        source = _open_layout_dir(sample_dataset_dir(), spec, lang)
+    else:
+        path = Path(spec).expanduser()
+        if path.is_dir():
+            if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
+                source = _open_saved(path, spec, lang)
+            elif _layout_files(path):
+                source = _open_layout_dir(path, spec, lang)
+            else:
+                raise SneknerError(
+                    f"dataset folder {spec} has neither train|val|test/<split>_<lang>.jsonl files nor a save_to_disk dataset; "
+                    "point --dataset at such a folder"
+                )
+        elif path.exists():
+            raise SneknerError(f"dataset {spec} is a file; pass the folder that holds train/ val/ test/ (or a save_to_disk folder)")
+        elif _looks_like_hub_id(spec):
+            source = _open_hub(spec, lang)
+        else:
+            raise SneknerError(f"dataset {spec} not found: no such folder, and it is not a hub id like Babelscape/multinerd")
+    if limit is not None:
+        if limit < 1:
+            raise SneknerError(f"--limit must be at least 1, not {limit}")
+        source.dataset = type(source.dataset)(
+            {name: split.select(range(min(limit, len(split)))) for name, split in source.dataset.items()}
+        )
+    validate_columns(source)
+    return source
+
+
+def _looks_like_hub_id(spec: str) -> bool:
+    return bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*/[\w.-]+", spec)) and not spec.startswith((".", "/"))
+
+
+def _layout_files(root: Path) -> dict[str, dict[str, Path]]:
+    """{split: {lang: path}} for files named like the hub layout."""
+    found: dict[str, dict[str, Path]] = {}
+    for prefix in LAYOUT_SPLITS:
+        for p in sorted((root / prefix).glob(f"{prefix}_*.jsonl")):
+            m = _LAYOUT_FILE.match(f"{prefix}/{p.name}")
+            if m and m.group(1) == m.group(2):
+                found.setdefault(LAYOUT_SPLITS[prefix], {})[m.group(3)] = p
+    return found
+
+
+def _pick_languages(present: list[str], lang: str | None, spec: str) -> list[str]:
+    if lang is None:
+        return present
+    if lang not in present:
+        raise SneknerError(f"language {lang!r} is not in {spec}; it has: {', '.join(present) or 'none'}")
+    return [lang]
+
+
+def _read_jsonl(paths: list[Path]):
+    import pyarrow as pa
+    import pyarrow.json as paj
+
+    tables = []
+    for p in paths:
+        try:
+            tables.append(paj.read_json(p, read_options=paj.ReadOptions(block_size=1 << 24)))
+        except (pa.ArrowInvalid, OSError) as e:
+            raise SneknerError(f"cannot read {p}: {str(e).splitlines()[0]}; each line must be one JSON object") from None
+    if len(tables) == 1:
+        return tables[0]
+    try:
+        return pa.concat_tables(tables, promote_options="default")
+    except pa.ArrowInvalid as e:
+        raise SneknerError(f"files {', '.join(map(str, paths))} have different columns ({e}); make them alike") from None
+
+
+def _dataset_from_files(files: dict[str, dict[str, Path]], languages: list[str]):
+    import datasets
+
+    splits = {}
+    for split, by_lang in files.items():
+        paths = [by_lang[lg] for lg in languages if lg in by_lang]
+        if paths:
+            splits[split] = datasets.Dataset(_read_jsonl(paths))
+    return datasets.DatasetDict(splits)
+
+
+def _open_layout_dir(root: Path, spec: str, lang: str | None) -> Source:
+    files = _layout_files(root)
+    present = sorted({lg for by_lang in files.values() for lg in by_lang})
+    chosen = _pick_languages(present, lang, spec)
+    return Source(_dataset_from_files(files, chosen), spec, str(root), "per-language files", present)
+
+
+def _open_saved(path: Path, spec: str, lang: str | None) -> Source:
+    import datasets
+
+    try:
+        loaded = datasets.load_from_disk(str(path))
+    except Exception as e:  # datasets raises several types for a damaged folder
+        raise SneknerError(f"cannot load the saved dataset {spec}: {str(e).splitlines()[0]}; re-create it with save_to_disk") from None
+    if isinstance(loaded, datasets.Dataset):
+        loaded = datasets.DatasetDict({"train": loaded})
+    loaded = datasets.DatasetDict({canonical_split(k): v for k, v in loaded.items()})
+    return _filter_language_column(loaded, spec, str(path), "save_to_disk", lang)
+
+
+def _filter_language_column(dd, spec: str, resolved: str, layout: str, lang: str | None) -> Source:
+    import datasets
+    import pyarrow.compute as pc
+
+    first = next(iter(dd.values()))
+    label_names = None
+    feature = first.features.get("ner_tags")
+    inner = getattr(feature, "feature", None)
+    if isinstance(inner, datasets.ClassLabel):
+        label_names = list(inner.names)
+    if "lang" not in first.column_names:
+        if lang is not None:
+            raise SneknerError(f"--lang {lang} was given but {spec} has no 'lang' column; drop --lang")
+        return Source(dd, spec, resolved, layout, [], label_names)
+    present = sorted({str(v) for split in dd.values() for v in pc.unique(split.data.column("lang")).to_pylist()})
+    chosen = _pick_languages(present, lang, spec)
+    if lang is not None and len(present) > 1:
+        filtered = {}
+        for name, split in dd.items():
+            mask = pc.equal(split.data.column("lang"), lang)
+            filtered[name] = datasets.Dataset(split.data.table.filter(mask), info=split.info)
+        dd = datasets.DatasetDict(filtered)
+    return Source(dd, spec, resolved, layout, present if chosen else [], label_names)
+
+
+def _hub_error(spec: str, e: Exception) -> SneknerError:
+    first = str(e).splitlines()[0] if str(e) else type(e).__name__
+    return SneknerError(
+        f"cannot fetch dataset {spec} from the Hugging Face hub ({first}); check the id and your network, "
+        "or pass a local folder with --dataset"
+    )
+
+
+def _open_hub(spec: str, lang: str | None) -> Source:
+    from huggingface_hub import HfApi, hf_hub_download
+
+    try:
+        repo_files = HfApi().list_repo_files(spec, repo_type="dataset")
+    except Exception as e:  # offline, unknown repo, auth: all reported the same way
+        raise _hub_error(spec, e) from None
+    layout = [m for m in map(_LAYOUT_FILE.match, repo_files) if m and m.group(1) == m.group(2)]
+    if not layout:
+        return _open_hub_builder(spec, lang)
+    present = sorted({m.group(3) for m in layout})
+    chosen = _pick_languages(present, lang, spec)
+    files: dict[str, dict[str, Path]] = {}
+    try:
+        for m in layout:
+            if m.group(3) in chosen:
+                local = hf_hub_download(spec, m.group(0), repo_type="dataset")
+                files.setdefault(LAYOUT_SPLITS[m.group(1)], {})[m.group(3)] = Path(local)
+    except Exception as e:
+        raise _hub_error(spec, e) from None
+    return Source(_dataset_from_files(files, chosen), spec, f"hf://datasets/{spec}", "per-language files", present)
+
+
+def _open_hub_builder(spec: str, lang: str | None) -> Source:
+    import datasets
+
+    try:
+        dd = datasets.load_dataset(spec)
+    except Exception as e:
+        raise _hub_error(spec, e) from None
+    dd = datasets.DatasetDict({canonical_split(k): v for k, v in dd.items()})
+    return _filter_language_column(dd, spec, f"hf://datasets/{spec}", "hub builder", lang)
+
+
+def validate_columns(source: Source) -> None:
+    """Every split has tokens and ner_tags of equal length per row and is not empty."""
+    import pyarrow.compute as pc
+
+    if not source.dataset:
+        raise SneknerError(f"dataset {source.spec} has no train/val/test splits; check the folder layout")
+    for name, split in source.dataset.items():
+        missing = [c for c in ("tokens", "ner_tags") if c not in split.column_names]
+        if missing:
+            raise SneknerError(
+                f"split {name} of {source.spec} has no {' or '.join(missing)} column (it has: {', '.join(split.column_names)}); "
+                "NER data needs tokens (list of words) and ner_tags (list of label ids)"
+            )
+        if len(split) == 0:
+            raise SneknerError(f"split {name} of {source.spec} is empty after filtering; choose another --lang or dataset")
+        table = split.data.table
+        for col in ("tokens", "ner_tags"):
+            if table.column(col).null_count:
+                row = pc.index(pc.is_null(table.column(col)), True).as_py()
+                raise SneknerError(f"split {name} row {row}: {col} is missing; fix or drop that row")
+        n_tok = pc.list_value_length(table.column("tokens"))
+        n_tag = pc.list_value_length(table.column("ner_tags"))
+        differ = pc.not_equal(n_tok, n_tag)
+        if pc.any(differ).as_py():
+            row = pc.index(differ, True).as_py()
+            raise SneknerError(
+                f"split {name} row {row}: {n_tok[row].as_py()} tokens but {n_tag[row].as_py()} ner_tags; "
+                "fix that row so each token has one tag"
+            )
+
+
+def check_tag_range(source: Source, width: int) -> None:
+    """Every tag id is in 0..width-1; names the first offending split and row."""
+    import pyarrow.compute as pc
+
+    for name, split in source.dataset.items():
+        tags = split.data.table.column("ner_tags").combine_chunks()
+        flat = pc.list_flatten(tags)
+        if len(flat) == 0:
+            continue
+        lo, hi = pc.min_max(flat).values()
+        if lo.as_py() >= 0 and hi.as_py() < width:
+            continue
+        bad_value = lo.as_py() if lo.as_py() < 0 else hi.as_py()
+        parents = pc.list_parent_indices(tags)
+        bad = pc.or_(pc.less(flat, 0), pc.greater_equal(flat, width))
+        row = parents[pc.index(bad, True).as_py()].as_py()
+        raise SneknerError(
+            f"split {name} row {row}: tag id {bad_value} is outside the source label range 0..{width - 1}; "
+            "fix the data, or use a tagset whose ids cover it"
+        )

@@ -1,0 +1,119 @@
+"""Where training runs: distribution strategy, mixed precision, XLA and GPU memory growth.
+
+Defaults follow the hardware: on a GPU, mixed precision (float16 with loss scaling) and XLA
+are on; on CPU both are off. `SNEKNER_CPU_DEVICES=N` splits the CPU into N logical devices, so
+that multi-replica code (MirroredStrategy) can be exercised on a machine without GPUs.
+"""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+
+from snekner.errors import SneknerError
+
+STRATEGIES = ("auto", "one", "mirrored", "multiworker")
+
+
+@dataclass
+class DeviceSetup:
+    strategy: object
+    strategy_name: str
+    replicas: int
+    gpus: int
+    precision_policy: str  # "float32" | "mixed_float16" | "mixed_bfloat16"
+    xla: bool
+    is_chief: bool
+
+    def describe(self) -> str:
+        where = f"{self.gpus} GPU(s)" if self.gpus else "CPU"
+        return (
+            f"strategy {self.strategy_name} with {self.replicas} replica(s) on {where}; "
+            f"precision {self.precision_policy}; XLA {'on' if self.xla else 'off'}"
+        )
+
+
+def tf_config_workers() -> int:
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return 0
+    try:
+        cluster = json.loads(raw).get("cluster", {})
+    except (json.JSONDecodeError, AttributeError):
+        raise SneknerError("TF_CONFIG is not valid JSON; set it as described in the README's multi-machine section") from None
+    return sum(len(v) for k, v in cluster.items() if k in ("chief", "worker"))
+
+
+def pick_strategy_name(requested: str, gpus: int, workers: int) -> str:
+    if requested not in STRATEGIES:
+        raise SneknerError(f"--strategy {requested} is not one of {', '.join(STRATEGIES)}")
+    if requested != "auto":
+        return requested
+    if workers > 1:
+        return "multiworker"
+    if gpus > 1:
+        return "mirrored"
+    return "one"
+
+
+def pick_precision(requested: bool | None, gpus: int) -> str:
+    on = (gpus > 0) if requested is None else requested
+    if not on:
+        return "float32"
+    # float16 needs loss scaling and is fast on GPUs; CPUs and TPUs do bfloat16 natively
+    return "mixed_float16" if gpus > 0 else "mixed_bfloat16"
+
+
+def _enable_memory_growth(tf) -> list:
+    gpus = tf.config.list_physical_devices("GPU")
+    for gpu in gpus:
+        try:
+            tf.config.experimental.set_memory_growth(gpu, True)
+        except RuntimeError:  # already initialised in this process: growth is fixed by then
+            pass
+    return gpus
+
+
+def _split_cpu(tf) -> list[str]:
+    wanted = int(os.environ.get("SNEKNER_CPU_DEVICES", "0") or 0)
+    cpus = tf.config.list_physical_devices("CPU")
+    if wanted > 1:
+        try:
+            tf.config.set_logical_device_configuration(cpus[0], [tf.config.LogicalDeviceConfiguration()] * wanted)
+        except RuntimeError:
+            pass  # devices already initialised; use what exists
+    return [d.name for d in tf.config.list_logical_devices("CPU")]
+
+
+def setup_devices(strategy: str = "auto", mixed_precision: bool | None = None, xla: bool | None = None) -> DeviceSetup:
+    import tensorflow as tf
+
+    gpus = _enable_memory_growth(tf)
+    cpu_devices = _split_cpu(tf)
+    name = pick_strategy_name(strategy, len(gpus), tf_config_workers())
+    if name == "multiworker":
+        if tf_config_workers() < 1:
+            raise SneknerError("--strategy multiworker needs TF_CONFIG naming the cluster and this worker; see the README")
+        dist = tf.distribute.MultiWorkerMirroredStrategy()
+    elif name == "mirrored":
+        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or cpu_devices
+        dist = tf.distribute.MirroredStrategy(devices=devices, cross_device_ops=None if gpus else tf.distribute.ReductionToOneDevice())
+    else:
+        dist = tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
+    policy = pick_precision(mixed_precision, len(gpus))
+    tf.keras.mixed_precision.set_global_policy(policy)
+    resolver = getattr(dist, "cluster_resolver", None)
+    is_chief = True
+    if resolver is not None and getattr(resolver, "task_type", None) is not None:
+        task_type, task_id = resolver.task_type, resolver.task_id
+        has_chief = "chief" in (resolver.cluster_spec().as_dict() or {})
+        is_chief = task_type == "chief" or (task_type == "worker" and task_id == 0 and not has_chief)
+    return DeviceSetup(
+        strategy=dist,
+        strategy_name=name,
+        replicas=dist.num_replicas_in_sync,
+        gpus=len(gpus),
+        precision_policy=policy,
+        xla=(len(gpus) > 0) if xla is None else xla,
+        is_chief=is_chief,
+    )

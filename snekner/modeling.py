@@ -1,0 +1,115 @@
+"""Load pretrained encoders as TF token classifiers, and save a run's model.
+
+transformers >= 4.55 cannot load a PyTorch-format safetensors checkpoint into a TF model
+without torch installed (transformers#40028: iterating a `safe_open` archive fails). Many hub
+models ship only `model.safetensors`, so snekner reads those weights with safetensors' numpy
+reader and hands them to transformers' own PT->TF name mapping.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from snekner.errors import SneknerError
+
+# what a model folder needs for training; everything else in a hub repo (onnx, flax, ...) is skipped
+MODEL_FILE_PATTERNS = [
+    "*.json", "vocab.txt", "merges.txt", "*.model", "tf_model.h5",
+    "model.safetensors", "model-*.safetensors", "model.safetensors.index.json",
+]
+TF_WEIGHTS = "tf_model.h5"
+SAFETENSORS = "model.safetensors"
+SAFETENSORS_INDEX = "model.safetensors.index.json"
+
+
+def resolve_model_dir(name_or_path: str) -> Path:
+    """A local folder as is; a hub id is fetched (or taken from the local hub cache)."""
+    path = Path(name_or_path).expanduser()
+    if path.is_dir():
+        if not (path / "config.json").is_file():
+            raise SneknerError(f"model folder {name_or_path} has no config.json; pass a folder made by save_pretrained or a hub id")
+        return path
+    if path.exists() or name_or_path.startswith((".", "/", "~")):
+        raise SneknerError(f"model {name_or_path} not found: no such folder; pass a model folder or a hub id such as distilbert-base-uncased")
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(name_or_path, allow_patterns=MODEL_FILE_PATTERNS))
+    except Exception as e:  # offline, unknown id, auth: reported alike
+        first = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise SneknerError(
+            f"model {name_or_path} not found: not a local folder, and the Hugging Face hub did not provide it ({first}); "
+            "pass --model with a local model folder"
+        ) from None
+
+
+def load_tokenizer(name_or_path: str):
+    from transformers import AutoTokenizer
+
+    directory = resolve_model_dir(name_or_path)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(str(directory), use_fast=True)
+    except (OSError, ValueError) as e:
+        raise SneknerError(f"cannot load a tokenizer from {name_or_path} ({str(e).splitlines()[0]}); pass a model folder with tokenizer files") from None
+    if not tokenizer.is_fast:
+        raise SneknerError(f"the tokenizer of {name_or_path} is not a fast tokenizer; snekner needs word ids, so use a model with tokenizer.json")
+    return tokenizer
+
+
+def _safetensors_state(directory: Path) -> dict:
+    from safetensors.numpy import load_file
+
+    index = directory / SAFETENSORS_INDEX
+    if index.is_file():
+        shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+    else:
+        shards = [SAFETENSORS]
+    state: dict = {}
+    for shard in shards:
+        state.update(load_file(str(directory / shard)))
+    return state
+
+
+def build_token_classifier(name_or_path: str, labels: list[str]):
+    """A TF token classifier with a new head for `labels`, encoder weights from the checkpoint."""
+    from transformers import AutoConfig, TFAutoModelForTokenClassification
+
+    directory = resolve_model_dir(name_or_path)
+    config = AutoConfig.from_pretrained(
+        str(directory),
+        num_labels=len(labels),
+        id2label=dict(enumerate(labels)),
+        label2id={label: i for i, label in enumerate(labels)},
+    )
+    if (directory / TF_WEIGHTS).is_file():
+        return TFAutoModelForTokenClassification.from_pretrained(str(directory), config=config, ignore_mismatched_sizes=True)
+    if not ((directory / SAFETENSORS).is_file() or (directory / SAFETENSORS_INDEX).is_file()):
+        raise SneknerError(
+            f"model {name_or_path} has neither {TF_WEIGHTS} nor {SAFETENSORS}; snekner loads TF or safetensors weights "
+            "(a pytorch_model.bin needs torch: convert it to safetensors first)"
+        )
+    from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
+
+    model = TFAutoModelForTokenClassification.from_config(config)
+    state = _safetensors_state(directory)
+    # the classifier head is new: drop any head in the checkpoint whose shape would not fit
+    state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
+    _, info = load_pytorch_state_dict_in_tf2_model(model, state, allow_missing_keys=True, output_loading_info=True)
+    encoder_missing = [k for k in info["missing_keys"] if not k.startswith("classifier")]
+    if encoder_missing:
+        raise SneknerError(
+            f"model {name_or_path}: {len(encoder_missing)} encoder weights (e.g. {encoder_missing[0]}) are not in {SAFETENSORS}; "
+            "is it a checkpoint of the architecture its config.json names?"
+        )
+    return model
+
+
+def save_model(model, tokenizer, directory: Path) -> None:
+    model.save_pretrained(str(directory))
+    tokenizer.save_pretrained(str(directory))
+
+
+def load_trained(directory: Path):
+    from transformers import TFAutoModelForTokenClassification
+
+    return TFAutoModelForTokenClassification.from_pretrained(str(directory))

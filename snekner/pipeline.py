@@ -1,0 +1,105 @@
+"""The tf.data input pipeline, built straight from a prepared split's Arrow columns.
+
+No per-example Python runs while training: each epoch's batch order is computed once with
+numpy (length-bucketed, seeded), and TensorFlow gathers, pads and prefetches the batches.
+
+Bucketing: the shuffled sentences are cut into windows of `window` batches, each window is
+sorted by sub-word length and cut into batches, and the order of the batches is shuffled, so
+each batch holds sentences of similar length while the epoch order stays random. Batches are
+padded to a multiple of 8, which keeps the set of shapes small (XLA compiles each shape once)
+and suits tensor cores.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+PAD_MULTIPLE = 8
+IGNORE = -100
+
+
+@dataclass
+class EncodedSplit:
+    """A prepared split as flat numpy arrays plus per-sentence lengths."""
+
+    input_ids: np.ndarray
+    labels: np.ndarray | None
+    lengths: np.ndarray
+    pad_id: int
+
+    @classmethod
+    def from_split(cls, split, pad_id: int, with_labels: bool = True) -> "EncodedSplit":
+        import pyarrow.compute as pc
+
+        if getattr(split, "_indices", None) is not None:
+            split = split.flatten_indices()
+        table = split.data.table
+        ids = table.column("input_ids").combine_chunks()
+        lengths = pc.list_value_length(ids).to_numpy(zero_copy_only=False).astype(np.int64)
+        values = pc.list_flatten(ids).to_numpy(zero_copy_only=False).astype(np.int32)
+        labels = None
+        if with_labels:
+            labels = pc.list_flatten(table.column("labels").combine_chunks()).to_numpy(zero_copy_only=False).astype(np.int32)
+        return cls(values, labels, lengths, int(pad_id))
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+def training_order(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, window: int = 50) -> np.ndarray:
+    """Sentence indices for one epoch, grouped so that consecutive `batch_size` runs form batches."""
+    rng = np.random.default_rng([seed, epoch])
+    perm = rng.permutation(len(lengths))
+    span = batch_size * window
+    grouped = []
+    for start in range(0, len(perm), span):
+        part = perm[start:start + span]
+        grouped.append(part[np.argsort(lengths[part], kind="stable")])
+    order = np.concatenate(grouped) if grouped else perm
+    n_full = len(order) // batch_size
+    batches = order[: n_full * batch_size].reshape(n_full, batch_size)
+    batches = batches[rng.permutation(n_full)]
+    # the one short batch (if any) goes last, so every other batch has the same size
+    return np.concatenate([batches.reshape(-1), order[n_full * batch_size:]])
+
+
+def batches_per_epoch(n: int, batch_size: int) -> int:
+    return -(-n // batch_size)
+
+
+def evaluation_order(lengths: np.ndarray) -> np.ndarray:
+    return np.argsort(lengths, kind="stable")
+
+
+def make_dataset(data: EncodedSplit, order: np.ndarray, batch_size: int, skip_batches: int = 0, labels: bool = True):
+    """tf.data.Dataset of padded batches in `order`: input_ids, attention_mask (+ labels, n_labels)."""
+    import tensorflow as tf
+
+    row_lengths = tf.constant(data.lengths)
+    ids = tf.RaggedTensor.from_row_lengths(tf.constant(data.input_ids), row_lengths)
+    lab = tf.RaggedTensor.from_row_lengths(tf.constant(data.labels), row_lengths) if labels else None
+    pad_id = data.pad_id
+
+    def gather_and_pad(index):
+        batch_ids = tf.gather(ids, index)
+        lengths = batch_ids.row_lengths()
+        width = (tf.reduce_max(lengths) + PAD_MULTIPLE - 1) // PAD_MULTIPLE * PAD_MULTIPLE
+        out = {
+            "input_ids": batch_ids.to_tensor(default_value=pad_id, shape=tf.stack([tf.size(index, tf.int64), width])),
+            "attention_mask": tf.sequence_mask(lengths, width, dtype=tf.int32),
+            "index": index,
+        }
+        if lab is not None:
+            batch_labels = tf.gather(lab, index).to_tensor(default_value=IGNORE, shape=tf.stack([tf.size(index, tf.int64), width]))
+            out["labels"] = batch_labels
+            # the loss is normalised by the labelled tokens of the whole (global) batch, which every
+            # replica must know; carried per example so that splitting the batch keeps it
+            n_labels = tf.reduce_sum(tf.cast(batch_labels != IGNORE, tf.float32))
+            out["n_labels"] = tf.fill(tf.shape(index), n_labels)
+        return out
+
+    ds = tf.data.Dataset.from_tensor_slices(order.astype(np.int64)).batch(batch_size)
+    if skip_batches:
+        ds = ds.skip(skip_batches)
+    return ds.map(gather_and_pad, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)

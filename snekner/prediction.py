@@ -1,0 +1,43 @@
+"""Batched inference over a prepared split, brought back to word level."""
+from __future__ import annotations
+
+import numpy as np
+
+from snekner.pipeline import EncodedSplit, evaluation_order, make_dataset
+from snekner.scoring import words_from_subwords
+
+
+def subword_predictions(model, data: EncodedSplit, batch_size: int = 64) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per sentence: predicted label ids and their probabilities, one per sub-word, in data order."""
+    import tensorflow as tf
+
+    @tf.function(reduce_retracing=True)
+    def forward(input_ids, attention_mask):
+        logits = tf.cast(model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits, tf.float32)
+        probs = tf.nn.softmax(logits, axis=-1)
+        return tf.argmax(logits, axis=-1, output_type=tf.int32), tf.reduce_max(probs, axis=-1)
+
+    preds: list = [None] * len(data)
+    scores: list = [None] * len(data)
+    dataset = make_dataset(data, evaluation_order(data.lengths), batch_size, labels=False)
+    for batch in dataset:
+        ids, probs = forward(batch["input_ids"], batch["attention_mask"])
+        ids, probs = ids.numpy(), probs.numpy()
+        for row, index in enumerate(batch["index"].numpy()):
+            n = data.lengths[index]
+            preds[index] = ids[row, :n]
+            scores[index] = probs[row, :n]
+    return preds, scores
+
+
+def predict_word_tags(model, split, labels: list[str], pad_id: int, batch_size: int = 64) -> list[list[str]]:
+    """Word-level tags for every sentence of a prepared split (words cut off by max length -> O)."""
+    data = EncodedSplit.from_split(split, pad_id, with_labels=False)
+    preds, _ = subword_predictions(model, data, batch_size)
+    word_ids = split["word_ids"]
+    n_words = [len(t) for t in split["tokens"]]
+    return [words_from_subwords(p, w, n, labels) for p, w, n in zip(preds, word_ids, n_words)]
+
+
+def gold_word_tags(split, labels: list[str]) -> list[list[str]]:
+    return [[labels[t] for t in tags] for tags in split["ner_tags"]]

@@ -1,0 +1,141 @@
+"""Word-level predictions and entity scores.
+
+Scores are computed at word level: the prediction of a word's first sub-word stands for
+the word, and a word the model never saw (cut off by max length) counts as predicted O.
+
+Two chunking modes:
+- "conlleval" (default) reproduces the CoNLL shared-task script conlleval: an I-X after O or
+  after another type starts a new entity, exactly as conlleval (and seqeval's default mode) does.
+- "strict" is IOB2 strict matching: an entity is B-X followed by I-X*; an I-X that does not
+  continue a B-X/I-X of the same type belongs to no entity.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MODES = ("conlleval", "strict")
+
+
+def _split(tag: str) -> tuple[str, str]:
+    if tag == "O" or len(tag) < 2 or tag[1] != "-":
+        return ("O", "") if tag == "O" else (tag[:1], "")
+    return tag[0], tag[2:]
+
+
+def conlleval_chunks(tags: list[str]) -> list[tuple[str, int, int]]:
+    """Entities as (type, first word, last word), following conlleval's start/end rules."""
+    chunks = []
+    start = None
+    prev_prefix, prev_type = "O", ""
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, typ = _split(tag)
+        ends = start is not None and (
+            prefix in ("B", "O") or (prev_prefix != "O" and prev_type != typ)
+        )
+        if ends:
+            chunks.append((prev_type, start, i - 1))
+            start = None
+        starts = prefix == "B" or (prefix == "I" and (prev_prefix == "O" or prev_type != typ))
+        if starts and i < len(tags):
+            start = i
+        prev_prefix, prev_type = prefix, typ
+    return chunks
+
+
+def strict_chunks(tags: list[str]) -> list[tuple[str, int, int]]:
+    chunks = []
+    start, current = None, ""
+    for i, tag in enumerate([*tags, "O"]):
+        prefix, typ = _split(tag)
+        if start is not None and not (prefix == "I" and typ == current):
+            chunks.append((current, start, i - 1))
+            start = None
+        if prefix == "B" and i < len(tags):
+            start, current = i, typ
+    return chunks
+
+
+def chunk(tags: list[str], mode: str = "conlleval") -> list[tuple[str, int, int]]:
+    return strict_chunks(tags) if mode == "strict" else conlleval_chunks(tags)
+
+
+def prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+@dataclass
+class SentenceCounts:
+    """Per sentence and type: true positives, false positives, false negatives (shape [n, types, 3])."""
+
+    types: list[str]
+    counts: np.ndarray
+    correct_words: np.ndarray  # per sentence: words whose predicted tag equals the gold tag
+    words: np.ndarray  # per sentence: number of words
+
+    def totals(self, rows: np.ndarray | None = None) -> np.ndarray:
+        c = self.counts if rows is None else self.counts[rows]
+        return c.sum(axis=0)
+
+
+def sentence_counts(gold: list[list[str]], pred: list[list[str]], mode: str = "conlleval", types: list[str] | None = None) -> SentenceCounts:
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold sentences but {len(pred)} predicted")
+    gold_chunks = [chunk(g, mode) for g in gold]
+    pred_chunks = [chunk(p, mode) for p in pred]
+    found = sorted({c[0] for cs in gold_chunks + pred_chunks for c in cs})
+    types = list(types) if types is not None else []
+    types += [t for t in found if t not in types]
+    index = {t: i for i, t in enumerate(types)}
+    counts = np.zeros((len(gold), len(types), 3), dtype=np.int64)
+    correct_words = np.zeros(len(gold), dtype=np.int64)
+    words = np.zeros(len(gold), dtype=np.int64)
+    for s, (g, p, gc, pc) in enumerate(zip(gold, pred, gold_chunks, pred_chunks)):
+        if len(g) != len(p):
+            raise ValueError(f"sentence {s}: {len(g)} gold tags but {len(p)} predicted")
+        both = set(gc) & set(pc)
+        for typ, _, _ in both:
+            counts[s, index[typ], 0] += 1
+        for typ, _, _ in set(pc) - both:
+            counts[s, index[typ], 1] += 1
+        for typ, _, _ in set(gc) - both:
+            counts[s, index[typ], 2] += 1
+        words[s] = len(g)
+        correct_words[s] = sum(a == b for a, b in zip(g, p))
+    return SentenceCounts(types, counts, correct_words, words)
+
+
+def summarize(sc: SentenceCounts, rows: np.ndarray | None = None) -> dict:
+    """Overall and per-type precision / recall / F1 (micro-averaged over entities)."""
+    totals = sc.totals(rows)
+    per_type = {}
+    for i, typ in enumerate(sc.types):
+        tp, fp, fn = (int(x) for x in totals[i])
+        p, r, f = prf(tp, fp, fn)
+        per_type[typ] = {"precision": p, "recall": r, "f1": f, "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
+    tp, fp, fn = (int(x) for x in totals.sum(axis=0)) if len(sc.types) else (0, 0, 0)
+    p, r, f = prf(tp, fp, fn)
+    words = sc.words if rows is None else sc.words[rows]
+    correct = sc.correct_words if rows is None else sc.correct_words[rows]
+    accuracy = float(correct.sum() / words.sum()) if words.sum() else 0.0
+    overall = {"precision": p, "recall": r, "f1": f, "accuracy": accuracy, "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
+    return {"overall": overall, "per_type": per_type}
+
+
+def score(gold: list[list[str]], pred: list[list[str]], mode: str = "conlleval", types: list[str] | None = None) -> dict:
+    return summarize(sentence_counts(gold, pred, mode, types))
+
+
+def words_from_subwords(subword_preds: np.ndarray, word_ids: list[int], n_words: int, labels: list[str], outside: str = "O") -> list[str]:
+    """Word tags from one sentence's sub-word predictions (first sub-word stands for the word)."""
+    tags = [outside] * n_words
+    seen = set()
+    for pred, w in zip(subword_preds, word_ids):
+        if w >= 0 and w not in seen:
+            seen.add(w)
+            tags[w] = labels[int(pred)]
+    return tags
