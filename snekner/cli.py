@@ -24,6 +24,18 @@ def _echo_err(message: str) -> None:
     typer.echo(message, err=True)
 
 
+def _quiet_libraries() -> None:
+    """Library chatter (deprecation notices, weight-loading reports) is not for snekner's user."""
+    import logging
+    import os
+
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    if not sys.stderr.isatty():
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+
+
 def handles_errors(fn):
     """Turn the core's SneknerError (bad input) into one line on stderr and exit code 2."""
 
@@ -31,6 +43,7 @@ def handles_errors(fn):
     def wrapper(*args, **kwargs):
         from snekner.errors import SneknerError
 
+        _quiet_libraries()
         try:
             return fn(*args, **kwargs)
         except SneknerError as e:

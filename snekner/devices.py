@@ -44,6 +44,21 @@ def tf_config_workers() -> int:
     return sum(len(v) for k, v in cluster.items() if k in ("chief", "worker"))
 
 
+def chief_by_tf_config() -> bool:
+    """Whether this process is the chief of its TF_CONFIG cluster (True when there is none)."""
+    raw = os.environ.get("TF_CONFIG")
+    if not raw:
+        return True
+    try:
+        config = json.loads(raw)
+    except json.JSONDecodeError:
+        raise SneknerError("TF_CONFIG is not valid JSON; set it as described in the README's multi-machine section") from None
+    task = config.get("task", {})
+    if "chief" in config.get("cluster", {}):
+        return task.get("type") == "chief"
+    return task.get("type", "worker") == "worker" and int(task.get("index", 0)) == 0
+
+
 def pick_strategy_name(requested: str, gpus: int, workers: int) -> str:
     if requested not in STRATEGIES:
         raise SneknerError(f"--strategy {requested} is not one of {', '.join(STRATEGIES)}")

@@ -102,4 +102,8 @@ def make_dataset(data: EncodedSplit, order: np.ndarray, batch_size: int, skip_ba
     ds = tf.data.Dataset.from_tensor_slices(order.astype(np.int64)).batch(batch_size)
     if skip_batches:
         ds = ds.skip(skip_batches)
-    return ds.map(gather_and_pad, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(gather_and_pad, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True).prefetch(tf.data.AUTOTUNE)
+    # across workers, each takes its share of every global batch (there are no files to shard)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(options)

@@ -11,7 +11,10 @@ def subword_predictions(model, data: EncodedSplit, batch_size: int = 64) -> tupl
     """Per sentence: predicted label ids and their probabilities, one per sub-word, in data order."""
     import tensorflow as tf
 
-    @tf.function(reduce_retracing=True)
+    spec = tf.TensorSpec([None, None], tf.int32)
+
+    # one trace for every batch shape: prediction is not XLA-compiled, so shapes may vary freely
+    @tf.function(input_signature=[spec, spec])
     def forward(input_ids, attention_mask):
         logits = tf.cast(model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits, tf.float32)
         probs = tf.nn.softmax(logits, axis=-1)

@@ -21,6 +21,17 @@ from snekner.errors import SneknerError
 from snekner.runs import Run, open_run
 
 STATE_FILE = "state.json"
+# Fault injection for the interruption tests: the process sends itself this signal after the
+# given global step, e.g. SNEKNER_FAULT=KILL@21 (SIGKILL) or SNEKNER_FAULT=INT@5 (Ctrl-C).
+FAULT_ENV = "SNEKNER_FAULT"
+
+
+def _fault_plan() -> tuple[int, int] | None:
+    raw = os.environ.get(FAULT_ENV)
+    if not raw:
+        return None
+    sig, _, step = raw.partition("@")
+    return getattr(signal, "SIG" + sig), int(step)
 
 
 @dataclass
@@ -193,6 +204,7 @@ class Trainer:
 
         opts = self.options
         writer = self._summary_writer()
+        fault = _fault_plan()
         while state["epoch"] < opts.epochs and not state["stopped_early"]:
             epoch = state["epoch"]
             order = training_order(self.train_data.lengths, opts.batch_size, opts.seed, epoch)
@@ -218,6 +230,8 @@ class Trainer:
                                  f"loss {loss_sum / max(label_count, 1):.4f} ({time.perf_counter() - started:.0f} s)")
                     if opts.checkpoint_every and state["global_step"] % opts.checkpoint_every == 0:
                         self.save_progress(state)
+                    if fault and state["global_step"] == fault[1]:
+                        os.kill(os.getpid(), fault[0])
             except KeyboardInterrupt:
                 self.save_progress(state)
                 raise SneknerError(
@@ -312,33 +326,36 @@ def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _resumable_manifest(run_dir: Path, name: str, runs_dir: Path, prepared) -> dict:
+    if not run_dir.exists():
+        raise SneknerError(f"run {name} does not exist in {runs_dir}, so there is nothing to resume; drop --resume to start it")
+    manifest = open_run(str(run_dir), runs_dir, finished=False).manifest
+    if manifest.get("status") == "finished":
+        raise SneknerError(f"run {name} already finished; nothing to resume (start a new run with another --name, or --overwrite)")
+    if Path(manifest["data"]).resolve() != prepared.path.resolve():
+        raise SneknerError(f"run {name} was trained on {manifest['data']}, not {prepared.path}; resume it with that data")
+    return manifest
+
+
 def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions, resume: bool = False,
           overwrite: bool = False, log=lambda msg: None) -> Run:
     """Train (or resume) run `name` on a prepared dataset; returns the finished run."""
-    from snekner.devices import setup_devices
+    from snekner.devices import chief_by_tf_config, setup_devices
     from snekner.features import load_prepared
 
     run_dir = Path(runs_dir) / name
+    chief = chief_by_tf_config()  # in a multi-worker cluster only the chief owns the run folder
     if "/" in name or name in ("", ".", ".."):
         raise SneknerError(f"--name {name!r} must be a plain name (it becomes a folder under --runs-dir)")
     prepared = load_prepared(prepared_path)
     if "train" not in prepared.dataset:
         raise SneknerError(f"prepared dataset {prepared_path} has no train split; prepare a dataset that has one")
-    manifest: dict
-    if resume:
-        if not run_dir.exists():
-            raise SneknerError(f"run {name} does not exist in {runs_dir}, so there is nothing to resume; drop --resume to start it")
-        run = open_run(str(run_dir), runs_dir, finished=False)
-        manifest = run.manifest
-        if manifest.get("status") == "finished":
-            raise SneknerError(f"run {name} already finished; nothing to resume (start a new run with another --name, or --overwrite)")
-        if Path(manifest["data"]).resolve() != prepared.path.resolve():
-            raise SneknerError(f"run {name} was trained on {manifest['data']}, not {prepared_path}; resume it with that data")
+    manifest: dict = {}
+    if resume and chief:
+        manifest = _resumable_manifest(run_dir, name, runs_dir, prepared)
         options = TrainOptions(**{f.name: manifest["options"][f.name] for f in fields(TrainOptions) if f.name in manifest["options"]})
-    else:
-        if run_dir.exists() and not overwrite:
-            raise SneknerError(f"run {name} already exists in {runs_dir}; pass --resume to continue it, --overwrite to replace it, or choose another --name")
-        manifest = {}
+    elif chief and run_dir.exists() and not overwrite:
+        raise SneknerError(f"run {name} already exists in {runs_dir}; pass --resume to continue it, --overwrite to replace it, or choose another --name")
     options.validate()
     model_name = options.model or prepared.manifest["tokenizer"]
     setup = setup_devices(options.strategy, options.mixed_precision, options.xla)
@@ -371,7 +388,7 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
         run_dir.mkdir(parents=True, exist_ok=True)
         write_json(run_dir / RUN_MANIFEST, manifest)
     state = trainer.restore() if resume else trainer.fresh_state()
-    if resume:
+    if resume and setup.is_chief:
         trainer.write_metrics(state)  # metrics.jsonl always equals the checkpointed history
         log(f"resuming at epoch {state['epoch'] + 1}, step {state['step']} (global step {state['global_step']})")
     previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)

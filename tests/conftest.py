@@ -1,0 +1,79 @@
+"""Shared fixtures: a tiny random DistilBERT with its own WordPiece vocab, sample data, shared paths.
+
+Everything here is built offline in seconds; nothing touches the network.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import snekner  # noqa: F401  (sets TF_USE_LEGACY_KERAS before TensorFlow loads)
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+WIKINEURAL = SHARED / "data" / "wikineural"
+MINILM_TOOL = SHARED / "tools" / "pretrained-minilm"
+
+
+def tiny_vocab(words: list[str]) -> list[str]:
+    specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    chars = sorted({c for w in words for c in w.lower()})
+    # whole words for part of the vocabulary, so that some words split into sub-words and some do not
+    whole = sorted({w.lower() for w in words if len(w) > 3})[::2]
+    return specials + chars + ["##" + c for c in chars] + whole
+
+
+@pytest.fixture(scope="session")
+def sample_dir(tmp_path_factory) -> Path:
+    from snekner.sample_data import write_sample_dataset
+
+    return write_sample_dataset(tmp_path_factory.mktemp("sample") / "multinerd-sample", sizes={"train": 120, "val": 40, "test": 40})
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory, sample_dir) -> Path:
+    """A random 2-layer DistilBERT (TF weights) with a fast WordPiece tokenizer, saved with save_pretrained."""
+    import json
+
+    from transformers import BertTokenizerFast, DistilBertConfig, TFDistilBertForMaskedLM
+
+    words = []
+    for path in sample_dir.glob("*/*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            words += json.loads(line)["tokens"]
+    out = tmp_path_factory.mktemp("tiny-distilbert")
+    vocab = tiny_vocab(words)
+    (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True)
+    tokenizer.save_pretrained(str(out))
+    config = DistilBertConfig(vocab_size=len(vocab), dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=128)
+    model = TFDistilBertForMaskedLM(config)
+    model(model.dummy_inputs)
+    model.save_pretrained(str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def minilm() -> Path:
+    """The real pretrained all-MiniLM-L6-v2 from ../shared (skipped when ../shared is absent)."""
+    if not MINILM_TOOL.is_file():
+        pytest.skip("../shared/tools/pretrained-minilm is absent")
+    try:
+        out = subprocess.run(["bash", str(MINILM_TOOL)], check=True, capture_output=True, text=True, timeout=600)
+    except (subprocess.SubprocessError, OSError) as e:
+        pytest.skip(f"pretrained-minilm could not provide the model: {e}")
+    return Path(out.stdout.strip())
+
+
+@pytest.fixture(scope="session")
+def wikineural() -> Path:
+    if not (WIKINEURAL / "test" / "test_en.jsonl").is_file():
+        pytest.skip("../shared/data/wikineural is absent")
+    return WIKINEURAL

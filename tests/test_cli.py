@@ -1,0 +1,165 @@
+"""The real app driven through Typer's CliRunner: prep -> train -> eval -> compare, and bad input."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from snekner.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args: str):
+    result = runner.invoke(app, [str(a) for a in args])
+    return result
+
+
+def ok(*args: str):
+    result = invoke(*args)
+    assert result.exit_code == 0, f"snekner {' '.join(map(str, args))} failed:\n{result.output}"
+    return result
+
+
+def one_line_error(result, *fragments: str) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, sample_dir, tiny_model):
+    """Prep A and B on the English sample, train each for one epoch, evaluate both."""
+    work = tmp_path_factory.mktemp("cli")
+    runs = work / "runs"
+    for name, tagset in (("A", "a"), ("B", "b")):
+        data = work / f"data-{tagset}"
+        ok("prep", "--dataset", sample_dir, "--lang", "en", "--tagset", tagset, "--model", tiny_model, "--max-length", 48, "--out", data)
+        ok("train", data, "--name", name, "--runs-dir", runs, "--epochs", 1, "--batch-size", 8, "--learning-rate", 1e-3)
+        ok("eval", name, "--runs-dir", runs)
+    return work
+
+
+def test_prep_writes_a_self_describing_dataset(pipeline):
+    manifest = json.loads((pipeline / "data-b" / "snekner-prepared.json").read_text())
+    assert manifest["kind"] == "snekner.prepared"
+    assert manifest["lang"] == "en"
+    assert manifest["tagset"]["labels"] == ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-ANIM", "I-ANIM", "B-DIS", "I-DIS"]
+    assert manifest["tagset"]["source_to_new"]["13"] == 9 and manifest["tagset"]["source_to_new"]["14"] == 10
+    assert manifest["alignment"] == "first-subword"
+    assert manifest["splits"]["train"]["sentences"] == 120
+    assert set(manifest["splits"]) == {"train", "validation", "test"}
+
+
+def test_train_writes_run_model_and_one_metrics_line_per_epoch(pipeline):
+    run = pipeline / "runs" / "B"
+    manifest = json.loads((run / "snekner-run.json").read_text())
+    assert manifest["status"] == "finished"
+    assert manifest["best_epoch"] == 1
+    lines = (run / "metrics.jsonl").read_text().splitlines()
+    assert [json.loads(line)["epoch"] for line in lines] == [1]
+    config = json.loads((run / "model" / "config.json").read_text())
+    assert config["id2label"]["9"] == "B-DIS"
+    assert (run / "model" / "tf_model.h5").is_file()
+    assert not (run / "checkpoints").exists()
+
+
+def test_eval_scores_every_type_of_the_tagset(pipeline):
+    result = json.loads((pipeline / "runs" / "B" / "eval" / "test.json").read_text())
+    assert result["split"] == "test" and result["mode"] == "conlleval"
+    assert result["n_sentences"] == 40
+    assert list(result["per_type"]) == ["PER", "ORG", "LOC", "ANIM", "DIS"]
+    assert set(result["overall"]) >= {"precision", "recall", "f1", "accuracy"}
+    # support is the gold entity count: it does not depend on the model
+    gold = [json.loads(line)["gold"] for line in (pipeline / "runs" / "B" / "eval" / "test.predictions.jsonl").read_text().splitlines()]
+    assert sum(t.startswith("B-") for s in gold for t in s) == result["overall"]["support"]
+
+
+def test_compare_table_and_json(pipeline):
+    runs = pipeline / "runs"
+    table = ok("compare", "A", "B", "--runs-dir", runs).output
+    assert "overall" in table and "B-A" in table and "absent" in table  # A's 15 types vs B's 5
+    data = json.loads(ok("compare", "A", "B", "--runs-dir", runs, "--format", "json").output)
+    assert data["runs"] == ["A", "B"] and data["metric"] == "f1" and data["split"] == "test"
+    assert data["per_type"]["FOOD"]["B"] is None and data["per_type"]["FOOD"]["delta"] is None
+    a = json.loads((runs / "A" / "eval" / "test.json").read_text())
+    b = json.loads((runs / "B" / "eval" / "test.json").read_text())
+    assert data["per_type"]["PER"]["delta"] == pytest.approx(b["per_type"]["PER"]["f1"] - a["per_type"]["PER"]["f1"])
+    assert data["overall"]["delta"] == pytest.approx(b["overall"]["f1"] - a["overall"]["f1"])
+    csv = ok("compare", "A", "B", "--runs-dir", runs, "--format", "csv").output
+    assert csv.splitlines()[0] == "type,A,B,B-A,support"
+
+
+def test_inspect_prepared_and_source(pipeline, sample_dir):
+    report = json.loads(ok("inspect", pipeline / "data-b", "--json").output)
+    assert report["splits"]["train"]["sentences"] == 120 and "subwords" in report["splits"]["train"]
+    text = ok("inspect", sample_dir, "--lang", "en", "--tagset", "b").output
+    assert "findings" in text and "BIO" in text
+
+
+def test_compare_without_eval_names_the_command(pipeline):
+    one_line_error(invoke("compare", "A", "B", "--runs-dir", pipeline / "runs", "--split", "validation"),
+                   "no validation evaluation", "snekner eval A --split validation")
+
+
+def test_existing_output_is_kept_without_overwrite(pipeline, sample_dir, tiny_model):
+    data = pipeline / "data-b"
+    before = (data / "snekner-prepared.json").read_text()
+    one_line_error(invoke("prep", "--dataset", sample_dir, "--lang", "en", "--tagset", "b", "--model", tiny_model, "--out", data),
+                   "already exists", "--overwrite")
+    assert (data / "snekner-prepared.json").read_text() == before
+    one_line_error(invoke("train", data, "--name", "B", "--runs-dir", pipeline / "runs"), "already exists", "--resume")
+    one_line_error(invoke("train", data, "--name", "B", "--runs-dir", pipeline / "runs", "--resume"), "already finished")
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["prep", "--dataset", "{sample}", "--lang", "xx", "--tagset", "b", "--model", "{model}", "--out", "{tmp}/o"], ["language 'xx'", "en", "de"]),
+    (["prep", "--dataset", "{tmp}/nope", "--tagset", "b", "--model", "{model}", "--out", "{tmp}/o"], ["not found"]),
+    (["prep", "--dataset", "{sample}", "--tagset", "nosuch", "--model", "{model}", "--out", "{tmp}/o"], ["unknown tagset", "a, b"]),
+    (["prep", "--dataset", "{sample}", "--tagset", "{tmp}/bad.json", "--model", "{model}", "--out", "{tmp}/o"], ["not valid JSON"]),
+    (["prep", "--dataset", "{sample}", "--lang", "en", "--tagset", "b", "--model", "{tmp}/no-model", "--out", "{tmp}/o"], ["model", "not found"]),
+    (["prep", "--dataset", "{sample}", "--lang", "en", "--tagset", "b", "--model", "no-such-org/no-such-model", "--out", "{tmp}/o"], ["model no-such-org/no-such-model not found", "--model"]),
+    (["train", "{tmp}", "--name", "X", "--runs-dir", "{tmp}/runs"], ["not a prepared dataset", "snekner prep"]),
+    (["eval", "nosuch", "--runs-dir", "{tmp}/runs"], ["run nosuch not found", "snekner train"]),
+    (["eval", "{tmp}", "--runs-dir", "{tmp}/runs"], ["not a run"]),
+])
+def test_bad_input_is_one_line(tmp_path, sample_dir, tiny_model, args, fragments):
+    (tmp_path / "bad.json").write_text("{\"O\": 0,")
+    filled = [a.format(sample=sample_dir, model=tiny_model, tmp=tmp_path) for a in args]
+    one_line_error(invoke(*filled), *fragments)
+    assert not (tmp_path / "o").exists()
+
+
+def test_interrupted_prep_leaves_nothing_a_later_command_accepts(tmp_path, sample_dir, tiny_model, monkeypatch):
+    import snekner.features as features
+
+    def boom(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(features, "write_json", boom)  # dies after the data is saved, before the manifest
+    result = invoke("prep", "--dataset", sample_dir, "--lang", "en", "--tagset", "b", "--model", tiny_model, "--out", tmp_path / "o")
+    assert result.exit_code != 0
+    assert not (tmp_path / "o").exists()
+    assert [p.name for p in tmp_path.iterdir()] == []  # the temporary folder is gone too
+
+
+def test_help_and_completion_do_not_import_tensorflow():
+    code = ("import sys, runpy; sys.argv=['snekner','--help'];\n"
+            "try:\n    runpy.run_module('snekner', run_name='__main__')\nexcept SystemExit: pass\n"
+            "assert 'tensorflow' not in sys.modules and 'transformers' not in sys.modules and 'datasets' not in sys.modules, sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow','transformers','datasets'))\n")
+    subprocess.run([sys.executable, "-c", code], check=True, capture_output=True)
+    env = {"_SNEKNER_COMPLETE": "complete_bash", "COMP_WORDS": "snekner prep --tagset ", "COMP_CWORD": "3", "PATH": "/usr/bin:/bin"}
+    code = ("import sys\nfrom snekner.cli import app\n"
+            "try:\n    app(prog_name='snekner')\nexcept SystemExit: pass\n"
+            "assert 'tensorflow' not in sys.modules, 'tensorflow imported'\n")
+    out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
+    assert "a" in out.stdout.split() and "b" in out.stdout.split()
