@@ -167,8 +167,8 @@ def train_cli(
     if push_to_hub:
         from snekner.hub import push_run
 
-        url = push_run(run, push_to_hub)
-        typer.echo(f"pushed {run.name} to {url}")
+        url = push_run(run, push_to_hub)  # writes the model card (RUN/README.md, RUN/model/README.md) first
+        typer.echo(f"pushed {run.name} with its model card {run.path / 'README.md'} to {url}")
 
 
 @app.command("eval")
@@ -180,14 +180,30 @@ def eval_cli(
     data: Optional[Path] = typer.Option(None, "--data", help="Prepared data (default: the data the run was trained on)."),
     strict: bool = typer.Option(False, "--strict", help="IOB2 strict matching instead of conlleval's."),
     batch_size: int = typer.Option(64, "--batch-size"),
+    confusion: bool = typer.Option(False, "--confusion", help="Also print the entity-type confusion table (always stored in the JSON)."),
 ):
-    """Score a run per entity type at word level; writes RUN/eval/<split>.json."""
+    """Score a run per entity type (and per language) at word level; writes RUN/eval/<split>.json."""
     from snekner.evaluation import evaluate_run
-    from snekner.report import render_scores
+    from snekner.report import render_confusion, render_scores
     from snekner.runs import open_run
 
     result = evaluate_run(open_run(run, runs_dir), split, data, strict, batch_size)
     typer.echo(render_scores(result))
+    if confusion:
+        typer.echo("\n" + render_confusion(result["confusion"]))
+
+
+@app.command("card")
+@handles_errors
+def card_cli(
+    run: str = typer.Argument(..., help="Run name under --runs-dir, or a run folder.", autocompletion=complete_run),
+    runs_dir: Path = RUNS_DIR,
+):
+    """Write the run's model card: RUN/README.md, copied into RUN/model/ (what --push-to-hub uploads)."""
+    from snekner.card import write_card
+    from snekner.runs import open_run
+
+    typer.echo(str(write_card(open_run(run, runs_dir))))
 
 
 @app.command("compare")
@@ -198,16 +214,65 @@ def compare_cli(
     split: str = typer.Option("test", "--split"),
     metric: str = typer.Option("f1", "--metric", help="f1 | precision | recall"),
     fmt: str = typer.Option("table", "--format", help="table | markdown | csv | json"),
+    bootstrap: int = typer.Option(1000, "--bootstrap", help="Paired bootstrap resamples of the sentences for 95% intervals of each difference (0: off)."),
+    seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
+    plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the per-type scores to this image (.png, .svg, .pdf); needs matplotlib (the plot extra)."),
 ):
-    """Per-type scores of run A against run B (and more)."""
-    from snekner.comparison import compare, load_eval, render
+    """Per-type scores of run A against run B (and more), with bootstrap intervals of the differences."""
+    from snekner.comparison import FORMATS, compare, load_eval, render
     from snekner.datasource import canonical_split
+    from snekner.errors import SneknerError
     from snekner.runs import open_run
 
+    if fmt not in FORMATS:
+        raise SneknerError(f"--format {fmt} is not one of {', '.join(FORMATS)}")
+    if bootstrap < 0:
+        raise SneknerError(f"--bootstrap {bootstrap} is negative; pass a number of resamples such as 1000, or 0 to turn the bootstrap off")
+    if plot is not None:
+        from snekner.plotting import check_plot_path, require_matplotlib
+
+        check_plot_path(plot)
+        require_matplotlib()  # fail before the work, not after
     split = canonical_split(split)
     opened = [open_run(r, runs_dir) for r in runs]
     evals = [load_eval(r, split, str(runs_dir)) for r in opened]
-    typer.echo(render(compare(opened, evals, metric, split), fmt))
+    intervals = None
+    if bootstrap:
+        from snekner.bootstrap import paired_intervals
+
+        intervals = paired_intervals(opened, evals, split, metric, bootstrap, seed, str(runs_dir))
+    result = compare(opened, evals, metric, split, intervals)
+    if plot is not None:
+        from snekner.plotting import plot_comparison
+
+        plot_comparison(result, plot)
+    typer.echo(render(result, fmt))
+    if plot is not None:
+        _echo_err(f"wrote {plot}")
+
+
+@app.command("predict")
+@handles_errors
+def predict_cli(
+    run: str = typer.Argument(..., help="Run name under --runs-dir, or a run folder.", autocompletion=complete_run),
+    texts: Optional[List[str]] = typer.Argument(None, help="Sentences to tag, one per argument (or use --input)."),
+    runs_dir: Path = RUNS_DIR,
+    input_path: Optional[Path] = typer.Option(None, "--input", "-i", help="File to tag ('-': stdin): one sentence per line (blank lines skipped), "
+                                              "or JSON lines with a \"tokens\" list (.jsonl/.json, or first line starting with '{')."),
+    fmt: str = typer.Option("table", "--format", help="table: sentence, entity, type, words start-end, score | "
+                            "jsonl: {\"tokens\", \"entities\": [{\"text\", \"type\", \"start\", \"end\", \"score\"}]} per sentence | "
+                            "conll: word<TAB>tag lines, blank line between sentences. Word spans are 0-based, end exclusive."),
+    batch_size: int = typer.Option(32, "--batch-size", help="Windows per model call."),
+    max_length: Optional[int] = typer.Option(None, "--max-length", help="Sub-words per window, special tokens included (default: the run's prepared max length)."),
+    stride: Optional[int] = typer.Option(None, "--stride", help="Words shared by consecutive windows of a long sentence (default: a quarter of the window's words)."),
+):
+    """Tag sentences with a trained run and print the entities (score: mean word probability)."""
+    from snekner.inference import check_format, format_predictions, predict_run
+    from snekner.runs import open_run
+
+    check_format(fmt)
+    predictions = predict_run(open_run(run, runs_dir), texts, input_path, max_length, stride, batch_size)
+    typer.echo(format_predictions(predictions, fmt))
 
 
 @app.command("demo")

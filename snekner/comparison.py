@@ -22,8 +22,8 @@ def load_eval(run: Run, split: str, runs_dir: str) -> dict:
     return read_json(path, "evaluation")
 
 
-def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str = "test") -> dict:
-    """A against each later run: per type the metric of each run, the difference and the gold support."""
+def check_comparable(runs: list[Run], evals: list[dict], metric: str) -> str:
+    """Raise on what makes runs incomparable; return the shared evaluation mode."""
     if metric not in METRICS:
         raise SneknerError(f"--metric {metric} is not one of {', '.join(METRICS)}")
     if len(runs) < 2:
@@ -34,6 +34,18 @@ def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str =
     modes = {e.get("mode") for e in evals}
     if len(modes) > 1:
         raise SneknerError(f"the runs were evaluated in different modes ({', '.join(sorted(map(str, modes)))}); re-run `snekner eval` with the same --strict setting")
+    return modes.pop()
+
+
+def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str = "test", intervals: dict | None = None) -> dict:
+    """A against each later run: per type the metric of each run, the difference and the gold support.
+
+    `intervals` (from snekner.bootstrap.paired_intervals) adds a bootstrap interval of each difference:
+    row["interval"] is {"low", "high", "significant"} (None for a type absent in one run) with two runs,
+    and {later run: interval} with more.
+    """
+    mode = check_comparable(runs, evals, metric)
+    names = [r.name for r in runs]
     types: list[str] = []
     for e in evals:
         types += [t for t in e["per_type"] if t not in types]
@@ -48,13 +60,23 @@ def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str =
             row[_delta_key(base, name, len(names))] = None if value is None or values[0] is None else value - values[0]
         supports = {e["per_type"][typ]["support"] for e in evals if typ in e["per_type"]}
         row["support"] = supports.pop() if len(supports) == 1 else None
+        if intervals is not None:
+            row["interval"] = _intervals_of(intervals, names, lambda pair: pair["per_type"].get(typ))
         per_type[typ] = row
     overall = {name: e["overall"][metric] for name, e in zip(names, evals)}
     for name, e in zip(names[1:], evals[1:]):
         overall[_delta_key(base, name, len(names))] = e["overall"][metric] - evals[0]["overall"][metric]
     overall["support"] = evals[0]["overall"].get("support")
-    return {"metric": metric, "split": split, "mode": modes.pop(), "runs": names, "per_type": per_type, "overall": overall,
-            "n_sentences": {name: e["n_sentences"] for name, e in zip(names, evals)}}
+    if intervals is not None:
+        overall["interval"] = _intervals_of(intervals, names, lambda pair: pair["overall"])
+    bootstrap = None if intervals is None else {k: intervals[k] for k in ("resamples", "seed", "confidence")}
+    return {"metric": metric, "split": split, "mode": mode, "runs": names, "per_type": per_type, "overall": overall,
+            "n_sentences": {name: e["n_sentences"] for name, e in zip(names, evals)}, "bootstrap": bootstrap}
+
+
+def _intervals_of(intervals: dict, names: list[str], pick):
+    found = {name: pick(intervals["pairs"][name]) for name in names[1:]}
+    return found[names[1]] if len(names) == 2 else found
 
 
 def _delta_key(base: str, other: str, n_runs: int) -> str:
@@ -69,7 +91,11 @@ def _columns(result: dict) -> list[str]:
 
 def _headers(result: dict) -> list[str]:
     names = result["runs"]
-    return ["type"] + names + [f"{n}-{names[0]}" for n in names[1:]] + ["support"]
+    headers = ["type"] + names + [f"{n}-{names[0]}" for n in names[1:]] + ["support"]
+    if result.get("bootstrap"):
+        percent = f"{result['bootstrap']['confidence'] * 100:g}%"
+        headers += [f"{n}-{names[0]} {percent} CI" for n in names[1:]]
+    return headers
 
 
 def _cell(value, is_delta: bool) -> str:
@@ -80,9 +106,18 @@ def _cell(value, is_delta: bool) -> str:
     return f"{value:+.4f}" if is_delta else f"{value:.4f}"
 
 
+def interval_cell(interval: dict | None) -> str:
+    """`[-0.0123, +0.0456]`, marked ` *` when the interval excludes zero; `absent` for a type one run lacks."""
+    if interval is None:
+        return "absent"
+    text = f"[{interval['low']:+.4f}, {interval['high']:+.4f}]"
+    return f"{text} *" if interval["significant"] else text
+
+
 def rows(result: dict) -> list[list[str]]:
     columns = _columns(result)
-    n = len(result["runs"])
+    names = result["runs"]
+    n = len(names)
     out = []
     for typ, row in [*result["per_type"].items(), ("overall", result["overall"])]:
         cells = [typ]
@@ -91,8 +126,18 @@ def rows(result: dict) -> list[list[str]]:
                 cells.append("" if row.get(col) is None else str(row[col]))
             else:
                 cells.append(_cell(row.get(col), is_delta=i >= n))
+        if result.get("bootstrap"):
+            found = row.get("interval")
+            per_run = {names[1]: found} if n == 2 else (found or {})
+            cells += [interval_cell(per_run.get(name)) for name in names[1:]]
         out.append(cells)
     return out
+
+
+def footnote(result: dict) -> str:
+    b = result["bootstrap"]
+    return (f"* marks a difference whose {b['confidence'] * 100:g}% bootstrap interval excludes 0 "
+            f"(paired percentile bootstrap over the {result['split']} sentences: {b['resamples']} resamples, seed {b['seed']})")
 
 
 def render(result: dict, fmt: str = "table") -> str:
@@ -110,7 +155,10 @@ def render(result: dict, fmt: str = "table") -> str:
         return buf.getvalue().rstrip("\n")
     from tabulate import tabulate
 
+    n_intervals = len(result["runs"]) - 1 if result.get("bootstrap") else 0
     title = f"{result['metric']} on {result['split']} ({result['mode']})"
     table = tabulate(body, headers=headers, tablefmt="github" if fmt == "markdown" else "simple", disable_numparse=True,
-                     colalign=("left",) + ("right",) * (len(headers) - 1))
+                     colalign=("left",) + ("right",) * (len(headers) - 1 - n_intervals) + ("left",) * n_intervals)
+    if result.get("bootstrap"):
+        table += ("\n\n" if fmt == "markdown" else "\n") + footnote(result)
     return f"{title}\n{table}" if fmt == "table" else table

@@ -104,14 +104,16 @@ def setup_devices(strategy: str = "auto", mixed_precision: bool | None = None, x
     import tensorflow as tf
 
     gpus = _enable_memory_growth(tf)
-    cpu_devices = _split_cpu(tf)
     name = pick_strategy_name(strategy, len(gpus), tf_config_workers())
     if name == "multiworker":
         if tf_config_workers() < 1:
             raise SneknerError("--strategy multiworker needs TF_CONFIG naming the cluster and this worker; see the README")
+        # collective ops must be configured before anything initialises the TF runtime
+        # (listing logical devices does), so the strategy comes first here
         dist = tf.distribute.MultiWorkerMirroredStrategy()
     elif name == "mirrored":
-        devices = [d.name for d in tf.config.list_logical_devices("GPU")] or cpu_devices
+        # logical CPU devices must be configured before the runtime starts (listing devices starts it)
+        devices = _split_cpu(tf) if not gpus else [d.name for d in tf.config.list_logical_devices("GPU")]
         dist = tf.distribute.MirroredStrategy(devices=devices, cross_device_ops=None if gpus else tf.distribute.ReductionToOneDevice())
     else:
         dist = tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")

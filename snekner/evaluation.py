@@ -10,12 +10,55 @@ from snekner.errors import SneknerError
 from snekner.runs import Run
 
 
+def per_language(counts, langs: list) -> dict | None:
+    """Scores per language from sentence counts already computed, or None for one language.
+
+    `counts` is a scoring.SentenceCounts over the same sentences, in the same order, as `langs`.
+    """
+    import numpy as np
+
+    from snekner.scoring import summarize
+
+    if langs is None:
+        return None
+    if len(langs) != len(counts.words):
+        raise ValueError(f"{len(langs)} languages for {len(counts.words)} sentences")
+    keys = np.asarray([str(lang) for lang in langs], dtype=object)
+    distinct = sorted(set(keys.tolist()))
+    if len(distinct) < 2:
+        return None
+    out = {}
+    for lang in distinct:
+        mask = keys == lang
+        out[lang] = {"n_sentences": int(mask.sum()), **summarize(counts, rows=mask)}
+    return out
+
+
+def score_predictions(gold: list[list[str]], pred: list[list[str]], langs: list | None = None,
+                      mode: str = "conlleval", types: list[str] | None = None) -> dict:
+    """Everything the eval JSON says about the predictions (no model needed).
+
+    Keys: n_sentences, overall, per_type, confusion (scoring.confusion), and per_language
+    ({lang: {n_sentences, overall, per_type}}) when `langs` holds more than one language.
+    """
+    from snekner.scoring import confusion, sentence_counts, summarize
+
+    if langs is not None and len(langs) != len(gold):
+        raise ValueError(f"{len(langs)} languages for {len(gold)} sentences")
+    counts = sentence_counts(gold, pred, mode, types=types)
+    result = {"n_sentences": len(gold), **summarize(counts)}
+    languages = per_language(counts, langs)
+    if languages is not None:
+        result["per_language"] = languages
+    result["confusion"] = confusion(gold, pred, mode, types=counts.types)
+    return result
+
+
 def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = 64) -> dict:
     from snekner.datasource import canonical_split
     from snekner.features import load_prepared
     from snekner.modeling import load_trained
     from snekner.prediction import gold_word_tags, predict_word_tags
-    from snekner.scoring import sentence_counts, summarize
 
     split = canonical_split(split)
     prepared = load_prepared(Path(data) if data else Path(run.manifest["data"]))
@@ -35,20 +78,20 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
     seconds = time.perf_counter() - started
     gold = gold_word_tags(rows, labels)
     mode = "strict" if strict else "conlleval"
-    counts = sentence_counts(gold, predicted, mode, types=prepared.tagset.types)
+    langs = list(rows["lang"]) if "lang" in rows.column_names else None
+    scores = score_predictions(gold, predicted, langs, mode, types=prepared.tagset.types)
     result = {
         "split": split,
         "mode": mode,
-        "n_sentences": len(rows),
-        **summarize(counts),
+        **{key: scores.pop(key) for key in ("n_sentences", "overall", "per_type")},
         "run": run.name,
         "data": str(prepared.path.resolve()),
         "created": now_iso(),
         "prediction_seconds": seconds,
         "sentences_per_second": len(rows) / seconds if seconds else None,
         "versions": environment_versions(),
+        **scores,  # per_language (more than one language), confusion
     }
-    langs = rows["lang"] if "lang" in rows.column_names else None
     lines = []
     for i, (tokens, g, p) in enumerate(zip(rows["tokens"], gold, predicted)):
         line = {"id": i, "tokens": tokens, "gold": g, "pred": p}

@@ -18,15 +18,37 @@ def _scrub(text: str, token: str) -> str:
     return text.replace(token, "***") if token else text
 
 
+def _reason(error: Exception, endpoint: str | None) -> str:
+    """The first line of what went wrong; a refused or timed-out connection said plainly."""
+    import requests
+
+    if isinstance(error, (requests.ConnectionError, requests.Timeout)):
+        return f"cannot reach {endpoint or 'https://huggingface.co'}: {type(error).__name__}"
+    text = str(error)
+    return text.splitlines()[0] if text.strip() else type(error).__name__
+
+
+def hub_endpoint() -> str | None:
+    """HF_ENDPOINT read when pushing (huggingface_hub reads it only once, at import)."""
+    import os
+
+    return os.environ.get("HF_ENDPOINT") or None
+
+
 def push_run(run: Run, repo_id: str) -> str:
+    """Write the run's model card, then upload RUN/model (card included) to `repo_id`."""
     from huggingface_hub import HfApi
 
+    from snekner.card import write_card
+
     token = require_token()
-    api = HfApi(token=token)
+    write_card(run, repo_id)
+    endpoint = hub_endpoint()
+    api = HfApi(endpoint=endpoint, token=token)
     try:
         url = api.create_repo(repo_id, exist_ok=True)
         api.upload_folder(repo_id=repo_id, folder_path=str(run.model_dir), commit_message=f"snekner run {run.name}")
     except Exception as e:  # offline, auth, permissions: one line, token scrubbed
-        first = _scrub(str(e).splitlines()[0] if str(e) else type(e).__name__, token)
+        first = _scrub(_reason(e, endpoint), token)
         raise SneknerError(f"could not push {run.name} to {repo_id} on the Hugging Face hub ({first}); check the network, the repo id and the token") from None
     return str(url)

@@ -16,7 +16,58 @@ def render_scores(result: dict) -> str:
     rows.append(["overall", f"{o['precision']:.4f}", f"{o['recall']:.4f}", f"{o['f1']:.4f}", str(o["support"])])
     head = (f"{result['run']} on {result['split']} ({result['n_sentences']} sentences, {result['mode']}): "
             f"F1 {o['f1']:.4f}, word accuracy {o['accuracy']:.4f}")
-    return head + "\n" + _table(rows, ["type", "precision", "recall", "f1", "support"])
+    text = head + "\n" + _table(rows, ["type", "precision", "recall", "f1", "support"])
+    if result.get("per_language"):
+        text += "\n\n" + render_per_language(result["per_language"])
+    return text
+
+
+def render_per_language(per_language: dict) -> str:
+    """Overall P/R/F1 per language, then F1 per type (rows) and language (columns)."""
+    langs = list(per_language)
+    rows = []
+    for lang, v in per_language.items():
+        o = v["overall"]
+        rows.append([lang, str(v["n_sentences"]), f"{o['precision']:.4f}", f"{o['recall']:.4f}", f"{o['f1']:.4f}",
+                     f"{o['accuracy']:.4f}", str(o["support"])])
+    text = "per language:\n" + _table(rows, ["lang", "sentences", "precision", "recall", "f1", "accuracy", "support"])
+    types: list[str] = []
+    for v in per_language.values():
+        types += [t for t in v["per_type"] if t not in types]
+    type_rows = []
+    for typ in types:
+        cells = [typ]
+        for lang in langs:
+            entry = per_language[lang]["per_type"].get(typ)
+            # a type with neither gold nor predicted entities in a language has no F1 there
+            cells.append("-" if entry is None or entry["support"] + entry["fp"] == 0 else f"{entry['f1']:.4f}")
+        type_rows.append(cells)
+    text += "\n\nF1 per type and language (-: no gold or predicted entity):\n" + _table(type_rows, ["type"] + langs)
+    return text
+
+
+def render_confusion(conf: dict) -> str:
+    """Rows: gold types; columns: correct, each type gold entities were predicted as, boundary, missed.
+
+    The last row, "spurious", counts predicted entities (by predicted type) that overlap no gold entity.
+    """
+    types = conf["types"]
+    gold = conf["gold"]
+    spurious = conf["spurious"]
+    others = [t for t in types if spurious.get(t) or any(row["wrong_type"].get(t) for row in gold.values())]
+    shown = [t for t in types if gold[t]["support"]]
+    rows = []
+    for typ in shown:
+        row = gold[typ]
+        rows.append([typ, str(row["support"]), str(row["correct"])]
+                    + ["" if other == typ else str(row["wrong_type"].get(other, 0)) for other in others]
+                    + [str(row["boundary"]), str(row["missed"])])
+    rows.append(["spurious", "", ""] + [str(spurious.get(t, 0)) for t in others] + ["", ""])
+    headers = ["gold \\ predicted", "support", "correct"] + [f"as {t}" for t in others] + ["boundary", "missed"]
+    head = (f"entity confusion ({conf['mode']}), gold types by what was predicted on their words:\n"
+            "  correct: same span and type; as X: same span, type X; boundary: no exact match, overlapped by its type; missed: else\n"
+            f"  spurious: predicted entities that overlap no gold entity, by predicted type ({sum(spurious.values())} in all)")
+    return head + "\n" + _table(rows, headers)
 
 
 def render_inspection(report: dict) -> str:

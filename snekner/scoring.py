@@ -139,3 +139,65 @@ def words_from_subwords(subword_preds: np.ndarray, word_ids: list[int], n_words:
             seen.add(w)
             tags[w] = labels[int(pred)]
     return tags
+
+
+def _overlaps(a: tuple[str, int, int], b: tuple[str, int, int]) -> bool:
+    return a[1] <= b[2] and b[1] <= a[2]
+
+
+def confusion(gold: list[list[str]], pred: list[list[str]], mode: str = "conlleval", types: list[str] | None = None) -> dict:
+    """Where each gold entity went, and which predicted entities have no gold counterpart.
+
+    Entities are the chunks of `chunk(tags, mode)` (type, first word, last word), sentence by
+    sentence. Every gold entity of type T falls in exactly one of these, checked in this order:
+
+    - "correct": a predicted entity has the same span and type T (a true positive of T);
+    - "wrong_type" {X: n}: a predicted entity has the same span but type X != T;
+    - "boundary": no predicted entity has the same span, but a predicted entity of type T
+      overlaps it (shares at least one word);
+    - "missed": anything else (no prediction on those words, or only predictions of another
+      type with another span).
+
+    So correct + sum(wrong_type) + boundary + missed == support (the gold count of T).
+    A predicted entity of type X is "spurious" (counted under its predicted type X) when it
+    overlaps no gold entity of any type. Predicted entities that overlap a gold entity without
+    matching it exactly are not counted separately; they show up through the gold entity's
+    class (wrong_type, boundary or missed).
+
+    Returns {"mode", "types", "gold": {T: {"support", "correct", "wrong_type", "boundary",
+    "missed"}}, "spurious": {X: n}} with every type of `types` (then any other type found).
+    """
+    if mode not in MODES:
+        raise ValueError(f"mode {mode!r} is not one of {MODES}")
+    if len(gold) != len(pred):
+        raise ValueError(f"{len(gold)} gold sentences but {len(pred)} predicted")
+    gold_chunks = [chunk(g, mode) for g in gold]
+    pred_chunks = [chunk(p, mode) for p in pred]
+    found = sorted({c[0] for cs in gold_chunks + pred_chunks for c in cs})
+    types = list(types) if types is not None else []
+    types += [t for t in found if t not in types]
+    table = {t: {"support": 0, "correct": 0, "wrong_type": {}, "boundary": 0, "missed": 0} for t in types}
+    spurious = {t: 0 for t in types}
+    for s, (g, p, gc, pc) in enumerate(zip(gold, pred, gold_chunks, pred_chunks)):
+        if len(g) != len(p):
+            raise ValueError(f"sentence {s}: {len(g)} gold tags but {len(p)} predicted")
+        by_span = {(start, end): typ for typ, start, end in pc}
+        for entity in gc:
+            typ, start, end = entity
+            row = table[typ]
+            row["support"] += 1
+            same_span = by_span.get((start, end))
+            if same_span == typ:
+                row["correct"] += 1
+            elif same_span is not None:
+                row["wrong_type"][same_span] = row["wrong_type"].get(same_span, 0) + 1
+            elif any(q[0] == typ and _overlaps(entity, q) for q in pc):
+                row["boundary"] += 1
+            else:
+                row["missed"] += 1
+        for q in pc:
+            if not any(_overlaps(q, entity) for entity in gc):
+                spurious[q[0]] += 1
+    for row in table.values():
+        row["wrong_type"] = {t: row["wrong_type"][t] for t in types if t in row["wrong_type"]}
+    return {"mode": mode, "types": types, "gold": table, "spurious": spurious}

@@ -96,7 +96,7 @@ def test_compare_table_and_json(pipeline):
     assert data["per_type"]["PER"]["delta"] == pytest.approx(b["per_type"]["PER"]["f1"] - a["per_type"]["PER"]["f1"])
     assert data["overall"]["delta"] == pytest.approx(b["overall"]["f1"] - a["overall"]["f1"])
     csv = ok("compare", "A", "B", "--runs-dir", runs, "--format", "csv").output
-    assert csv.splitlines()[0] == "type,A,B,B-A,support"
+    assert csv.splitlines()[0] == "type,A,B,B-A,support,B-A 95% CI"
 
 
 def test_inspect_prepared_and_source(pipeline, sample_dir):
@@ -163,3 +163,29 @@ def test_help_and_completion_do_not_import_tensorflow():
             "assert 'tensorflow' not in sys.modules, 'tensorflow imported'\n")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True, env=env)
     assert "a" in out.stdout.split() and "b" in out.stdout.split()
+
+
+def test_eval_confusion_table_and_model_card(pipeline):
+    runs = pipeline / "runs"
+    out = ok("eval", "B", "--runs-dir", runs, "--confusion").output
+    result = json.loads((runs / "B" / "eval" / "test.json").read_text())
+    conf = result["confusion"]
+    assert conf["mode"] == "conlleval" and conf["types"] == list(result["per_type"])
+    assert "per_language" not in result  # the pipeline's data is English only
+    for typ, row in conf["gold"].items():
+        assert row["correct"] == result["per_type"][typ]["tp"]
+        assert row["support"] == result["per_type"][typ]["support"]
+        assert row["correct"] + sum(row["wrong_type"].values()) + row["boundary"] + row["missed"] == row["support"]
+    table = out.split("entity confusion (conlleval)")[1].splitlines()
+    cells = {line.split()[0]: line.split()[1:] for line in table if line.split()}
+    for typ, row in conf["gold"].items():
+        if row["support"]:
+            assert cells[typ][:2] == [str(row["support"]), str(row["correct"])]
+            assert cells[typ][-2:] == [str(row["boundary"]), str(row["missed"])]
+    assert "spurious" in cells
+    path = Path(ok("card", "B", "--runs-dir", runs).output.strip())
+    text = path.read_text()
+    assert path == runs / "B" / "README.md" and (runs / "B" / "model" / "README.md").read_text() == text
+    assert f"value: {json.dumps(result['overall']['f1'])}" in text
+    for typ, v in result["per_type"].items():
+        assert f"| {typ} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | {v['support']} |" in text

@@ -1,0 +1,167 @@
+"""Paired bootstrap over sentences: how sure is the difference between two runs?
+
+Computed from the word-level predictions `snekner eval` stores beside its scores
+(eval/<split>.predictions.jsonl), never by running a model again. Both runs must have been
+evaluated on the same sentences; each resample draws sentence indices with replacement and
+scores both runs on the same drawn sentences, so the interval of B-A accounts for the pairing.
+
+Vectorised: the per-sentence tp/fp/fn counts of both runs form one [n, 2*types*3] matrix;
+each chunk of resamples becomes a weight matrix W [chunk, n] (how often each sentence was
+drawn) and its totals are one matrix product W @ counts.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from snekner.errors import SneknerError
+from snekner.runs import Run
+
+CONFIDENCE = 0.95
+METRICS = ("f1", "precision", "recall")
+# Elements of one chunk's index / weight matrices: bounds memory (~16 MB each) whatever the data size.
+CHUNK_ELEMENTS = 2_000_000
+
+
+def load_predictions(run: Run, split: str, runs_dir: str) -> list[dict]:
+    """The sentences of RUN/eval/<split>.predictions.jsonl, each with tokens, gold and pred."""
+    path = run.predictions_path(split)
+    fix = f"re-run `snekner eval {run.name} --split {split} --runs-dir {runs_dir}`, or pass --bootstrap 0"
+    if not path.is_file():
+        raise SneknerError(f"run {run.name} has no {split} predictions ({path}); {fix}")
+    sentences = []
+    with open(path, encoding="utf-8") as f:
+        for lineno, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                row = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SneknerError(f"{path} line {lineno} is not valid JSON ({e.msg}); {fix}") from None
+            if not isinstance(row, dict) or not all(isinstance(row.get(k), list) for k in ("tokens", "gold", "pred")):
+                raise SneknerError(f"{path} line {lineno} lacks tokens, gold or pred lists; {fix}")
+            if not len(row["tokens"]) == len(row["gold"]) == len(row["pred"]):
+                raise SneknerError(f"{path} line {lineno} has tokens, gold and pred of different lengths; {fix}")
+            sentences.append(row)
+    return sentences
+
+
+def check_same_sentences(name_a: str, a: list[dict], name_b: str, b: list[dict], split: str) -> None:
+    fix = f"evaluate both on the same data and split (`snekner eval RUN --split {split} --data PREPARED`), or pass --bootstrap 0"
+    if len(a) != len(b):
+        raise SneknerError(f"runs {name_a} and {name_b} were evaluated on different sentences ({len(a)} vs {len(b)} {split} sentences); {fix}")
+    for i, (sa, sb) in enumerate(zip(a, b)):
+        if sa["tokens"] != sb["tokens"]:
+            raise SneknerError(f"runs {name_a} and {name_b} were evaluated on different sentences (sentence {i + 1} of {split} differs); {fix}")
+
+
+def metric_values(totals: np.ndarray, metric: str) -> np.ndarray:
+    """The metric from tp/fp/fn totals (last axis), as scoring.prf defines it: 0 when undefined."""
+    tp, fp, fn = (totals[..., k].astype(np.float64) for k in range(3))
+    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
+    if metric == "precision":
+        return precision
+    recall = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
+    if metric == "recall":
+        return recall
+    return np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp), where=(precision + recall) > 0)
+
+
+def chunk_rows(n_sentences: int) -> int:
+    return max(1, CHUNK_ELEMENTS // max(1, n_sentences))
+
+
+def resample_indices(n_sentences: int, resamples: int, seed: int):
+    """Yield the drawn sentence indices, chunk by chunk ([rows, n] arrays); deterministic for (n, resamples, seed)."""
+    rng = np.random.default_rng(seed)
+    step = chunk_rows(n_sentences)
+    for start in range(0, resamples, step):
+        rows = min(step, resamples - start)
+        yield rng.integers(0, n_sentences, size=(rows, n_sentences))
+
+
+def weights(indices: np.ndarray, n_sentences: int) -> np.ndarray:
+    """How often each sentence was drawn, per resample: [rows, n] from [rows, n] indices (one bincount for all rows)."""
+    rows = indices.shape[0]
+    offsets = (np.arange(rows, dtype=np.int64) * n_sentences)[:, None]
+    return np.bincount((indices + offsets).ravel(), minlength=rows * n_sentences).reshape(rows, n_sentences)
+
+
+def resample_scores(counts: list[np.ndarray], metric: str, resamples: int, seed: int) -> list[np.ndarray]:
+    """For each [n, types, 3] count array: the metric per type and overall (last column) on every resample, [resamples, types + 1].
+
+    All arrays are resampled with the same sentence indices (the pairing).
+    """
+    n = counts[0].shape[0]
+    if any(c.shape[0] != n for c in counts):
+        raise ValueError("count arrays of different sentence counts")
+    widths = [c.shape[1] * 3 for c in counts]
+    joined = np.concatenate([c.reshape(n, -1) for c in counts], axis=1).astype(np.float64)  # exact: counts are small integers
+    out = [np.empty((resamples, c.shape[1] + 1)) for c in counts]
+    done = 0
+    for indices in resample_indices(n, resamples, seed):
+        totals = weights(indices, n).astype(np.float64) @ joined
+        col = 0
+        for c, width, scores in zip(counts, widths, out):
+            part = totals[:, col:col + width].reshape(-1, c.shape[1], 3)
+            scores[done:done + len(part), :-1] = metric_values(part, metric)
+            scores[done:done + len(part), -1] = metric_values(part.sum(axis=1), metric)
+            col += width
+        done += len(indices)
+    return out
+
+
+def interval(diffs: np.ndarray, confidence: float = CONFIDENCE) -> dict:
+    tail = (1 - confidence) / 2 * 100
+    low, high = (float(x) for x in np.percentile(diffs, [tail, 100 - tail]))
+    return {"low": low, "high": high, "significant": bool(low > 0 or high < 0)}
+
+
+def _counts(run: Run, sentences: list[dict], types: list[str], mode: str, evaluation: dict, runs_dir: str, split: str):
+    from snekner.scoring import sentence_counts
+
+    sc = sentence_counts([s["gold"] for s in sentences], [s["pred"] for s in sentences], mode, types=types)
+    overall = evaluation.get("overall", {})
+    stored = tuple(overall.get(k) for k in ("tp", "fp", "fn"))
+    found = tuple(int(x) for x in sc.counts.sum(axis=(0, 1))) if sc.types else (0, 0, 0)
+    if (None not in stored and stored != found) or evaluation.get("n_sentences", len(sentences)) != len(sentences):
+        raise SneknerError(
+            f"the {split} predictions of run {run.name} do not match its {split} scores (written by another evaluation?); "
+            f"re-run `snekner eval {run.name} --split {split} --runs-dir {runs_dir}`"
+        )
+    return sc
+
+
+def paired_intervals(runs: list[Run], evals: list[dict], split: str, metric: str = "f1", resamples: int = 1000, seed: int = 0,
+                     runs_dir: str = "runs") -> dict:
+    """The first run against each later one: 95% percentile intervals of (later - first) per type and overall.
+
+    Per type only where the type is scored by both runs (else None).
+    Returns {"resamples", "seed", "confidence", "pairs": {later run: {"per_type": {type: interval | None}, "overall": interval}}}.
+    """
+    from snekner.comparison import check_comparable
+
+    mode = check_comparable(runs, evals, metric)
+    if resamples < 1:
+        raise SneknerError(f"--bootstrap {resamples} is not a number of resamples; pass a positive number such as 1000, or 0 to turn the bootstrap off")
+    sentences = [load_predictions(r, split, runs_dir) for r in runs]
+    types = [list(e["per_type"]) for e in evals]
+    counts = [_counts(r, s, t, mode, e, runs_dir, split) for r, s, t, e in zip(runs, sentences, types, evals)]
+    for r, s in zip(runs[1:], sentences[1:]):
+        check_same_sentences(runs[0].name, sentences[0], r.name, s, split)
+    if not sentences[0]:
+        raise SneknerError(f"run {runs[0].name} has no {split} sentences to resample; evaluate on a non-empty split, or pass --bootstrap 0")
+    scores = resample_scores([c.counts for c in counts], metric, resamples, seed)
+    base = scores[0]
+    base_index = {t: i for i, t in enumerate(counts[0].types)}
+    pairs = {}
+    for j, (run, sc, other) in enumerate(zip(runs[1:], counts[1:], scores[1:]), start=1):
+        index = {t: i for i, t in enumerate(sc.types)}
+        per_type = {}
+        for typ in dict.fromkeys(types[0] + types[j]):
+            both = typ in types[0] and typ in types[j]
+            per_type[typ] = interval(other[:, index[typ]] - base[:, base_index[typ]]) if both else None
+        pairs[run.name] = {"per_type": per_type, "overall": interval(other[:, -1] - base[:, -1])}
+    return {"resamples": resamples, "seed": seed, "confidence": CONFIDENCE, "pairs": pairs}

@@ -1,0 +1,332 @@
+"""Model cards: a README.md for a finished run, with Hugging Face hub metadata.
+
+The card starts with YAML front matter (language, license when known, library, tags,
+base model, datasets and a `model-index` holding the test scores of `snekner eval`), then
+says in markdown what the model was trained from and on, with which labels and
+hyperparameters, how it scored per entity type, and how to load it. It is written to
+RUN/README.md and copied to RUN/model/README.md, so the folder `--push-to-hub` uploads
+carries it.
+"""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+from snekner.artifacts import read_json, write_lines
+from snekner.errors import SneknerError
+from snekner.runs import Run
+
+CARD_NAME = "README.md"
+TAGS = ["token-classification", "ner", "snekner", "tensorflow"]
+# licenses of datasets snekner knows by hub id (from their dataset cards); others: read from a
+# local dataset folder's README front matter, else left out of the card
+KNOWN_DATASET_LICENSES = {
+    "Babelscape/multinerd": "cc-by-nc-sa-4.0",
+    "Babelscape/wikineural": "cc-by-nc-sa-4.0",
+}
+_HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][\w-]*$")
+METRICS = (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"), ("accuracy", "Word accuracy"))
+
+
+# -- YAML ---------------------------------------------------------------------------------------
+def _scalar(value) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if value != value:
+            return ".nan"
+        if value in (float("inf"), float("-inf")):
+            return ".inf" if value > 0 else "-.inf"
+        text = repr(value)
+        mantissa, e, exponent = text.partition("e")
+        if e and "." not in mantissa:  # YAML 1.1 readers (PyYAML) take 1e-05 for a string, 1.0e-05 for a float
+            text = f"{mantissa}.0e{exponent}"
+        return text
+    if isinstance(value, (dict, list)):
+        return "{}" if isinstance(value, dict) else "[]"  # only empty ones get here
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
+
+
+_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}  # plain, these would not read back as strings
+
+
+def _key(key: str) -> str:
+    return key if _PLAIN_KEY.match(key) and key.lower() not in _YAML_WORDS else json.dumps(key, ensure_ascii=False)
+
+
+def to_yaml(obj, indent: int = 0) -> list[str]:
+    """Block-style YAML lines for dicts, lists and scalars (strings always double-quoted)."""
+    pad = " " * indent
+    lines: list[str] = []
+    if isinstance(obj, dict):
+        for key, value in obj.items():
+            if isinstance(value, (dict, list)) and value:
+                lines.append(f"{pad}{_key(key)}:")
+                lines += to_yaml(value, indent + 2 if isinstance(value, dict) else indent)
+            else:
+                lines.append(f"{pad}{_key(key)}: {_scalar(value)}")
+    elif isinstance(obj, list):
+        for item in obj:
+            if isinstance(item, (dict, list)) and item:
+                inner = to_yaml(item, indent + 2)
+                lines.append(f"{pad}- {inner[0].lstrip()}")
+                lines += inner[1:]
+            else:
+                lines.append(f"{pad}- {_scalar(item)}")
+    else:
+        lines.append(pad + _scalar(obj))
+    return lines
+
+
+# -- what the run says about itself ---------------------------------------------------------------
+def _is_local(spec: str) -> bool:
+    return spec.startswith(("/", ".", "~")) or Path(spec).expanduser().exists()
+
+
+def hub_model_id(model: str | None) -> str | None:
+    """The base model's hub id, or None when it was a local folder."""
+    if not model or _is_local(model) or not _HUB_ID.match(model):
+        return None
+    return model
+
+
+def hub_dataset_id(data_manifest: dict) -> str | None:
+    spec = str(data_manifest.get("dataset") or "")
+    resolved = str(data_manifest.get("dataset_resolved") or "")
+    if resolved.startswith("hf://datasets/") or (data_manifest.get("dataset_layout") == "hub builder" and _HUB_ID.match(spec) and not _is_local(spec)):
+        return spec
+    return None
+
+
+def _front_matter_license(readme: Path) -> str | None:
+    try:
+        text = readme.read_text(encoding="utf-8")
+    except OSError:
+        return None
+    match = re.match(r"^---\s*\n(.*?)\n---\s*(\n|$)", text, re.S)
+    if not match:
+        return None
+    for line in match.group(1).splitlines():
+        found = re.match(r"^license:\s*['\"]?([^'\"#\s]+)", line)
+        if found:
+            return found.group(1)
+    return None
+
+
+def dataset_license(data_manifest: dict) -> str | None:
+    hub_id = hub_dataset_id(data_manifest)
+    if hub_id:
+        return KNOWN_DATASET_LICENSES.get(hub_id)
+    resolved = data_manifest.get("dataset_resolved")
+    if resolved and not str(resolved).startswith("hf://"):
+        return _front_matter_license(Path(resolved) / "README.md")
+    return None
+
+
+def languages(data_manifest: dict) -> list[str]:
+    if data_manifest.get("lang"):
+        return [data_manifest["lang"]]
+    return list(data_manifest.get("languages_in_source") or [])
+
+
+def dataset_name(data_manifest: dict) -> tuple[str, str]:
+    """(name, type) of the training data for the model-index."""
+    from snekner.datasource import SAMPLE_DATASET
+
+    spec = str(data_manifest.get("dataset") or "unknown")
+    if spec == SAMPLE_DATASET:
+        return "snekner sample data (synthetic, MultiNERD layout)", "snekner-sample"
+    hub_id = hub_dataset_id(data_manifest)
+    if hub_id:
+        return hub_id, hub_id
+    name = Path(spec.rstrip("/")).name or spec
+    return f"{name} (local data)", name
+
+
+def load_test_eval(run: Run) -> dict | None:
+    path = run.eval_path("test")
+    return read_json(path, "evaluation") if path.is_file() else None
+
+
+# -- rendering ----------------------------------------------------------------------------------
+def _option(value) -> str:
+    if value is None:
+        return "auto"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return f"`{value}`" if isinstance(value, str) else str(value)
+
+
+def _cell(value) -> str:
+    return str(value).replace("|", "\\|").replace("\n", " ")
+
+
+def _md_table(headers: list[str], rows: list[list], numeric: bool = True) -> list[str]:
+    lines = ["| " + " | ".join(_cell(h) for h in headers) + " |",
+             "|" + "|".join(["---"] + ["---:" if numeric else "---"] * (len(headers) - 1)) + "|"]
+    lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
+    return lines
+
+
+def front_matter(run: Run, evaluation: dict | None, repo_id: str | None = None) -> dict:
+    manifest = run.manifest
+    data_manifest = manifest.get("data_manifest") or {}
+    meta: dict = {}
+    langs = languages(data_manifest)
+    if langs:
+        meta["language"] = langs[0] if len(langs) == 1 else langs
+    license_id = dataset_license(data_manifest)
+    if license_id:
+        meta["license"] = license_id
+    meta["library_name"] = "transformers"
+    meta["tags"] = list(TAGS)
+    base = hub_model_id(manifest.get("model"))
+    if base:
+        meta["base_model"] = base
+    hub_data = hub_dataset_id(data_manifest)
+    if hub_data:
+        meta["datasets"] = [hub_data]
+    meta["pipeline_tag"] = "token-classification"
+    if evaluation is not None:
+        name, typ = dataset_name(data_manifest)
+        dataset = {"name": name, "type": typ, "split": evaluation.get("split", "test")}
+        if data_manifest.get("lang"):
+            dataset["config"] = data_manifest["lang"]
+        mode = evaluation.get("mode", "conlleval")
+        metrics = [{"type": key, "value": evaluation["overall"][key], "name": f"{label} ({mode})" if key != "accuracy" else label}
+                   for key, label in METRICS if key in evaluation["overall"]]
+        meta["model-index"] = [{
+            "name": repo_id or run.name,
+            "results": [{
+                "task": {"type": "token-classification", "name": "Named Entity Recognition"},
+                "dataset": dataset,
+                "metrics": metrics,
+            }],
+        }]
+    return meta
+
+
+def render_card(run: Run, repo_id: str | None = None) -> str:
+    """The model card of a finished run, as markdown with YAML front matter."""
+    manifest = run.manifest
+    data_manifest = manifest.get("data_manifest") or {}
+    evaluation = load_test_eval(run)
+    meta = front_matter(run, evaluation, repo_id)
+    lines = ["---", *to_yaml(meta), "---", ""]
+
+    model = manifest.get("model") or "unknown"
+    base = hub_model_id(model)
+    tagset = data_manifest.get("tagset") or {}
+    types = tagset.get("types") or []
+    title = repo_id or run.name
+    lines += [f"# {title}", ""]
+    base_text = f"[{base}](https://huggingface.co/{base})" if base else f"a local model (`{model}`)"
+    lines += [f"A token-classification (named-entity recognition) model fine-tuned from {base_text} with "
+              f"snekner and TensorFlow, as run `{run.name}`. "
+              f"It tags {len(types)} entity type{'s' if len(types) != 1 else ''} in BIO format.", ""]
+
+    lines += ["## Base model", ""]
+    lines += [f"- model: {'`' + base + '`' if base else base_text}"]
+    if data_manifest.get("tokenizer"):
+        alignment = {"first-subword": "the first sub-word of each word", "all-subwords": "every sub-word"}
+        lines += [f"- tokenizer: `{data_manifest['tokenizer']}`, at most {data_manifest.get('max_length', '?')} sub-words "
+                  f"per sentence, trained on labels of {alignment.get(data_manifest.get('alignment'), 'the first sub-word of each word')}; "
+                  "a word's prediction is that of its first sub-word"]
+    lines.append("")
+
+    name, _ = dataset_name(data_manifest)
+    langs = languages(data_manifest)
+    lines += ["## Data", ""]
+    lines += [f"- dataset: {name}"]
+    lines += [f"- language: {', '.join(langs) if langs else 'not recorded'}"]
+    if tagset.get("name"):
+        lines += [f"- tagset: `{tagset['name']}`"]
+    if data_manifest.get("limit"):
+        lines += [f"- at most {data_manifest['limit']} sentences per split were used (`--limit`)"]
+    license_id = dataset_license(data_manifest)
+    if license_id:
+        lines += [f"- license of the data: {license_id}"]
+    splits = data_manifest.get("splits") or {}
+    if splits:
+        lines += ["", *_md_table(["split", "sentences", "words"],
+                                 [[s, v.get("sentences", ""), v.get("words", "")] for s, v in splits.items()])]
+    lines.append("")
+
+    labels = manifest.get("labels") or tagset.get("labels") or []
+    lines += ["## Labels", ""]
+    if types:
+        lines += [f"Entity types: {', '.join(types)}.", ""]
+    lines += ["Label ids: " + ", ".join(f"{i} `{label}`" for i, label in enumerate(labels)) + ".", ""]
+
+    lines += ["## Training hyperparameters", ""]
+    options = dict(manifest.get("options") or {})
+    if options.get("model") is None and manifest.get("model"):
+        options["model"] = manifest["model"]  # the default: the model the data was prepared with
+    rows = [[key, _option(value)] for key, value in options.items()]
+    for key in ("epochs_run", "best_epoch", "best_validation_f1", "stopped_early"):
+        if manifest.get(key) is not None:
+            rows.append([key, _option(manifest[key])])
+    if (manifest.get("devices") or {}).get("description"):
+        rows.append(["devices", manifest["devices"]["description"]])
+    lines += [*_md_table(["option", "value"], rows, numeric=False), ""]
+
+    lines += ["## Evaluation", ""]
+    if evaluation is None:
+        lines += [f"No test evaluation yet: run `snekner eval {run.name}` (it writes eval/test.json), "
+                  f"then `snekner card {run.name}` to put the scores here.", ""]
+    else:
+        o = evaluation["overall"]
+        lines += [f"Word-level entity scores on the {evaluation.get('split', 'test')} split "
+                  f"({evaluation.get('n_sentences', '?')} sentences, {evaluation.get('mode', 'conlleval')} chunking), "
+                  f"micro-averaged over entities; word accuracy {o.get('accuracy', 0):.4f}.", ""]
+        rows = [[t, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", v["support"]]
+                for t, v in evaluation["per_type"].items()]
+        rows.append(["**overall**", f"{o['precision']:.4f}", f"{o['recall']:.4f}", f"{o['f1']:.4f}", o["support"]])
+        lines += [*_md_table(["type", "precision", "recall", "F1", "support"], rows), ""]
+        evaluated = evaluation.get("data")
+        if evaluated and manifest.get("data") and Path(evaluated).resolve() != Path(manifest["data"]).resolve():
+            lines += [f"These scores are on prepared data other than the training data's: `{evaluated}`.", ""]
+        per_language = evaluation.get("per_language")
+        if per_language:
+            rows = [[lg, v["n_sentences"], f"{v['overall']['precision']:.4f}", f"{v['overall']['recall']:.4f}",
+                     f"{v['overall']['f1']:.4f}", v["overall"]["support"]] for lg, v in per_language.items()]
+            lines += ["Per language:", "", *_md_table(["language", "sentences", "precision", "recall", "F1", "support"], rows), ""]
+
+    lines += ["## How to use", ""]
+    source = repo_id or str(run.model_dir)
+    lines += [f"The model folder (`{run.model_dir.name}/` of the run{', pushed to `' + repo_id + '`' if repo_id else ''}) holds "
+              "the TensorFlow weights, the tokenizer and the label maps:", "",
+              "```python",
+              "import os",
+              "",
+              'os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # transformers 4.x TF models need Keras 2 (tf-keras)',
+              "",
+              "from transformers import AutoTokenizer, TFAutoModelForTokenClassification, pipeline",
+              "",
+              f"tokenizer = AutoTokenizer.from_pretrained({json.dumps(source)})",
+              f"model = TFAutoModelForTokenClassification.from_pretrained({json.dumps(source)})",
+              'ner = pipeline("token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="first")',
+              'print(ner("Angela Merkel visited Paris."))',
+              "```", ""]
+    if repo_id:
+        lines += [f"From the run folder instead: `from_pretrained({json.dumps(str(run.model_dir))})`.", ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def write_card(run: Run, repo_id: str | None = None) -> Path:
+    """Write RUN/README.md and RUN/model/README.md atomically; returns the first path."""
+    if not run.model_dir.is_dir():
+        raise SneknerError(f"run {run.name} has no model folder ({run.model_dir}); train it again with `snekner train ... --name {run.name} --overwrite`")
+    text = render_card(run, repo_id).rstrip("\n")
+    path = run.path / CARD_NAME
+    write_lines(path, [text])
+    write_lines(run.model_dir / CARD_NAME, [text])
+    return path

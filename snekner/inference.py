@@ -1,0 +1,403 @@
+"""Tag new text with a trained run: split into words, window long sentences, batch, find entities.
+
+- Words: raw text is split by the run's own fast tokenizer (its normalizer and pre-tokenizer, with
+  offsets into the original string), so every language the tokenizer handles is split the way it
+  was built to be, and an entity's text is a slice of the input. Token lists are used as given.
+- Windows: a sentence whose sub-words do not fit `max_length` (special tokens included) is cut
+  into overlapping windows of whole words, so no word is dropped; each word takes its prediction
+  from the window in which it has the most context on its worse side (sub-words to the nearer
+  window edge; the sentence's own start and end are no edge).
+- Batches: the windows of all sentences go through the model together, sorted by length, with
+  the same forward function `snekner eval` uses (snekner.prediction.subword_predictions).
+- Scores: a word's score is the softmax probability of its predicted label on its first sub-word;
+  an entity's score is the mean over its words. Entities are chunked as conlleval does.
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import math
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from snekner.errors import SneknerError
+
+FORMATS = ("table", "jsonl", "conll")
+DEFAULT_BATCH_SIZE = 32
+INPUT_FIX = "pass a UTF-8 text file with one sentence per line, or a .jsonl file with a \"tokens\" list per line"
+
+
+@dataclass
+class Sentence:
+    """Words to tag; `text` and `offsets` (character spans of the words in it) when split from raw text."""
+
+    words: list[str]
+    text: str | None = None
+    offsets: list[tuple[int, int]] | None = None
+
+
+@dataclass
+class Prediction:
+    sentence: Sentence
+    tags: list[str]
+    scores: list[float | None]  # None: the word has no sub-word (the tokenizer drops it), tagged O
+    entities: list[dict] = field(default_factory=list)
+
+
+# ---------------------------------------------------------------- words
+
+def _whitespace_split(text: str) -> list[tuple[str, tuple[int, int]]]:
+    import re
+
+    return [(m.group(), m.span()) for m in re.finditer(r"\S+", text)]
+
+
+def split_words(text: str, tokenizer=None) -> Sentence:
+    """Words of `text` as the tokenizer's normalizer + pre-tokenizer split it (whitespace without one).
+
+    Each word is the slice of the original text at its offsets, stripped of the spaces some
+    pre-tokenizers (Metaspace, ByteLevel) attach to it; pieces that are only space are dropped.
+    """
+    backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
+    pre = getattr(backend, "pre_tokenizer", None) if backend is not None else None
+    if pre is None:
+        splits = _whitespace_split(text)
+    else:
+        splits = None
+        normalizer = getattr(backend, "normalizer", None)
+        if normalizer is not None:
+            # the normalizer can split too (BERT puts spaces around CJK characters); offsets stay original
+            try:
+                from tokenizers import PreTokenizedString
+
+                pts = PreTokenizedString(text)
+                pts.normalize(lambda ns: normalizer.normalize(ns))
+                pre.pre_tokenize(pts)
+                splits = [(s, offsets) for s, offsets, _ in pts.get_splits(offset_referential="original", offset_type="char")]
+            except Exception:  # an exotic normalizer: the pre-tokenizer alone still splits sensibly
+                splits = None
+        if splits is None:
+            splits = pre.pre_tokenize_str(text)
+    words, offsets = [], []
+    for _, (start, end) in splits:
+        piece = text[start:end]
+        stripped = piece.strip()
+        if not stripped:
+            continue
+        start += len(piece) - len(piece.lstrip())
+        end = start + len(stripped)
+        if offsets and start < offsets[-1][1]:  # never overlap the previous word
+            continue
+        words.append(stripped)
+        offsets.append((start, end))
+    return Sentence(words, text, offsets)
+
+
+# ---------------------------------------------------------------- input
+
+def _is_jsonl(path: Path, lines: list[str]) -> bool:
+    if path.suffix.lower() in (".jsonl", ".json"):
+        return True
+    first = next((line for line in lines if line.strip()), "")
+    return first.lstrip().startswith("{")
+
+
+def parse_input_lines(lines: list[str], name: str, jsonl: bool) -> list[str | list[str]]:
+    """Sentences from input lines: raw strings (text) or token lists (JSON lines). Blank lines are skipped."""
+    items: list = []
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        if not jsonl:
+            items.append(line.rstrip("\r\n"))
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise SneknerError(f"{name} line {number} is not valid JSON ({e.msg}); {INPUT_FIX}") from None
+        tokens = obj.get("tokens") if isinstance(obj, dict) else None
+        if isinstance(tokens, list) and all(isinstance(t, str) for t in tokens):
+            items.append(tokens)
+        elif isinstance(obj, dict) and "tokens" not in obj and isinstance(obj.get("text"), str):
+            items.append(obj["text"])
+        else:
+            raise SneknerError(f"{name} line {number} has no \"tokens\" list of strings (nor a \"text\" string); {INPUT_FIX}")
+    if not items:
+        raise SneknerError(f"{name} has no sentences (it is empty or blank); {INPUT_FIX}")
+    return items
+
+
+def read_input(path: str | Path) -> list[str | list[str]]:
+    """Sentences of an input file ("-": standard input): plain text lines or JSON lines with tokens."""
+    if str(path) == "-":
+        text = sys.stdin.read()
+        lines = text.splitlines()
+        return parse_input_lines(lines, "standard input", _is_jsonl(Path("-"), lines))
+    path = Path(path)
+    if not path.exists():
+        raise SneknerError(f"input file {path} not found; {INPUT_FIX}")
+    if not path.is_file():
+        raise SneknerError(f"input {path} is not a file; {INPUT_FIX}")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SneknerError(f"input file {path} is not UTF-8 text (byte {e.start}); {INPUT_FIX}") from None
+    lines = text.splitlines()
+    return parse_input_lines(lines, f"input file {path}", _is_jsonl(path, lines))
+
+
+def make_sentences(items: list[str | list[str]], tokenizer=None) -> list[Sentence]:
+    return [Sentence(list(item)) if isinstance(item, list) else split_words(item, tokenizer) for item in items]
+
+
+# ---------------------------------------------------------------- windows
+
+def make_windows(lengths: list[int], budget: int, stride: int | None = None) -> list[tuple[int, int]]:
+    """Word ranges [start, end) of at most `budget` sub-words each, overlapping by `stride` words.
+
+    Windows hold whole words and together cover every word; a single word longer than the budget
+    gets a window of its own (the model then sees its first `budget` sub-words). Without a
+    stride, consecutive windows share a quarter of the earlier window's words (at least one);
+    they share fewer when the budget leaves no room for them beside the next new word.
+    A sentence that fits is one window.
+    """
+    if budget < 1:
+        raise ValueError(f"window budget must be positive, not {budget}")
+    if stride is not None and stride < 0:
+        raise ValueError(f"stride must not be negative, not {stride}")
+    n = len(lengths)
+    if sum(lengths) <= budget:
+        return [(0, n)] if n else []
+    windows = []
+    start = 0
+    while True:
+        end, used = start, 0
+        while end < n and (end == start or used + lengths[end] <= budget):
+            used += lengths[end]
+            end += 1
+        windows.append((start, end))
+        if end == n:
+            return windows
+        overlap = max(1, (end - start) // 4) if stride is None else stride
+        start = max(start + 1, end - overlap)
+        # every window reaches at least one word further: overlap less when the next word is long
+        while start < end and sum(lengths[start:end + 1]) > budget:
+            start += 1
+
+
+def word_context(lengths: list[int], window: tuple[int, int], word: int) -> float:
+    """Sub-words of context a word has in a window on its worse side (the sentence's own edges are no limit)."""
+    start, end = window
+    left = sum(lengths[start:word]) if start > 0 else math.inf
+    right = sum(lengths[word + 1:end]) if end < len(lengths) else math.inf
+    return min(left, right)
+
+
+def assign_windows(lengths: list[int], windows: list[tuple[int, int]]) -> list[int]:
+    """For every word, the index of the window it takes its prediction from: the one where
+    `word_context` is largest (ties go to the earlier window)."""
+    n = len(lengths)
+    before = [0, *itertools.accumulate(lengths)]  # sub-words before word i: before[i]
+    choice = [-1] * n
+    best = [-math.inf] * n
+    for w, (start, end) in enumerate(windows):
+        for i in range(start, end):
+            left = before[i] - before[start] if start > 0 else math.inf
+            right = before[end] - before[i + 1] if end < n else math.inf
+            context = min(left, right)
+            if context > best[i]:
+                best[i], choice[i] = context, w
+    missing = [i for i, c in enumerate(choice) if c < 0]
+    if missing:
+        raise ValueError(f"windows {windows} do not cover words {missing}")
+    return choice
+
+
+# ---------------------------------------------------------------- prediction
+
+def label_list(model) -> list[str]:
+    id2label = model.config.id2label
+    return [id2label[i] for i in range(len(id2label))]
+
+
+def word_lengths(tokenizer, sentences: list[list[str]]) -> list[list[int]]:
+    """Sub-words per word (no special tokens), as the tokenizer splits the words given separately."""
+    out: list[list[int]] = [[] for _ in sentences]
+    todo = [i for i, words in enumerate(sentences) if words]
+    for chunk_start in range(0, len(todo), 1000):
+        part = todo[chunk_start:chunk_start + 1000]
+        enc = tokenizer([sentences[i] for i in part], is_split_into_words=True, add_special_tokens=False)
+        for row, i in enumerate(part):
+            counts = [0] * len(sentences[i])
+            for w in enc.word_ids(row):
+                if w is not None:
+                    counts[w] += 1
+            out[i] = counts
+    return out
+
+
+def check_max_length(tokenizer, max_length: int, model=None) -> int:
+    """The sub-words a window's words may use: max_length less the special tokens."""
+    specials = tokenizer.num_special_tokens_to_add(pair=False)
+    if max_length < specials + 1:
+        raise SneknerError(f"--max-length {max_length} leaves no room for words next to the {specials} special tokens; pass at least {specials + 1}")
+    limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
+    if isinstance(limit, int) and max_length > limit:
+        raise SneknerError(f"--max-length {max_length} is more than the model's {limit} positions; pass at most {limit}")
+    return max_length - specials
+
+
+def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int,
+                 stride: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[list[list[str]], list[list[float | None]], int]:
+    """Word tags and scores for token lists, windowing sentences that do not fit. Also returns the window count."""
+    from snekner.pipeline import EncodedSplit
+    from snekner.prediction import subword_predictions
+
+    budget = check_max_length(tokenizer, max_length, model)
+    lengths = word_lengths(tokenizer, sentences)
+    windows: list[tuple[int, int, int]] = []  # (sentence, start, end)
+    choices: list[list[int]] = []
+    first_window: list[int] = []
+    for s, (words, lens) in enumerate(zip(sentences, lengths)):
+        spans = make_windows(lens, budget, stride)
+        first_window.append(len(windows))
+        windows += [(s, a, b) for a, b in spans]
+        choices.append(assign_windows(lens, spans))
+    tags = [["O"] * len(words) for words in sentences]
+    scores: list[list[float | None]] = [[None] * len(words) for words in sentences]
+    if not windows:
+        return tags, scores, 0
+    ids, word_ids = [], []
+    for start in range(0, len(windows), 1000):
+        part = windows[start:start + 1000]
+        enc = tokenizer([sentences[s][a:b] for s, a, b in part], is_split_into_words=True, truncation=True, max_length=max_length)
+        ids += enc["input_ids"]
+        word_ids += [enc.word_ids(row) for row in range(len(part))]
+    data = EncodedSplit(
+        input_ids=np.asarray([t for row in ids for t in row], dtype=np.int32),
+        labels=None,
+        lengths=np.asarray([len(row) for row in ids], dtype=np.int64),
+        pad_id=int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0),
+    )
+    preds, probs = subword_predictions(model, data, batch_size)
+    # the first sub-word of every word in every window: (window, word in sentence) -> position
+    for w, (s, a, _) in enumerate(windows):
+        seen = set()
+        for position, local in enumerate(word_ids[w]):
+            if local is None or local in seen:
+                continue
+            seen.add(local)
+            word = a + local
+            if first_window[s] + choices[s][word] == w:
+                tags[s][word] = labels[int(preds[w][position])]
+                scores[s][word] = float(probs[w][position])
+    return tags, scores, len(windows)
+
+
+def find_entities(sentence: Sentence, tags: list[str], scores: list[float | None]) -> list[dict]:
+    """Entities of one sentence: text, type, start, end (word indices, end exclusive), mean word score."""
+    from snekner.scoring import chunk
+
+    entities = []
+    for typ, first, last in chunk(tags, "conlleval"):
+        if sentence.offsets is not None and sentence.text is not None:
+            text = sentence.text[sentence.offsets[first][0]:sentence.offsets[last][1]]
+        else:
+            text = " ".join(sentence.words[first:last + 1])
+        known = [s for s in scores[first:last + 1] if s is not None]
+        entities.append({
+            "text": text,
+            "type": typ,
+            "start": first,
+            "end": last + 1,
+            "score": round(float(np.mean(known)), 4) if known else None,
+        })
+    return entities
+
+
+def predict_entities(model, tokenizer, sentences: list[Sentence], labels: list[str], max_length: int,
+                     stride: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> list[Prediction]:
+    tags, scores, _ = predict_tags(model, tokenizer, [s.words for s in sentences], labels, max_length, stride, batch_size)
+    return [Prediction(s, t, sc, find_entities(s, t, sc)) for s, t, sc in zip(sentences, tags, scores)]
+
+
+# ---------------------------------------------------------------- formats
+
+def check_format(fmt: str) -> str:
+    if fmt not in FORMATS:
+        raise SneknerError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    return fmt
+
+
+def format_jsonl(predictions: list[Prediction]) -> str:
+    return "\n".join(json.dumps({"tokens": p.sentence.words, "entities": p.entities}, ensure_ascii=False) for p in predictions)
+
+
+def format_conll(predictions: list[Prediction]) -> str:
+    blocks = ["\n".join(f"{word}\t{tag}" for word, tag in zip(p.sentence.words, p.tags)) for p in predictions]
+    return "\n\n".join(blocks)
+
+
+def format_table(predictions: list[Prediction]) -> str:
+    from tabulate import tabulate
+
+    rows = [[str(i), e["text"], e["type"], f"{e['start']}-{e['end']}", "-" if e["score"] is None else f"{e['score']:.3f}"]
+            for i, p in enumerate(predictions) for e in p.entities]
+    if not rows:
+        return f"no entities found in {len(predictions)} sentence{'s' if len(predictions) != 1 else ''}"
+    return tabulate(rows, headers=["sentence", "entity", "type", "words", "score"], tablefmt="simple",
+                    disable_numparse=True, colalign=("right", "left", "left", "right", "right"))
+
+
+def format_predictions(predictions: list[Prediction], fmt: str) -> str:
+    return {"table": format_table, "jsonl": format_jsonl, "conll": format_conll}[check_format(fmt)](predictions)
+
+
+# ---------------------------------------------------------------- a run
+
+def default_max_length(run, tokenizer) -> int:
+    """The max_length the run's data was prepared with (else the tokenizer's, at most 512)."""
+    value = (run.manifest.get("data_manifest") or {}).get("max_length")
+    if not value and run.manifest.get("data"):
+        manifest = Path(run.manifest["data"]) / "snekner-prepared.json"
+        if manifest.is_file():
+            try:
+                value = json.loads(manifest.read_text(encoding="utf-8")).get("max_length")
+            except (OSError, ValueError):
+                value = None
+    if not value:
+        value = min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
+    return int(value)
+
+
+def predict_run(run, texts: list[str] | None = None, input_path: str | Path | None = None, max_length: int | None = None,
+                stride: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> list[Prediction]:
+    """Tag TEXT arguments or an input file with a finished run (checks the input before loading the model)."""
+    texts = [t for t in (texts or []) if t.strip()]
+    if texts and input_path is not None:
+        raise SneknerError("pass sentences as TEXT arguments or --input FILE, not both")
+    if input_path is not None:
+        items = read_input(input_path)
+    elif texts:
+        items = list(texts)
+    else:
+        raise SneknerError("nothing to predict: pass sentences as TEXT arguments or --input FILE")
+    if batch_size < 1:
+        raise SneknerError(f"--batch-size must be at least 1, not {batch_size}")
+    if stride is not None and stride < 0:
+        raise SneknerError(f"--stride must be 0 or more words, not {stride}")
+    if not (run.model_dir / "config.json").is_file():
+        raise SneknerError(f"run {run.name} has no model in {run.model_dir}; train it again with `snekner train ... --name {run.name} --overwrite`")
+    from snekner.modeling import load_tokenizer, load_trained
+
+    tokenizer = load_tokenizer(str(run.model_dir))
+    if max_length is None:
+        max_length = default_max_length(run, tokenizer)
+    check_max_length(tokenizer, max_length)
+    sentences = make_sentences(items, tokenizer)
+    model = load_trained(run.model_dir)
+    check_max_length(tokenizer, max_length, model)
+    return predict_entities(model, tokenizer, sentences, label_list(model), max_length, stride, batch_size)

@@ -1,0 +1,129 @@
+"""`snekner compare --plot`: per-type scores of each run as grouped bars.
+
+matplotlib is an optional extra (`pip install 'snekner[plot]'`) and is imported only when a plot
+is drawn; pyplot is never used (no global backend state): the figure renders with the Agg canvas.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import textwrap
+from pathlib import Path
+
+from snekner.errors import SneknerError
+
+MISSING = "matplotlib is not installed; install it with pip install 'snekner[plot]' to use --plot"
+FORMATS = ("png", "svg", "pdf")
+
+
+def require_matplotlib() -> None:
+    try:
+        import matplotlib  # noqa: F401
+        from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
+        from matplotlib.figure import Figure  # noqa: F401
+    except ImportError:
+        raise SneknerError(MISSING) from None
+
+
+def check_plot_path(path: Path) -> Path:
+    path = Path(path)
+    fmt = path.suffix.lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise SneknerError(f"--plot {path}: cannot tell the image format from its name; end it with {', '.join('.' + f for f in FORMATS)}")
+    if path.is_dir():
+        raise SneknerError(f"--plot {path} is a folder; pass a file name such as {path / 'compare.png'}")
+    return path
+
+
+def _type_order(result: dict) -> list[str]:
+    """Most gold entities first (support of either run), then by name."""
+    def support(typ: str) -> int:
+        row = result["per_type"][typ]
+        return row["support"] if row.get("support") is not None else -1
+
+    return sorted(result["per_type"], key=lambda t: (-support(t), t))
+
+
+def _interval_for(row: dict, runs: list[str], name: str) -> dict | None:
+    found = row.get("interval")
+    if found is None:
+        return None
+    return found if len(runs) == 2 else found.get(name)
+
+
+def plot_comparison(result: dict, path: Path) -> Path:
+    """Grouped bars per type (and overall) for each run; the later runs' bars carry the bootstrap
+    interval of their difference to the first run, drawn around first run + difference, and a * when it excludes 0."""
+    path = check_plot_path(path)
+    require_matplotlib()
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    runs = result["runs"]
+    metric = result["metric"]
+    types = _type_order(result)
+    groups = types + ["overall"]
+    rows = [result["per_type"][t] for t in types] + [result["overall"]]
+    n_runs = len(runs)
+    width = 0.8 / n_runs
+    fig_width = max(6.5, 2.5 + 0.3 * len(groups) * n_runs)
+    fig = Figure(figsize=(fig_width, 5.0), dpi=120, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot()
+    top = 1.0
+    marked = False
+    for r, name in enumerate(runs):
+        xs = [g + (r - (n_runs - 1) / 2) * width for g in range(len(groups))]
+        heights = [row.get(name) for row in rows]
+        ax.bar(xs, [0.0 if h is None else h for h in heights], width, color=f"C{r % 10}", label=name, edgecolor="white", linewidth=0.5)
+        for x, row, h in zip(xs, rows, heights):
+            if h is None:
+                ax.text(x, 0.01, "absent", rotation=90, ha="center", va="bottom", fontsize=7, color="0.4")
+                continue
+            found = _interval_for(row, runs, name) if r > 0 else None
+            if found is None or row.get(runs[0]) is None:
+                continue
+            low, high = row[runs[0]] + found["low"], row[runs[0]] + found["high"]
+            ax.errorbar([x], [h], yerr=[[max(0.0, h - low)], [max(0.0, high - h)]], fmt="none", ecolor="black", elinewidth=1, capsize=2)
+            top = max(top, high)
+            if found["significant"]:
+                marked = True
+                ax.text(x, max(h, high) + 0.01, "*", ha="center", va="bottom", fontsize=12, fontweight="bold")
+    if len(groups) > 1:
+        ax.axvline(len(groups) - 1.5, color="0.6", linewidth=0.8, linestyle="--")
+    ax.set_xticks(range(len(groups)))
+    many = len(groups) > 6
+    labels = [g if row.get("support") is None else f"{g} ({row['support']})" for g, row in zip(groups, rows)]
+    ax.set_xticklabels(labels, rotation=45 if many else 0, ha="right" if many else "center", rotation_mode="anchor")
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    ax.set_ylim(0, top + 0.15)
+    ax.set_ylabel(metric)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8, title="run", title_fontsize=8)
+    fig.suptitle(f"{metric} per entity type on {result['split']} ({result['mode']}); types by gold support")
+    bootstrap = result.get("bootstrap")
+    if bootstrap:
+        diffs = ", ".join(f"{n}-{runs[0]}" for n in runs[1:])
+        note = (f"error bars: {bootstrap['confidence'] * 100:g}% paired bootstrap interval of {diffs} drawn around {runs[0]} + difference "
+                f"({bootstrap['resamples']} resamples, seed {bootstrap['seed']})")
+        note = textwrap.fill(note, width=int(fig_width * 16)) + ("\n* the interval of the difference excludes 0" if marked else "")
+        ax.set_title(note, fontsize=7, color="0.3")
+    _save(fig, path)
+    return path
+
+
+def _save(fig, path: Path) -> None:
+    """Write the image beside its final place, then rename it there (never a half-written file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fmt = path.suffix.lower().lstrip(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp.{fmt}", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            fig.savefig(f, format=fmt)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise

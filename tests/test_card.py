@@ -1,0 +1,291 @@
+"""Model cards of fake run folders (no training), `snekner card`, and pushing without a reachable hub."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from snekner.card import render_card, write_card
+from snekner.cli import app
+from snekner.errors import SneknerError
+from snekner.evaluation import score_predictions
+from snekner.runs import Run, open_run
+
+runner = CliRunner()
+FAKE_TOKEN = "hf_testsecret123"
+LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC"]
+TYPES = ["PER", "ORG", "LOC"]
+GOLD = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O", "O"], ["O", "B-PER", "O"], ["B-LOC", "I-LOC", "O"]]
+PRED = [["B-PER", "I-PER", "O", "B-ORG"], ["B-ORG", "I-ORG", "O"], ["O", "B-PER", "O"], ["B-LOC", "I-LOC", "O"]]
+
+
+def data_manifest(dataset="Babelscape/multinerd", resolved="hf://datasets/Babelscape/multinerd", lang="en") -> dict:
+    return {
+        "kind": "snekner.prepared", "format_version": 1, "dataset": dataset, "dataset_resolved": resolved,
+        "dataset_layout": "per-language files", "lang": lang, "languages_in_source": ["de", "en"], "limit": None,
+        "tagset": {"name": "b", "path": None, "labels": LABELS, "types": TYPES,
+                   "source_ids": {label: i for i, label in enumerate(LABELS)}, "source_to_new": {}},
+        "tokenizer": "distilbert-base-uncased", "max_length": 128, "alignment": "first-subword",
+        "splits": {"train": {"sentences": 120, "words": 1500}, "validation": {"sentences": 40, "words": 480},
+                   "test": {"sentences": 4, "words": 13}},
+    }
+
+
+def make_run(runs: Path, name="R", model="distilbert-base-uncased", status="finished", evaluate=True, langs=None, **data) -> Path:
+    """A run folder as `snekner train` leaves it (manifest keys as training.py writes them), minus the weights."""
+    path = runs / name
+    (path / "model").mkdir(parents=True)
+    (path / "model" / "config.json").write_text(json.dumps({"id2label": dict(enumerate(LABELS))}))
+    manifest = {
+        "kind": "snekner.run", "format_version": 1, "name": name, "status": status, "created": "2025-01-01T00:00:00+00:00",
+        "data": str(runs.parent / "data"), "data_manifest": data_manifest(**data), "model": model, "labels": LABELS,
+        "options": {"model": None, "epochs": 3, "batch_size": 16, "learning_rate": 5e-05, "weight_decay": 0.0,
+                    "warmup_ratio": 0.1, "seed": 42, "early_stopping_patience": 0, "eval_batch_size": 64,
+                    "mixed_precision": None, "xla": None, "strategy": "auto", "checkpoint_every": 0, "tensorboard": False},
+        "devices": {"description": "CPU"}, "epochs_run": 3, "stopped_early": False, "best_epoch": 2, "best_validation_f1": 0.8125,
+    }
+    (path / "snekner-run.json").write_text(json.dumps(manifest))
+    if evaluate:
+        result = {"split": "test", "mode": "conlleval", **score_predictions(GOLD, PRED, langs, "conlleval", TYPES), "run": name}
+        (path / "eval").mkdir()
+        (path / "eval" / "test.json").write_text(json.dumps(result))
+    return path
+
+
+def split_card(text: str) -> tuple[str, str]:
+    match = re.match(r"^---\n(.*?)\n---\n(.*)$", text, re.S)
+    assert match, text[:200]
+    return match.group(1), match.group(2)
+
+
+def test_card_front_matter_and_tables(tmp_path):
+    path = make_run(tmp_path / "runs")
+    run = open_run("R", tmp_path / "runs")
+    evaluation = json.loads((path / "eval" / "test.json").read_text())
+    front, body = split_card(render_card(run))
+    assert "language: \"en\"" in front and "license: \"cc-by-nc-sa-4.0\"" in front
+    assert "base_model: \"distilbert-base-uncased\"" in front
+    yaml = pytest.importorskip("yaml")
+    meta = yaml.safe_load(front)
+    assert meta["language"] == "en"
+    assert meta["license"] == "cc-by-nc-sa-4.0"
+    assert meta["library_name"] == "transformers"
+    assert meta["tags"] == ["token-classification", "ner", "snekner", "tensorflow"]
+    assert meta["base_model"] == "distilbert-base-uncased"
+    assert meta["datasets"] == ["Babelscape/multinerd"]
+    [entry] = meta["model-index"]
+    assert entry["name"] == "R"
+    [result] = entry["results"]
+    assert result["task"] == {"type": "token-classification", "name": "Named Entity Recognition"}
+    assert result["dataset"]["type"] == "Babelscape/multinerd" and result["dataset"]["split"] == "test"
+    metrics = {m["type"]: m["value"] for m in result["metrics"]}
+    assert metrics == {k: evaluation["overall"][k] for k in ("precision", "recall", "f1", "accuracy")}
+    assert all(m["name"] for m in result["metrics"])
+    # the per-type table carries the eval JSON's numbers
+    for typ, v in evaluation["per_type"].items():
+        assert f"| {typ} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | {v['support']} |" in body
+    o = evaluation["overall"]
+    assert f"| **overall** | {o['precision']:.4f} | {o['recall']:.4f} | {o['f1']:.4f} | {o['support']} |" in body
+    # data sizes, labels, hyperparameters, loading
+    assert "| train | 120 | 1500 |" in body and "| test | 4 | 13 |" in body
+    assert "`B-LOC`" in body and "PER, ORG, LOC" in body
+    assert "| learning_rate | 5e-05 |" in body and "| warmup_ratio | 0.1 |" in body and "| best_epoch | 2 |" in body
+    assert "| model | `distilbert-base-uncased` |" in body  # the option's default, resolved
+    assert "| best_validation_f1 | 0.8125 |" in body and "| xla | auto |" in body
+    assert "TFAutoModelForTokenClassification.from_pretrained" in body and json.dumps(str(run.model_dir)) in body
+
+
+def test_card_shows_scores_per_language(tmp_path):
+    path = make_run(tmp_path / "runs", langs=["en", "de", "en", "de"], lang=None)
+    by_lang = json.loads((path / "eval" / "test.json").read_text())["per_language"]
+    _, body = split_card(render_card(open_run("R", tmp_path / "runs")))
+    assert "Per language:" in body
+    for lang, v in by_lang.items():
+        o = v["overall"]
+        assert f"| {lang} | {v['n_sentences']} | {o['precision']:.4f} | {o['recall']:.4f} | {o['f1']:.4f} | {o['support']} |" in body
+    # en is sentences 0 and 2: both PERs found, the LOC tagged ORG -> tp 2, fp 1, fn 1
+    assert by_lang["en"]["overall"]["f1"] == pytest.approx(2 / 3)
+
+
+def test_yaml_writer_round_trips_awkward_values():
+    from snekner.card import to_yaml
+
+    yaml = pytest.importorskip("yaml")
+    obj = {"small": 1e-05, "tiny": 3.3e-07, "big": 1e20, "half": 0.5, "one": 1.0, "zero": 0.0, "n": 7, "flag": False, "none": None,
+           "text": "a: b # c 'd' \"e\" ünï", "yes": "yes", "number-like": "0.5", "key with space": "x",
+           "empty_list": [], "empty_map": {}, "nested": [{"a": [1, 2], "b": {"c": [], "d": [{"e": "f"}]}}, [3, []], "g"]}
+    text = "\n".join(to_yaml(obj))
+    assert yaml.safe_load(text) == obj
+
+
+def test_card_without_test_eval_says_how_to_get_one(tmp_path):
+    make_run(tmp_path / "runs", evaluate=False)
+    front, body = split_card(render_card(open_run("R", tmp_path / "runs")))
+    assert "model-index" not in front
+    assert "No test evaluation yet" in body and "`snekner eval R`" in body
+    yaml = pytest.importorskip("yaml")
+    assert yaml.safe_load(front)["library_name"] == "transformers"
+
+
+def test_card_of_local_model_and_data(tmp_path):
+    data = tmp_path / "mydata"
+    data.mkdir()
+    (data / "README.md").write_text("---\nlicense: cc-by-4.0\nlanguage: [en, de]\n---\n# my data\n")
+    base = tmp_path / "my-model"
+    base.mkdir()
+    make_run(tmp_path / "runs", model=str(base), dataset=str(data), resolved=str(data), lang=None)
+    front, body = split_card(render_card(open_run("R", tmp_path / "runs")))
+    yaml = pytest.importorskip("yaml")
+    meta = yaml.safe_load(front)
+    assert "base_model" not in meta and "datasets" not in meta  # local paths are no hub ids
+    assert meta["license"] == "cc-by-4.0"  # from the local dataset's own card
+    assert meta["language"] == ["de", "en"]  # every language of the source was kept
+    assert meta["model-index"][0]["results"][0]["dataset"]["type"] == "mydata"
+    assert f"a local model (`{base}`)" in body
+
+
+def test_card_of_sample_data_has_no_license(tmp_path):
+    make_run(tmp_path / "runs", dataset="snekner:sample", resolved=str(tmp_path / "cache"))
+    front, body = split_card(render_card(open_run("R", tmp_path / "runs")))
+    assert "license" not in front and "datasets" not in front
+    assert "snekner sample data" in body
+
+
+def test_card_command_writes_both_copies(tmp_path):
+    path = make_run(tmp_path / "runs")
+    result = runner.invoke(app, ["card", "R", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == str(path / "README.md")
+    text = (path / "README.md").read_text()
+    assert text.startswith("---\n") and text == (path / "model" / "README.md").read_text()
+    assert not [p for p in path.rglob("*.tmp")]
+
+
+@pytest.mark.parametrize("setup, fragments", [
+    (lambda runs: make_run(runs, status="running"), ["has not finished", "--resume"]),
+    (lambda runs: runs.mkdir(), ["run R not found", "snekner train"]),
+])
+def test_card_command_bad_run_is_one_line(tmp_path, setup, fragments):
+    setup(tmp_path / "runs")
+    result = runner.invoke(app, ["card", "R", "--runs-dir", str(tmp_path / "runs")])
+    assert result.exit_code == 2, result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 and "Traceback" not in result.output
+    assert all(f in errors[0] for f in fragments), errors[0]
+
+
+def test_write_card_needs_the_model_folder(tmp_path):
+    path = make_run(tmp_path / "runs")
+    (path / "model" / "config.json").unlink()
+    (path / "model").rmdir()
+    with pytest.raises(SneknerError, match="no model folder"):
+        write_card(open_run("R", tmp_path / "runs"))
+
+
+# -- pushing --------------------------------------------------------------------------------------
+@pytest.fixture
+def no_dotenv(tmp_path, monkeypatch):
+    """Run in an empty folder (no .env) with HF_TOKEN unset."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    monkeypatch.delenv("HF_TOKEN", raising=False)
+    return work
+
+
+def one_line_error(result, *fragments) -> str:
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1, result.output
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
+
+
+def fake_training(monkeypatch, run_path: Path):
+    """`snekner train` returns this finished run without training (the push is what is tested)."""
+    import snekner.training
+
+    def train(prepared, name, runs_dir, options, resume=False, overwrite=False, log=lambda m: None):
+        return Run(run_path, json.loads((run_path / "snekner-run.json").read_text()))
+
+    monkeypatch.setattr(snekner.training, "train", train)
+
+
+def test_push_without_token_fails_before_training(no_dotenv, tmp_path, monkeypatch):
+    import snekner.training
+
+    def train(*a, **k):
+        raise AssertionError("trained although the push could not happen")
+
+    monkeypatch.setattr(snekner.training, "train", train)
+    result = runner.invoke(app, ["train", str(tmp_path / "data"), "--name", "R", "--runs-dir", str(tmp_path / "runs"), "--push-to-hub", "me/ner"])
+    one_line_error(result, "no Hugging Face token", "HF_TOKEN", ".env")
+    from snekner.hub import push_run
+
+    path = make_run(tmp_path / "runs")
+    with pytest.raises(SneknerError, match="no Hugging Face token"):
+        push_run(open_run("R", tmp_path / "runs"), "me/ner")
+    assert not (path / "README.md").exists()
+
+
+def test_token_from_dotenv_is_found(no_dotenv, monkeypatch):
+    from snekner.hub import require_token
+
+    (no_dotenv / ".env").write_text(f"HF_TOKEN={FAKE_TOKEN}\n")
+    monkeypatch.setenv("HF_TOKEN", "")  # set but empty: .env does not override it, and empty counts as no token
+    with pytest.raises(SneknerError):
+        require_token()
+    monkeypatch.delenv("HF_TOKEN")
+    assert require_token() == FAKE_TOKEN
+
+
+def _files_containing(root: Path, needle: str) -> list[Path]:
+    return [p for p in root.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()]
+
+
+def test_push_to_unreachable_hub_is_one_line_and_never_shows_the_token(no_dotenv, tmp_path, monkeypatch, caplog, capfd):
+    import huggingface_hub.constants
+    from huggingface_hub.utils import reset_sessions
+
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens on the discard port
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)  # conftest turns offline mode on
+    reset_sessions()
+    try:
+        path = make_run(tmp_path / "runs")
+        fake_training(monkeypatch, path)
+        result = runner.invoke(app, ["train", str(tmp_path / "data"), "--name", "R", "--runs-dir", str(tmp_path / "runs"), "--push-to-hub", "me/ner"])
+    finally:
+        reset_sessions()
+    line = one_line_error(result, "could not push R to me/ner", "check the network")
+    assert "127.0.0.1" in line  # it did try the endpoint from HF_ENDPOINT
+    assert FAKE_TOKEN not in result.output
+    assert FAKE_TOKEN not in caplog.text
+    captured = capfd.readouterr()
+    assert FAKE_TOKEN not in captured.out + captured.err
+    # the card was written before the push, into the folder that would be uploaded
+    assert (path / "model" / "README.md").read_text().startswith("---\n")
+    assert "# me/ner" in (path / "README.md").read_text()
+    assert _files_containing(tmp_path / "runs", FAKE_TOKEN) == []
+
+
+def test_hub_error_text_is_scrubbed_of_the_token(no_dotenv, tmp_path, monkeypatch):
+    import huggingface_hub
+
+    from snekner.hub import push_run
+
+    def create_repo(self, repo_id, **kwargs):
+        raise RuntimeError(f"401 Unauthorized for token {FAKE_TOKEN}\nsecond line {FAKE_TOKEN}")
+
+    monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", create_repo)
+    make_run(tmp_path / "runs")
+    with pytest.raises(SneknerError) as info:
+        push_run(open_run("R", tmp_path / "runs"), "me/ner")
+    message = str(info.value)
+    assert FAKE_TOKEN not in message and "***" in message and "\n" not in message
