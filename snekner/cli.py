@@ -32,6 +32,10 @@ def _quiet_libraries() -> None:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    import warnings
+
+    # transformers' TF classes warn about their own deprecations on every use
+    warnings.filterwarnings("ignore", message=".*seed_generator.* is deprecated")
     if not sys.stderr.isatty():
         os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
 

@@ -89,12 +89,19 @@ def _columns(result: dict) -> list[str]:
     return names + deltas + ["support"]
 
 
+def _difference(other: str, base: str) -> str:
+    """Column title of other minus base: `B-A`, or `(B-1)-(A-2)` when a name holds a hyphen itself."""
+    if "-" in other or "-" in base:
+        return f"({other})-({base})"
+    return f"{other}-{base}"
+
+
 def _headers(result: dict) -> list[str]:
     names = result["runs"]
-    headers = ["type"] + names + [f"{n}-{names[0]}" for n in names[1:]] + ["support"]
+    headers = ["type"] + names + [_difference(n, names[0]) for n in names[1:]] + ["support"]
     if result.get("bootstrap"):
         percent = f"{result['bootstrap']['confidence'] * 100:g}%"
-        headers += [f"{n}-{names[0]} {percent} CI" for n in names[1:]]
+        headers += [f"{_difference(n, names[0])} {percent} CI" for n in names[1:]]
     return headers
 
 

@@ -1,0 +1,240 @@
+"""Tests for snekner.inspection (and `snekner inspect`) on hand-made data whose statistics are counted by hand.
+
+Tag ids are MultiNERD's: O=0 B-PER=1 I-PER=2 B-ORG=3 I-ORG=4 B-LOC=5 I-LOC=6 B-ANIM=7 I-ANIM=8
+B-DIS=13 B-FOOD=17 I-FOOD=18. Entities are counted as conlleval does: a B-X starts one, and so does
+an I-X after O, after another type, or at the start of a sentence (each such I-X is a BIO violation).
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from snekner.cli import app
+from snekner.inspection import inspect_source, tag_statistics
+
+runner = CliRunner()
+
+
+def ok(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, f"snekner {' '.join(map(str, args))} failed:\n{result.output}"
+    return result
+
+
+def row(tokens: str, tags, lang: str) -> dict:
+    tokens = tokens.split()
+    assert len(tokens) == len(tags)
+    return {"tokens": tokens, "ner_tags": list(tags), "lang": lang}
+
+
+TRAIN_EN = [
+    row("Ann Lee visited Paris", [1, 2, 0, 5], "en"),    # PER, LOC
+    row("Rome is old", [6, 0, 0], "en"),                  # I-LOC opening a sentence (the one before ends in B-LOC): violation; LOC
+    row("A cat in Oslo Bank", [0, 7, 0, 5, 4], "en"),    # ANIM, LOC, I-ORG after B-LOC: violation; ORG
+    row("so Lee ate rice", [0, 2, 0, 17], "en"),          # I-PER after O: violation; PER; FOOD
+    row("Acme Corp Inc hired Bo", [3, 4, 4, 0, 1], "en"),  # ORG (I-ORG after I-ORG is fine), PER
+]
+# by hand: PER 3, LOC 3, ORG 2, ANIM 1, FOOD 1 (10 entities); 3 violations; words 4 3 5 4 5 = 21
+TRAIN_DE = [
+    row("Anna wohnt in Berlin", [1, 0, 0, 5], "de"),  # PER, LOC
+    row("Max Müller", [1, 2], "de"),                    # PER
+]
+VAL_EN = [row("Bo ran", [1, 0], "en")]
+VAL_DE = [row("Bo lief", [1, 0], "de")]
+TEST_EN = [
+    row("Ann Lee visited Paris", [1, 2, 0, 5], "en"),  # the same sentence as train's first: shared
+    row("Ann Lee visited Rome", [1, 2, 0, 5], "en"),   # differs in one word: not shared
+    row("a b", [8, 0], "en"),                           # I-ANIM opening a sentence: violation; ANIM
+]
+TEST_DE = [row("Max Müller", [1, 2], "de")]  # the same as train_de's second: shared
+
+
+def write_layout(root: Path, files: dict[str, list[dict]]) -> Path:
+    for rel, rows in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return root
+
+
+@pytest.fixture(scope="module")
+def hand_data(tmp_path_factory) -> Path:
+    return write_layout(tmp_path_factory.mktemp("inspect") / "data", {
+        "train/train_en.jsonl": TRAIN_EN, "train/train_de.jsonl": TRAIN_DE,
+        "val/val_en.jsonl": VAL_EN, "val/val_de.jsonl": VAL_DE,
+        "test/test_en.jsonl": TEST_EN, "test/test_de.jsonl": TEST_DE,
+    })
+
+
+def test_entities_violations_and_lengths_of_one_language(hand_data):
+    report = inspect_source(str(hand_data), "en")
+    assert report["lang"] == "en" and report["languages"] == ["de", "en"]
+    assert report["labels_from"].startswith("MultiNERD's label ids")
+    train = report["splits"]["train"]
+    assert train["sentences"] == 5 and train["tokens"] == 21
+    assert train["entities"] == {"ANIM": 1, "FOOD": 1, "LOC": 3, "ORG": 2, "PER": 3}
+    assert train["bio_violations"] == 3
+    # lengths 4 3 5 4 5 -> sorted 3 4 4 5 5: mean 21/5; p95 interpolates between the 4th and 5th (both 5)
+    assert train["words"] == {"min": 3, "mean": 4.2, "median": 4.0, "p95": 5.0, "max": 5}
+    assert train["sentences_per_language"] == {"en": 5}
+    test = report["splits"]["test"]
+    assert test["entities"] == {"ANIM": 1, "LOC": 2, "PER": 2} and test["bio_violations"] == 1
+    # lengths 4 4 2 -> sorted 2 4 4: p95 at position 0.95*2 = 1.9 -> 4
+    assert test["words"] == {"min": 2, "mean": round(10 / 3, 2), "median": 4.0, "p95": 4.0, "max": 4}
+    assert report["shared_train_test"] == 1
+
+
+def test_every_language_without_lang(hand_data):
+    report = inspect_source(str(hand_data))
+    splits = report["splits"]
+    assert {name: e["sentences"] for name, e in splits.items()} == {"train": 7, "validation": 2, "test": 4}
+    assert splits["train"]["sentences_per_language"] == {"de": 2, "en": 5}
+    assert splits["validation"]["sentences_per_language"] == {"de": 1, "en": 1}
+    assert splits["test"]["sentences_per_language"] == {"de": 1, "en": 3}
+    assert splits["train"]["entities"] == {"ANIM": 1, "FOOD": 1, "LOC": 4, "ORG": 2, "PER": 5}
+    assert splits["train"]["bio_violations"] == 3
+    # lengths 4 3 5 4 5 4 2 -> sorted 2 3 4 4 4 5 5: median 4; p95 at position 5.7 -> 5
+    assert splits["train"]["words"] == {"min": 2, "mean": round(27 / 7, 2), "median": 4.0, "p95": 5.0, "max": 5}
+    assert report["shared_train_test"] == 2  # one English, one German sentence
+
+
+def test_limit_counts_only_the_first_sentences(hand_data):
+    report = inspect_source(str(hand_data), "en", limit=2)
+    train = report["splits"]["train"]
+    assert train["sentences"] == 2
+    assert train["entities"] == {"LOC": 2, "PER": 1} and train["bio_violations"] == 1
+
+
+@pytest.mark.parametrize("sentences, entities, violations", [
+    ([[1, 2, 2, 0]], {"PER": 1}, 0),               # B I I O
+    ([[0, 2, 0]], {"PER": 1}, 1),                   # I after O
+    ([[1, 4]], {"PER": 1, "ORG": 1}, 1),            # I-ORG after B-PER: another type
+    ([[3, 4], [4]], {"ORG": 2}, 1),                 # I-ORG opening the next sentence does not continue the last one
+    ([[1], [], [2, 2]], {"PER": 2}, 1),             # an empty sentence between
+    ([[2, 1, 2]], {"PER": 2}, 1),                   # I at the very start, then B I
+    ([[0, 0], [0]], {}, 0),
+])
+def test_tag_statistics_counts_conlleval_starts(sentences, entities, violations):
+    import pyarrow as pa
+
+    from snekner.tagset import load_tagset
+
+    names = ["tag"] * 31
+    for label, src in load_tagset("a").source_ids.items():
+        names[src] = label
+    stats = tag_statistics(pa.chunked_array([pa.array(sentences, type=pa.list_(pa.int64()))]), names)
+    assert stats == {"entities": entities, "bio_violations": violations, "tokens": sum(map(len, sentences))}
+
+
+def test_tagset_restriction_reports_what_it_keeps_and_drops(hand_data):
+    """Tagset b keeps PER ORG LOC ANIM DIS; train_en's FOOD entity (1 of 10) becomes O."""
+    report = inspect_source(str(hand_data), "en", "b")
+    restriction = report["restriction"]
+    assert restriction["tagset"] == "b"
+    assert restriction["kept_types"] == ["PER", "ORG", "LOC", "ANIM", "DIS"]
+    assert report["labels_from"] == "tagset b"
+    # naming the labels by the tagset must not lose the other types' entities
+    assert report["splits"]["train"]["entities"] == {"ANIM": 1, "FOOD": 1, "LOC": 3, "ORG": 2, "PER": 3}
+    train = restriction["splits"]["train"]
+    assert train["kept"] == {"ANIM": 1, "LOC": 3, "ORG": 2, "PER": 3}
+    assert train["dropped"] == {"FOOD": 1}
+    assert train["dropped_share"] == pytest.approx(0.1)
+    assert restriction["splits"]["test"] == {"kept": {"ANIM": 1, "LOC": 2, "PER": 2}, "dropped": {}, "dropped_share": 0.0}
+    assert any("restricting to b turns 1 entities (10.0%) into O: FOOD 1" in f for f in report["findings"])
+
+
+def test_restriction_with_nothing_to_drop(hand_data):
+    only_kept = write_layout(hand_data.parent / "kept", {"train/train_en.jsonl": TRAIN_EN[:3], "test/test_en.jsonl": TEST_EN})
+    restriction = inspect_source(str(only_kept), "en", "b")["restriction"]
+    assert restriction["splits"]["train"] == {"kept": {"ANIM": 1, "LOC": 3, "ORG": 1, "PER": 1}, "dropped": {}, "dropped_share": 0.0}
+
+
+def test_findings_name_violations_overlap_and_rare_types(hand_data):
+    findings = inspect_source(str(hand_data))["findings"]
+    assert "train: 3 I-X tags follow O or another type (BIO violations); conlleval scoring starts a new entity at each" in findings
+    assert "2 test sentences also appear in train; test scores overstate generalisation" in findings
+    assert "train: type PER has only 5 examples; its scores will be noisy" in findings
+    assert "validation: type LOC has no examples" in findings
+    assert not any(f.startswith("validation:") and "BIO" in f for f in findings)
+
+
+def test_the_dataset_own_label_names_are_used(tmp_path):
+    """A saved dataset that declares its ClassLabel names (WikiNEuRal's: 7/8 are MISC, not ANIM)."""
+    import datasets
+
+    names = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+    features = datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")),
+                                  "ner_tags": datasets.Sequence(datasets.ClassLabel(names=names))})
+    rows = [{"tokens": ["the", "Euro", "Cup"], "ner_tags": [0, 7, 8]}, {"tokens": ["Cup", "x"], "ner_tags": [8, 0]}]
+    datasets.DatasetDict({"train": datasets.Dataset.from_list(rows, features=features)}).save_to_disk(str(tmp_path / "s"))
+    report = inspect_source(str(tmp_path / "s"))
+    assert report["labels_from"] == "the dataset's own label names"
+    assert report["languages"] == [] and "shared_train_test" not in report
+    assert report["splits"]["train"]["entities"] == {"MISC": 2} and report["splits"]["train"]["bio_violations"] == 1
+
+
+def test_inspect_json_parses_and_agrees_with_the_function(hand_data):
+    out = ok("inspect", hand_data, "--lang", "en", "--tagset", "b", "--json").output
+    assert json.loads(out) == inspect_source(str(hand_data), "en", "b")
+
+
+def test_inspect_text_shows_sizes_languages_entities_and_overlap(hand_data):
+    text = ok("inspect", hand_data).output
+    cells = [line.split() for line in text.splitlines()]
+    assert "languages: de, en" in text
+    # split table: split, sentences, words, mean len, p95, max, BIO violations
+    assert ["train", "7", "27", str(round(27 / 7, 2)), "5.0", "5", "3"] in cells
+    # sentences per language (columns train validation test)
+    assert ["de", "2", "1", "1"] in cells and ["en", "5", "1", "3"] in cells
+    # entities per type (columns train validation test)
+    assert ["PER", "5", "2", "3"] in cells and ["FOOD", "1", "0", "0"] in cells
+    assert "sentences in both train and test: 2" in text
+
+
+@pytest.fixture(scope="module")
+def prepared_short(tmp_path_factory, tiny_model) -> Path:
+    """Sentences of one-letter words (one sub-word each) prepared with --max-length 8: 6 words fit."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    letters = "abcdefghi"
+    assert all(tokenizer.tokenize(c) == [c] for c in letters)  # precondition: one sub-word per word
+
+    def sentence(n: int, tags=None) -> dict:
+        return {"tokens": list(letters[:n]), "ner_tags": tags or [1] + [0] * (n - 1), "lang": "en"}
+
+    root = tmp_path_factory.mktemp("prep-short")
+    data = write_layout(root / "src", {
+        # 2, 6, 7 and 9 words: 4, 8, 9 and 11 sub-words with [CLS] [SEP]; the last two are cut
+        "train/train_en.jsonl": [sentence(2), sentence(6), sentence(7), sentence(9, [17, 18, 0, 0, 0, 0, 0, 0, 1])],
+        "val/val_en.jsonl": [sentence(3)],
+        "test/test_en.jsonl": [sentence(7), sentence(8)],
+    })
+    out = root / "prepared"
+    ok("prep", "--dataset", data, "--lang", "en", "--tagset", "b", "--model", tiny_model, "--max-length", 8, "--out", out)
+    return out
+
+
+def test_inspect_prepared_reports_subwords_and_truncation(prepared_short):
+    report = json.loads(ok("inspect", prepared_short, "--json").output)
+    assert report["labels_from"] == "the prepared dataset's tagset"
+    assert report["prepared"]["max_length"] == 8 and report["prepared"]["alignment"] == "first-subword"
+    assert report["languages"] == ["en"]
+    train = report["splits"]["train"]
+    assert train["sentences"] == 4
+    assert train["words"]["min"] == 2 and train["words"]["max"] == 9  # words are counted before truncation
+    assert train["subwords"]["min"] == 4 and train["subwords"]["max"] == 8
+    assert train["subwords"]["mean"] == round((4 + 8 + 8 + 8) / 4, 2)
+    assert train["truncated_sentences"] == 2
+    assert report["splits"]["validation"]["truncated_sentences"] == 0
+    assert report["splits"]["test"]["truncated_sentences"] == 2
+    # the prepared tags are restricted to b: the FOOD entity is O now, the PER ones stay
+    assert train["entities"] == {"PER": 4}
+    assert "train: 2 sentences are longer than max length; their cut-off words count as O" in report["findings"]
+    text = ok("inspect", prepared_short).output
+    assert "truncated" in text and "max sub-words" in text
+    # words 2 6 7 9: mean 6.0, p95 at position 0.95*3 = 2.85 -> 7 + 0.85*2 = 8.7; sub-words 4 8 8 8: mean 7.0
+    assert ["train", "4", "24", "6.0", "8.7", "9", "0", "7.0", "8", "2"] in [line.split() for line in text.splitlines()]

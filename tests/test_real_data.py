@@ -1,0 +1,195 @@
+"""Real data: WikiNEuRal (MultiNERD layout) from ../shared, read in place, and the real all-MiniLM-L6-v2.
+
+Skipped when ../shared is absent (fixtures `wikineural` and `minilm`). The expected numbers are
+recomputed here from the first lines of the files with a small independent implementation of
+conlleval's entity counting, never copied from the data.
+"""
+from __future__ import annotations
+
+import json
+import math
+from itertools import islice
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from snekner.cli import app
+
+pytestmark = pytest.mark.shared
+runner = CliRunner()
+
+WIKINEURAL_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
+POL_LABELS = WIKINEURAL_LABELS[:7]
+PREFIX = {"train": "train", "validation": "val", "test": "test"}
+
+
+def ok(*args):
+    result = runner.invoke(app, [str(a) for a in args])
+    assert result.exit_code == 0, f"snekner {' '.join(map(str, args))} failed:\n{result.output}"
+    return result
+
+
+def head(data: Path, split: str, lang: str, n: int) -> list[dict]:
+    prefix = PREFIX[split]
+    with open(data / prefix / f"{prefix}_{lang}.jsonl", encoding="utf-8") as f:
+        return [json.loads(line) for line in islice(f, n)]
+
+
+def conlleval_counts(sentences: list[list[int]], labels: list[str]) -> tuple[dict[str, int], int]:
+    """Entities per type (B-X, or I-X not continuing an X) and the count of such I-X violations."""
+    entities: dict[str, int] = {}
+    violations = 0
+    for tags in sentences:
+        previous = "O"
+        for tag in tags:
+            label = labels[tag]
+            if label.startswith("I-") and (previous == "O" or previous[2:] != label[2:]):
+                violations += 1
+                entities[label[2:]] = entities.get(label[2:], 0) + 1
+            elif label.startswith("B-"):
+                entities[label[2:]] = entities.get(label[2:], 0) + 1
+            previous = label
+    return dict(sorted(entities.items())), violations
+
+
+def languages_in(data: Path) -> list[str]:
+    return sorted({p.stem.split("_", 1)[1] for p in data.glob("*/*.jsonl")})
+
+
+def test_inspect_english_with_the_wikineural_tagset(wikineural):
+    report = json.loads(ok("inspect", wikineural, "--lang", "en", "--tagset", "wikineural", "--limit", 300, "--json").output)
+    assert report["languages"] == languages_in(wikineural) and "en" in report["languages"]
+    assert report["labels_from"] == "tagset wikineural"
+    types = sorted({t for entry in report["splits"].values() for t in entry["entities"]})
+    assert types == ["LOC", "MISC", "ORG", "PER"]
+    assert report["restriction"]["kept_types"] == ["PER", "ORG", "LOC", "MISC"]
+    firsts = {}
+    for split in ("train", "validation", "test"):
+        rows = head(wikineural, split, "en", 300)
+        firsts[split] = rows
+        entry = report["splits"][split]
+        entities, violations = conlleval_counts([r["ner_tags"] for r in rows], WIKINEURAL_LABELS)
+        assert entry["sentences"] == 300 and entry["sentences_per_language"] == {"en": 300}
+        assert entry["entities"] == entities
+        assert entry["bio_violations"] == violations
+        assert entry["tokens"] == sum(len(r["tokens"]) for r in rows)
+        assert entry["words"]["max"] == max(len(r["tokens"]) for r in rows)
+        assert report["restriction"]["splits"][split]["dropped"] == {}
+    train = {tuple(r["tokens"]) for r in firsts["train"]}
+    assert report["shared_train_test"] == len({tuple(r["tokens"]) for r in firsts["test"]} & train)
+
+
+def test_inspect_with_wikineural_pol_reports_misc_as_dropped(wikineural):
+    """Restricting to PER ORG LOC drops every MISC entity: the report must say how many."""
+    report = json.loads(ok("inspect", wikineural, "--lang", "en", "--tagset", "wikineural-pol", "--limit", 300, "--json").output)
+    assert report["restriction"]["kept_types"] == ["PER", "ORG", "LOC"]
+    for split in ("train", "test"):
+        misc = conlleval_counts([r["ner_tags"] for r in head(wikineural, split, "en", 300)], WIKINEURAL_LABELS)[0]["MISC"]
+        restricted = report["restriction"]["splits"][split]
+        assert misc > 0
+        assert sum(restricted["dropped"].values()) == misc, restricted
+        assert set(restricted["kept"]) <= {"PER", "ORG", "LOC"}
+
+
+@pytest.fixture(scope="module")
+def prepared_en(tmp_path_factory, wikineural, minilm) -> dict[str, Path]:
+    work = tmp_path_factory.mktemp("real-prep")
+    out = {}
+    for tagset in ("wikineural", "wikineural-pol"):
+        out[tagset] = work / tagset
+        ok("prep", "--dataset", wikineural, "--lang", "en", "--tagset", tagset, "--model", minilm, "--limit", 200, "--out", out[tagset])
+    return out
+
+
+def _check_alignment(rows, remap: dict[int, int], source: list[dict]) -> None:
+    """ner_tags are the source tags remapped; each word's first sub-word carries its tag, the rest -100."""
+    assert len(rows) == len(source)
+    for r, src in zip(rows, source):
+        assert r["tokens"] == src["tokens"]
+        assert r["ner_tags"] == [remap[t] for t in src["ner_tags"]]
+        word_ids, labels = r["word_ids"], r["labels"]
+        assert len(word_ids) == len(labels) == len(r["input_ids"])
+        assert word_ids[0] == -1 and word_ids[-1] == -1  # [CLS] ... [SEP]
+        previous = -1
+        for w, label in zip(word_ids, labels):
+            expected = r["ner_tags"][w] if w >= 0 and w != previous else -100
+            assert label == expected
+            previous = w
+
+
+@pytest.mark.parametrize("tagset, labels", [("wikineural", WIKINEURAL_LABELS), ("wikineural-pol", POL_LABELS)])
+def test_prep_english_manifest_and_alignment(prepared_en, wikineural, minilm, tagset, labels):
+    import datasets
+
+    folder = prepared_en[tagset]
+    manifest = json.loads((folder / "snekner-prepared.json").read_text(encoding="utf-8"))
+    assert manifest["lang"] == "en" and manifest["limit"] == 200
+    assert manifest["dataset_layout"] == "per-language files"
+    assert manifest["languages_in_source"] == languages_in(wikineural)
+    assert manifest["tokenizer"] == str(minilm) and manifest["alignment"] == "first-subword" and manifest["max_length"] == 128
+    assert manifest["tagset"]["labels"] == labels
+    assert {name: s["sentences"] for name, s in manifest["splits"].items()} == {"train": 200, "validation": 200, "test": 200}
+    remap = {i: (i if i < len(labels) else 0) for i in range(len(WIKINEURAL_LABELS))}  # pol: MISC 7/8 -> O
+    assert manifest["tagset"]["source_to_new"] == {str(i): i for i in range(len(labels))}
+    data = datasets.load_from_disk(str(folder / "data"))
+    for split in ("train", "validation", "test"):
+        rows = data[split].to_list()
+        _check_alignment(rows, remap, head(wikineural, split, "en", 200))
+        assert manifest["splits"][split]["words"] == sum(len(r["tokens"]) for r in rows)
+        assert manifest["splits"][split]["subwords"] == sum(len(r["input_ids"]) for r in rows)
+        used = {t for r in rows for t in r["ner_tags"]} | {t for r in rows for t in r["labels"] if t != -100}
+        assert used == set(range(len(labels)))  # contiguous ids 0..n-1, all of them in use, nothing beyond
+        assert {r["lang"] for r in rows} == {"en"}
+
+
+def test_prep_wikineural_pol_has_no_misc_left(prepared_en, wikineural):
+    manifest = json.loads((prepared_en["wikineural-pol"] / "snekner-prepared.json").read_text(encoding="utf-8"))
+    assert not any("MISC" in label for label in manifest["tagset"]["labels"])
+    assert manifest["tagset"]["types"] == ["PER", "ORG", "LOC"]
+    report = json.loads(ok("inspect", prepared_en["wikineural-pol"], "--json").output)
+    assert sorted({t for e in report["splits"].values() for t in e["entities"]}) == ["LOC", "ORG", "PER"]
+    source_misc = conlleval_counts([r["ner_tags"] for r in head(wikineural, "train", "en", 200)], WIKINEURAL_LABELS)[0]["MISC"]
+    assert source_misc > 0  # there was MISC to remove
+
+
+def test_train_minilm_one_epoch_and_eval(prepared_en, wikineural, tmp_path):
+    folder = prepared_en["wikineural"]
+    runs = tmp_path / "runs"
+    ok("train", folder, "--name", "wn", "--runs-dir", runs, "--epochs", 1, "--batch-size", 16, "--learning-rate", 3e-4)
+    run_manifest = json.loads((runs / "wn" / "snekner-run.json").read_text(encoding="utf-8"))
+    assert run_manifest["status"] == "finished" and run_manifest["best_epoch"] == 1
+    out = ok("eval", "wn", "--runs-dir", runs).output
+    result = json.loads((runs / "wn" / "eval" / "test.json").read_text(encoding="utf-8"))
+    assert {"split", "mode", "n_sentences", "overall", "per_type", "confusion", "run", "data"} <= set(result)
+    assert result["split"] == "test" and result["mode"] == "conlleval" and result["n_sentences"] == 200
+    assert list(result["per_type"]) == ["PER", "ORG", "LOC", "MISC"]
+    overall = result["overall"]
+    assert {"precision", "recall", "f1", "accuracy", "support"} <= set(overall)
+    assert math.isfinite(overall["f1"]) and 0.0 <= overall["f1"] <= 1.0
+    assert f"F1 {overall['f1']:.4f}" in out
+    # support is the gold entity count of the 200 test sentences, counted here independently
+    gold, _ = conlleval_counts([r["ner_tags"] for r in head(wikineural, "test", "en", 200)], WIKINEURAL_LABELS)
+    assert overall["support"] == sum(gold.values())
+    assert {t: v["support"] for t, v in result["per_type"].items()} == {t: gold.get(t, 0) for t in result["per_type"]}
+    lines = (runs / "wn" / "eval" / "test.predictions.jsonl").read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 200
+
+
+def test_prep_german_and_every_language(wikineural, minilm, tmp_path):
+    ok("prep", "--dataset", wikineural, "--lang", "de", "--tagset", "wikineural", "--model", minilm, "--limit", 50, "--out", tmp_path / "de")
+    manifest = json.loads((tmp_path / "de" / "snekner-prepared.json").read_text(encoding="utf-8"))
+    assert manifest["lang"] == "de"
+    assert {name: s["sentences"] for name, s in manifest["splits"].items()} == {"train": 50, "validation": 50, "test": 50}
+    import datasets
+
+    german = datasets.load_from_disk(str(tmp_path / "de" / "data"))
+    assert german["test"]["tokens"] == [r["tokens"] for r in head(wikineural, "test", "de", 50)]
+    assert set(german["train"]["lang"]) == {"de"}
+
+    ok("prep", "--dataset", wikineural, "--tagset", "wikineural", "--model", minilm, "--limit", 50, "--out", tmp_path / "all")
+    manifest = json.loads((tmp_path / "all" / "snekner-prepared.json").read_text(encoding="utf-8"))
+    assert manifest["lang"] is None and manifest["languages_in_source"] == languages_in(wikineural)
+    assert {name: s["sentences"] for name, s in manifest["splits"].items()} == {"train": 50, "validation": 50, "test": 50}
+    every = datasets.load_from_disk(str(tmp_path / "all" / "data"))
+    assert set(every["train"]["lang"]) <= set(languages_in(wikineural))
