@@ -210,6 +210,11 @@ def phase_ref_train(spec: dict) -> dict:
     lengths = [len(x) for x in rows["input_ids"]]
     return {
         "fit_seconds": fit_seconds,
+        "fit_breakdown_seconds": {
+            "before_first_step": steps[0][0] - t0,
+            "steps (first step start to last step end)": steps[-1][1] - steps[0][0],
+            "after_last_step": fit_seconds - (steps[-1][1] - t0),
+        },
         "prepare_tf_dataset_and_compile_seconds": prep_tf_seconds,
         "setup_seconds_including_model_load": setup_seconds,
         "step_times": [[a - t0, b - t0] for a, b in steps],
@@ -267,6 +272,16 @@ def phase_snekner_train(spec: dict) -> dict:
         return timed
 
     training.Trainer._make_train_step = timed_make_train_step
+    # Trainer.run calls validate_epoch right after it stops the epoch clock: its call time marks
+    # the epoch's end (with no validation split it returns None at once)
+    epoch_ends: list = []
+    original_validate = training.Trainer.validate_epoch
+
+    def marked_validate(self):
+        epoch_ends.append(time.perf_counter())
+        return original_validate(self)
+
+    training.Trainer.validate_epoch = marked_validate
     log_lines: list[str] = []
     options = TrainOptions(epochs=1, batch_size=spec["batch_size"], learning_rate=spec["learning_rate"], seed=spec["seed"])
     t0 = time.perf_counter()
@@ -281,8 +296,15 @@ def phase_snekner_train(spec: dict) -> dict:
         lengths = np.sum(mask.numpy(), axis=1)
         batches.append([int(shape[0]), int(shape[1]), int(lengths.sum()), int((lengths ** 2).sum())])
     trainer = trainers[0]
+    epoch_seconds = epoch["per_epoch_seconds"][0]
+    epoch_start = epoch_ends[0] - epoch_seconds
     return {
-        "epoch_train_seconds": epoch["per_epoch_seconds"][0],
+        "epoch_train_seconds": epoch_seconds,
+        "epoch_breakdown_seconds": {
+            "before_first_step (make_dataset, distribute, first fetch)": steps[0][0] - epoch_start,
+            "steps (first step start to last step end)": steps[-1][1] - steps[0][0],
+            "after_last_step (loop exit: tf.data iterator teardown)": epoch_ends[0] - steps[-1][1],
+        },
         "train_call_seconds_total": total_seconds,
         "history": history,
         "step_times": [[a - base, b - base] for a, b, _, _ in steps],
@@ -660,6 +682,9 @@ def main(argv=None) -> None:
     print(f"\n{machine()['cores_available_to_process']} cores visible; CPU-seconds per wall-second by phase: {cpu_use}")
     print(f"training: snekner {phases['snekner-train']['devices']['description'] if phases['snekner-train'].get('devices') else ''}; "
           f"reference Keras jit_compile={phases['ref-train']['jit_compile']}")
+    for ph, key in (("ref-train", "fit_breakdown_seconds"), ("snekner-train", "epoch_breakdown_seconds")):
+        parts = ", ".join(f"{k} {v:.1f} s" for k, v in phases[ph][key].items())
+        print(f"{ph} whole epoch = {parts}; first steps {tr['ref' if ph == 'ref-train' else 'snekner']['warmup_steps_seconds']} s")
     print(f"features identical: {phases['verify']['identical']}; snekner eval F1 on these sentences "
           f"{phases['snekner-eval']['f1_on_these_sentences']:.3f}")
     print(f"total {result['total_seconds']:.0f} s; wrote {out} (child logs in {logs})")

@@ -12,7 +12,6 @@ drawn) and its totals are one matrix product W @ counts.
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import numpy as np
 

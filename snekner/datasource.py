@@ -30,6 +30,22 @@ class Source:
     layout: str  # "per-language files" | "save_to_disk" | "hub builder"
     languages: list[str] = field(default_factory=list)  # present before filtering
     label_names: list[str] | None = None  # when the data declares its ClassLabel names
+    # where each row came from, so that errors name a row one can find: per split, either the
+    # files read in order with their row counts, or the rows kept by the language filter
+    files_read: dict = field(default_factory=dict)  # split -> [(path, rows)]
+    kept_rows: dict = field(default_factory=dict)  # split -> row indices in the saved split
+    lang: str | None = None  # the language chosen, if any
+
+    def where(self, split: str, row: int) -> str:
+        """A row of a split as the user can find it: file and line, or row of the saved split."""
+        if split in self.files_read:
+            for path, rows in self.files_read[split]:
+                if row < rows:
+                    return f"split {split} row {row} of {path.name} ({path} line {row + 1})"
+                row -= rows
+        if split in self.kept_rows:
+            return f"split {split} row {int(self.kept_rows[split][row])}"
+        return f"split {split} row {row}"
 
 
 def canonical_split(name: str) -> str:
@@ -67,14 +83,30 @@ def open_source(spec: str, lang: str | None = None, limit: int | None = None) ->
             source = _open_hub(spec, lang)
         else:
             raise SneknerError(f"dataset {spec} not found: no such folder, and it is not a hub id like Babelscape/multinerd")
+    source.lang = lang
     if limit is not None:
         if limit < 1:
             raise SneknerError(f"--limit must be at least 1, not {limit}")
-        source.dataset = type(source.dataset)(
-            {name: split.select(range(min(limit, len(split)))) for name, split in source.dataset.items()}
-        )
+        source.dataset = type(source.dataset)({name: split.select(_first_rows(split, limit)) for name, split in source.dataset.items()})
     validate_columns(source)
     return source
+
+
+def _first_rows(split, limit: int):
+    """The first `limit` rows, taken evenly from each language when there are several (in data order)."""
+    import numpy as np
+
+    if limit >= len(split):
+        return range(len(split))
+    if "lang" not in split.column_names:
+        return range(limit)
+    langs = np.asarray(split.data.table.column("lang").to_pylist(), dtype=object).astype(str)
+    _, group = np.unique(langs, return_inverse=True)
+    rank = np.empty(len(langs), dtype=np.int64)  # position of each row within its language
+    for g in range(group.max() + 1):
+        members = np.flatnonzero(group == g)
+        rank[members] = np.arange(len(members))
+    return np.sort(np.lexsort((np.arange(len(langs)), rank))[:limit])
 
 
 def _looks_like_hub_id(spec: str) -> bool:
@@ -106,10 +138,14 @@ def _read_jsonl(paths: list[Path]):
 
     tables = []
     for p in paths:
+        if _is_blank(p):
+            continue  # an empty file is a language with no rows in this split
         try:
             tables.append(paj.read_json(p, read_options=paj.ReadOptions(block_size=1 << 24)))
         except (pa.ArrowInvalid, OSError) as e:
             raise SneknerError(f"cannot read {p}: {str(e).splitlines()[0]}; each line must be one JSON object") from None
+    if not tables:
+        return pa.table({"tokens": pa.array([], pa.list_(pa.string())), "ner_tags": pa.array([], pa.list_(pa.int64()))})
     if len(tables) == 1:
         return tables[0]
     try:
@@ -118,22 +154,38 @@ def _read_jsonl(paths: list[Path]):
         raise SneknerError(f"files {', '.join(map(str, paths))} have different columns ({e}); make them alike") from None
 
 
+def _is_blank(path: Path) -> bool:
+    size = path.stat().st_size
+    return size == 0 or (size < 4096 and not path.read_bytes().strip())
+
+
 def _dataset_from_files(files: dict[str, dict[str, Path]], languages: list[str]):
+    """The chosen languages' files of each split, and (path, rows) per file read.
+
+    A split that has files for other languages but none for the chosen ones comes back
+    empty, so that validation says so instead of the split silently going missing."""
     import datasets
 
-    splits = {}
+    splits, files_read = {}, {}
     for split, by_lang in files.items():
         paths = [by_lang[lg] for lg in languages if lg in by_lang]
-        if paths:
-            splits[split] = datasets.Dataset(_read_jsonl(paths))
-    return datasets.DatasetDict(splits)
+        table = _read_jsonl(paths)
+        splits[split] = datasets.Dataset(table)
+        files_read[split] = [(p, 0 if _is_blank(p) else _rows_of(p)) for p in paths] if len(paths) > 1 else [(p, len(table)) for p in paths]
+    return datasets.DatasetDict(splits), files_read
+
+
+def _rows_of(path: Path) -> int:
+    with open(path, "rb") as f:
+        return sum(1 for line in f if line.strip())
 
 
 def _open_layout_dir(root: Path, spec: str, lang: str | None) -> Source:
     files = _layout_files(root)
     present = sorted({lg for by_lang in files.values() for lg in by_lang})
     chosen = _pick_languages(present, lang, spec)
-    return Source(_dataset_from_files(files, chosen), spec, str(root), "per-language files", present)
+    dataset, files_read = _dataset_from_files(files, chosen)
+    return Source(dataset, spec, str(root), "per-language files", present, files_read=files_read)
 
 
 def _open_saved(path: Path, spec: str, lang: str | None) -> Source:
@@ -165,13 +217,15 @@ def _filter_language_column(dd, spec: str, resolved: str, layout: str, lang: str
         return Source(dd, spec, resolved, layout, [], label_names)
     present = sorted({str(v) for split in dd.values() for v in pc.unique(split.data.column("lang")).to_pylist()})
     chosen = _pick_languages(present, lang, spec)
+    kept_rows = {}
     if lang is not None and len(present) > 1:
         filtered = {}
         for name, split in dd.items():
             mask = pc.equal(split.data.column("lang"), lang)
+            kept_rows[name] = pc.indices_nonzero(mask).to_numpy()
             filtered[name] = datasets.Dataset(split.data.table.filter(mask), info=split.info)
         dd = datasets.DatasetDict(filtered)
-    return Source(dd, spec, resolved, layout, present if chosen else [], label_names)
+    return Source(dd, spec, resolved, layout, present if chosen else [], label_names, kept_rows=kept_rows)
 
 
 def _hub_error(spec: str, e: Exception) -> SneknerError:
@@ -202,7 +256,8 @@ def _open_hub(spec: str, lang: str | None) -> Source:
                 files.setdefault(LAYOUT_SPLITS[m.group(1)], {})[m.group(3)] = Path(local)
     except Exception as e:
         raise _hub_error(spec, e) from None
-    return Source(_dataset_from_files(files, chosen), spec, f"hf://datasets/{spec}", "per-language files", present)
+    dataset, files_read = _dataset_from_files(files, chosen)
+    return Source(dataset, spec, f"hf://datasets/{spec}", "per-language files", present, files_read=files_read)
 
 
 def _open_hub_builder(spec: str, lang: str | None) -> Source:
@@ -218,6 +273,7 @@ def _open_hub_builder(spec: str, lang: str | None) -> Source:
 
 def validate_columns(source: Source) -> None:
     """Every split has tokens and ner_tags of equal length per row and is not empty."""
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     if not source.dataset:
@@ -230,19 +286,22 @@ def validate_columns(source: Source) -> None:
                 "NER data needs tokens (list of words) and ner_tags (list of label ids)"
             )
         if len(split) == 0:
-            raise SneknerError(f"split {name} of {source.spec} is empty after filtering; choose another --lang or dataset")
+            which = f"has no {source.lang} sentences" if source.lang else "is empty"
+            raise SneknerError(f"split {name} of {source.spec} {which}; choose another --lang or dataset")
         table = split.data.table
+        _check_column_type(table, name, "tokens", pa.types.is_string, "words (strings)")
+        _check_column_type(table, name, "ner_tags", pa.types.is_integer, "integer label ids (map label names to ids first)")
         for col in ("tokens", "ner_tags"):
             if table.column(col).null_count:
                 row = pc.index(pc.is_null(table.column(col)), True).as_py()
-                raise SneknerError(f"split {name} row {row}: {col} is missing; fix or drop that row")
+                raise SneknerError(f"{source.where(name, row)}: {col} is missing; fix or drop that row")
         n_tok = pc.list_value_length(table.column("tokens"))
         n_tag = pc.list_value_length(table.column("ner_tags"))
         differ = pc.not_equal(n_tok, n_tag)
         if pc.any(differ).as_py():
             row = pc.index(differ, True).as_py()
             raise SneknerError(
-                f"split {name} row {row}: {n_tok[row].as_py()} tokens but {n_tag[row].as_py()} ner_tags; "
+                f"{source.where(name, row)}: {n_tok[row].as_py()} tokens but {n_tag[row].as_py()} ner_tags; "
                 "fix that row so each token has one tag"
             )
 
@@ -264,6 +323,17 @@ def check_tag_range(source: Source, width: int) -> None:
         bad = pc.or_(pc.less(flat, 0), pc.greater_equal(flat, width))
         row = parents[pc.index(bad, True).as_py()].as_py()
         raise SneknerError(
-            f"split {name} row {row}: tag id {bad_value} is outside the source label range 0..{width - 1}; "
+            f"{source.where(name, row)}: tag id {bad_value} is outside the source label range 0..{width - 1}; "
             "fix the data, or use a tagset whose ids cover it"
         )
+
+
+def _check_column_type(table, split: str, column: str, is_value_type, wanted: str) -> None:
+    import pyarrow as pa
+
+    typ = table.schema.field(column).type
+    if not (pa.types.is_list(typ) or pa.types.is_large_list(typ)):
+        raise SneknerError(f"split {split}: {column} must be a list per row, not {typ}; each row needs a list of {wanted}")
+    inner = typ.value_type
+    if not (pa.types.is_null(inner) or is_value_type(inner) or (column == "tokens" and pa.types.is_large_string(inner))):
+        raise SneknerError(f"split {split}: {column} must hold {wanted}, not {inner}")

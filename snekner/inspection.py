@@ -8,22 +8,40 @@ import numpy as np
 from snekner.tagset import Tagset
 
 
+def _covering_tagset(tagset: Tagset, width: int) -> Tagset | None:
+    """The smallest named tagset that names the data's ids 0..width-1 and agrees with `tagset` on its own ids."""
+    from snekner.tagset import load_tagset, named_tagsets
+
+    best = None
+    for name in named_tagsets():
+        candidate = load_tagset(name)
+        ids = candidate.source_ids
+        agrees = all(ids.get(label) == src for label, src in tagset.source_ids.items())
+        if agrees and max(ids.values()) + 1 >= width and (best is None or len(ids) < len(best.source_ids)):
+            best = candidate
+    return best
+
+
 def _label_names(source_names: list[str] | None, tagset: Tagset | None, width: int) -> tuple[list[str], str]:
     if source_names:
         return list(source_names), "the dataset's own label names"
-    names = [f"tag{i}" for i in range(width)]
-    if tagset is not None:
-        for label, src in tagset.source_ids.items():
-            if src < width:
-                names[src] = label
-        return names, f"tagset {tagset.name}"
     from snekner.tagset import load_tagset
 
-    full = load_tagset("a")
-    for label, src in full.source_ids.items():
+    names = [f"tag{i}" for i in range(width)]
+    # ids a tagset leaves out still have to be named, or the entities it would drop go uncounted
+    others = _covering_tagset(tagset, width) if tagset is not None else load_tagset("a")
+    if others is not None:
+        for label, src in others.source_ids.items():
+            if src < width:
+                names[src] = label
+    if tagset is None:
+        return names, "MultiNERD's label ids (tagset a); pass --tagset to name them otherwise"
+    for label, src in tagset.source_ids.items():
         if src < width:
             names[src] = label
-    return names, "MultiNERD's label ids (tagset a); pass --tagset to name them otherwise"
+    if others is None or others.name == tagset.name:
+        return names, f"tagset {tagset.name}"
+    return names, f"tagset {tagset.name} (the ids it leaves out named by tagset {others.name})"
 
 
 def tag_statistics(tags_column, names: list[str]) -> dict:

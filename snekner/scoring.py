@@ -82,7 +82,8 @@ class SentenceCounts:
         return c.sum(axis=0)
 
 
-def sentence_counts(gold: list[list[str]], pred: list[list[str]], mode: str = "conlleval", types: list[str] | None = None) -> SentenceCounts:
+def _chunk_corpus(gold: list[list[str]], pred: list[list[str]], mode: str, types: list[str] | None):
+    """Entities of every gold and predicted sentence, and the types: those given, then any other found (sorted)."""
     if len(gold) != len(pred):
         raise ValueError(f"{len(gold)} gold sentences but {len(pred)} predicted")
     gold_chunks = [chunk(g, mode) for g in gold]
@@ -90,6 +91,11 @@ def sentence_counts(gold: list[list[str]], pred: list[list[str]], mode: str = "c
     found = sorted({c[0] for cs in gold_chunks + pred_chunks for c in cs})
     types = list(types) if types is not None else []
     types += [t for t in found if t not in types]
+    return gold_chunks, pred_chunks, types
+
+
+def sentence_counts(gold: list[list[str]], pred: list[list[str]], mode: str = "conlleval", types: list[str] | None = None) -> SentenceCounts:
+    gold_chunks, pred_chunks, types = _chunk_corpus(gold, pred, mode, types)
     index = {t: i for i, t in enumerate(types)}
     counts = np.zeros((len(gold), len(types), 3), dtype=np.int64)
     correct_words = np.zeros(len(gold), dtype=np.int64)
@@ -169,13 +175,7 @@ def confusion(gold: list[list[str]], pred: list[list[str]], mode: str = "conllev
     """
     if mode not in MODES:
         raise ValueError(f"mode {mode!r} is not one of {MODES}")
-    if len(gold) != len(pred):
-        raise ValueError(f"{len(gold)} gold sentences but {len(pred)} predicted")
-    gold_chunks = [chunk(g, mode) for g in gold]
-    pred_chunks = [chunk(p, mode) for p in pred]
-    found = sorted({c[0] for cs in gold_chunks + pred_chunks for c in cs})
-    types = list(types) if types is not None else []
-    types += [t for t in found if t not in types]
+    gold_chunks, pred_chunks, types = _chunk_corpus(gold, pred, mode, types)
     table = {t: {"support": 0, "correct": 0, "wrong_type": {}, "boundary": 0, "missed": 0} for t in types}
     spurious = {t: 0 for t in types}
     for s, (g, p, gc, pc) in enumerate(zip(gold, pred, gold_chunks, pred_chunks)):

@@ -6,6 +6,7 @@ import re
 from pathlib import Path
 
 import pytest
+from cli_helpers import one_line_error
 from typer.testing import CliRunner
 
 from snekner.card import render_card, write_card
@@ -195,15 +196,6 @@ def no_dotenv(tmp_path, monkeypatch):
     monkeypatch.delenv("HF_TOKEN", raising=False)
     return work
 
-
-def one_line_error(result, *fragments) -> str:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
-    assert len(errors) == 1, result.output
-    for fragment in fragments:
-        assert fragment in errors[0], errors[0]
-    return errors[0]
 
 
 def fake_training(monkeypatch, run_path: Path):

@@ -4,36 +4,10 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from snekner.cli import app
-
-runner = CliRunner()
-
-
-def invoke(*args: str):
-    result = runner.invoke(app, [str(a) for a in args])
-    return result
-
-
-def ok(*args: str):
-    result = invoke(*args)
-    assert result.exit_code == 0, f"snekner {' '.join(map(str, args))} failed:\n{result.output}"
-    return result
-
-
-def one_line_error(result, *fragments: str) -> str:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
+from cli_helpers import invoke, ok, one_line_error
 
 
 @pytest.fixture(scope="module")

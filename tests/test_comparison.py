@@ -10,34 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from cli_helpers import invoke, ok, one_line_error
 
 from snekner import bootstrap
-from snekner.cli import app
 from snekner.scoring import prf, score, sentence_counts
 
-runner = CliRunner()
 TYPES = ["PER", "LOC", "ORG", "FOOD"]
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def ok(*args):
-    result = invoke(*args)
-    assert result.exit_code == 0, f"snekner {' '.join(map(str, args))} failed:\n{result.output}"
-    return result
-
-
-def one_line_error(result, *fragments: str) -> str:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def make_run(runs: Path, name: str, tokens, gold, pred, types, mode: str = "conlleval", split: str = "test") -> Path:

@@ -10,28 +10,12 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from cli_helpers import invoke, one_line_error
 
-from snekner.cli import app
 from snekner.datasource import open_source
 from snekner.errors import SneknerError
 
-runner = CliRunner()
 LAYOUT_PREFIX = {"train": "train", "validation": "val", "test": "test"}
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_line_error(result, *fragments: str) -> str:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 def row(tokens, tags, lang="en") -> dict:
@@ -266,12 +250,12 @@ BAD_INPUT = [
     ("folder-without-layout", _no_layout, [], ["neither", "train|val|test/<split>_<lang>.jsonl", "point --dataset"]),
     ("no-tokens-column", _no_tokens, ["--lang", "en"], ["split train", "no tokens column", "it has: words", "tokens (list of words)"]),
     ("no-ner_tags-column", _no_ner_tags, ["--lang", "en"], ["split test", "no ner_tags column", "it has: tokens, labels", "ner_tags (list of label ids)"]),
-    ("tokens-tags-length", _length_mismatch, ["--lang", "en"], ["split train row 2", "3 tokens but 2 ner_tags", "fix that row"]),
-    ("tag-31-tagset-a", _tag_31, ["--lang", "en", "--tagset", "a"], ["split validation row 1", "tag id 31", "0..30", "tagset whose ids cover it"]),
-    ("tag-minus-1", _tag_minus_1, ["--lang", "en", "--tagset", "a"], ["split train row 2", "tag id -1", "0..30"]),
+    ("tokens-tags-length", _length_mismatch, ["--lang", "en"], ["split train", "row 2", "3 tokens but 2 ner_tags", "fix that row"]),
+    ("tag-31-tagset-a", _tag_31, ["--lang", "en", "--tagset", "a"], ["split validation", "row 1", "tag id 31", "0..30", "tagset whose ids cover it"]),
+    ("tag-minus-1", _tag_minus_1, ["--lang", "en", "--tagset", "a"], ["split train", "row 2", "tag id -1", "0..30"]),
     ("string-tags", _string_tags, ["--lang", "en"], ["split train", "ner_tags"]),
     ("language-absent", _plain, ["--lang", "fr"], ["language 'fr'", "it has: de, en"]),
-    ("empty-after-lang-filter-saved", _empty_saved_split, ["--lang", "de"], ["split test", "empty after filtering", "--lang"]),
+    ("empty-after-lang-filter-saved", _empty_saved_split, ["--lang", "de"], ["split test", "has no de sentences", "--lang"]),
     ("empty-layout-file-for-lang", _empty_layout_file, ["--lang", "de"], ["test", "de", "--lang"]),
     ("no-test-file-for-lang", _language_without_a_test_file, ["--lang", "de"], ["test", "de", "--lang"]),
     ("malformed-jsonl-line", _malformed_line, ["--lang", "en"], ["cannot read", "train_en.jsonl", "one JSON object"]),

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
+from cli_helpers import ok
 from typer.testing import CliRunner
 
 from snekner.cli import app
@@ -17,11 +18,6 @@ from snekner.inspection import inspect_source, tag_statistics
 
 runner = CliRunner()
 
-
-def ok(*args):
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, f"snekner {' '.join(map(str, args))} failed:\n{result.output}"
-    return result
 
 
 def row(tokens: str, tags, lang: str) -> dict:
@@ -135,7 +131,7 @@ def test_tagset_restriction_reports_what_it_keeps_and_drops(hand_data):
     restriction = report["restriction"]
     assert restriction["tagset"] == "b"
     assert restriction["kept_types"] == ["PER", "ORG", "LOC", "ANIM", "DIS"]
-    assert report["labels_from"] == "tagset b"
+    assert report["labels_from"] == "tagset b (the ids it leaves out named by tagset a)"
     # naming the labels by the tagset must not lose the other types' entities
     assert report["splits"]["train"]["entities"] == {"ANIM": 1, "FOOD": 1, "LOC": 3, "ORG": 2, "PER": 3}
     train = restriction["splits"]["train"]
@@ -179,6 +175,23 @@ def test_the_dataset_own_label_names_are_used(tmp_path):
 def test_inspect_json_parses_and_agrees_with_the_function(hand_data):
     out = ok("inspect", hand_data, "--lang", "en", "--tagset", "b", "--json").output
     assert json.loads(out) == inspect_source(str(hand_data), "en", "b")
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["{tmp}/nope"], ["not found"]),
+    (["{data}", "--lang", "fr"], ["language 'fr'", "it has: de, en"]),
+    (["{data}", "--tagset", "nosuch"], ["unknown tagset", "wikineural"]),
+    (["{strings}"], ["split train", "ner_tags"]),  # labels written as strings, not ids
+])
+def test_inspect_bad_input_is_one_line(tmp_path, hand_data, args, fragments):
+    strings = write_layout(tmp_path / "strings", {"train/train_en.jsonl": [{"tokens": ["Ann", "ran"], "ner_tags": ["B-PER", "O"]}]})
+    result = runner.invoke(app, ["inspect", *[a.format(tmp=tmp_path, data=hand_data, strings=strings) for a in args]])
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
 
 
 def test_inspect_text_shows_sizes_languages_entities_and_overlap(hand_data):

@@ -6,6 +6,7 @@ import random
 import types
 
 import pytest
+from cli_helpers import invoke, ok, one_line_error
 from typer.testing import CliRunner
 
 from snekner.cli import app
@@ -30,24 +31,7 @@ from snekner.scoring import chunk
 runner = CliRunner()
 
 
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
 
-
-def ok(*args):
-    result = invoke(*args)
-    assert result.exit_code == 0, f"snekner {' '.join(map(str, args))} failed:\n{result.output}"
-    return result
-
-
-def one_line_error(result, *fragments: str) -> str:
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
-    return lines[0]
 
 
 # ---------------------------------------------------------------- windows (pure Python)

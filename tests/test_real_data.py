@@ -12,22 +12,13 @@ from itertools import islice
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
-
-from snekner.cli import app
+from cli_helpers import ok
 
 pytestmark = pytest.mark.shared
-runner = CliRunner()
 
 WIKINEURAL_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 POL_LABELS = WIKINEURAL_LABELS[:7]
 PREFIX = {"train": "train", "validation": "val", "test": "test"}
-
-
-def ok(*args):
-    result = runner.invoke(app, [str(a) for a in args])
-    assert result.exit_code == 0, f"snekner {' '.join(map(str, args))} failed:\n{result.output}"
-    return result
 
 
 def head(data: Path, split: str, lang: str, n: int) -> list[dict]:

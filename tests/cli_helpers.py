@@ -1,0 +1,29 @@
+"""Driving the real app through Typer's CliRunner, shared by the test modules."""
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from snekner.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def ok(*args):
+    result = invoke(*args)
+    assert result.exit_code == 0, f"snekner {' '.join(map(str, args))} failed:\n{result.output}"
+    return result
+
+
+def one_line_error(result, *fragments: str) -> str:
+    """The command failed with exit code 2 and exactly one `error: ` line holding every fragment, no traceback."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
+    assert len(lines) == 1, result.output
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
