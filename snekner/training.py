@@ -117,6 +117,7 @@ class Trainer:
             ckpt_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"snekner-worker-{os.getpid()}"
         self.manager = tf.train.CheckpointManager(self.checkpoint, str(ckpt_dir), max_to_keep=2)
         self._train_step = self._make_train_step()
+        self._compiled_step = None
 
     def _make_train_step(self):
         import tensorflow as tf
@@ -145,7 +146,6 @@ class Trainer:
 
         strategy = self.setup.strategy
 
-        @tf.function(reduce_retracing=True)
         def train_step(batch):
             loss_sum, count = strategy.run(replica_step, args=(batch,))
             return (
@@ -210,12 +210,18 @@ class Trainer:
             order = training_order(self.train_data.lengths, opts.batch_size, opts.seed, epoch)
             dataset = make_dataset(self.train_data, order, opts.batch_size, skip_batches=state["step"])
             dist = self.setup.strategy.experimental_distribute_dataset(dataset)
+            if self._compiled_step is None:
+                import tensorflow as tf
+
+                # traced once for every batch shape (the spec has dynamic batch and length), not
+                # once per padded width; XLA, when on, still compiles per width, a bounded set
+                self._compiled_step = tf.function(self._train_step, input_signature=[dist.element_spec])
             started, loss_sum, label_count = time.perf_counter(), 0.0, 0.0
             first_step = state["step"]
             report_every = max(1, self.steps_per_epoch // 5)
             try:
                 for batch in dist:
-                    step_loss, step_count = self._train_step(batch)
+                    step_loss, step_count = self._compiled_step(batch)
                     loss_sum += float(step_loss)
                     label_count += float(step_count)
                     state["step"] += 1
