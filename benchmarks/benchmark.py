@@ -30,8 +30,10 @@ train  one epoch over the first N English training sentences, batch 16, lr 3e-4.
          (Trainer.run: from building the tf.data pipeline to the last step). Both include the
          first-step tracing.
        - steady state: from the start of step W+1 to the end of the last step (W =
-         --warmup-steps, default 3: tf.function traces on the first batch shape and retraces
-         once with a relaxed shape (reduce_retracing) on the second).
+         --warmup-steps, default 3: the first step traces the step function; snekner before
+         a709aec also retraced on the second batch width).
+       - sentences per CPU-second over the steady steps (time.process_time of the child, all
+         its threads): less sensitive than wall clock to other jobs on a shared machine.
        Step times come from Keras batch callbacks (reference) and from a thin timing wrapper
        around Trainer's compiled step function (snekner; it fetches the loss, which snekner's
        loop does right after anyway).
@@ -75,7 +77,14 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 TARGETS = {"prep": 5.0, "train": 1.5, "eval": 20.0}
-PHASES = ["ref-prep", "snekner-prep", "verify", "ref-train", "snekner-train", "ref-eval", "snekner-eval"]
+def phase_plan(train_rounds: int) -> list[str]:
+    """Training rounds alternate ABBA (ref, snekner, snekner, ref, ...) so load drift on a shared
+    machine hits both sides alike; round k > 1 is named e.g. "snekner-train#2"."""
+    plan = ["ref-prep", "snekner-prep", "verify"]
+    for k in range(1, train_rounds + 1):
+        pair = ["ref-train", "snekner-train"] if k % 2 else ["snekner-train", "ref-train"]
+        plan += [p if k == 1 else f"{p}#{k}" for p in pair]
+    return plan + ["ref-eval", "snekner-eval"]
 
 
 # =============================================================================================
@@ -197,10 +206,10 @@ def phase_ref_train(spec: dict) -> dict:
 
     class StepTimer(tf.keras.callbacks.Callback):
         def on_train_batch_begin(self, batch, logs=None):
-            steps.append([time.perf_counter(), None])
+            steps.append([time.perf_counter(), None, time.process_time(), None])
 
         def on_train_batch_end(self, batch, logs=None):  # logs are synced to numpy before this call
-            steps[-1][1] = time.perf_counter()
+            steps[-1][1], steps[-1][3] = time.perf_counter(), time.process_time()
 
     collators[0].recording = True
     t0 = time.perf_counter()
@@ -217,7 +226,8 @@ def phase_ref_train(spec: dict) -> dict:
         },
         "prepare_tf_dataset_and_compile_seconds": prep_tf_seconds,
         "setup_seconds_including_model_load": setup_seconds,
-        "step_times": [[a - t0, b - t0] for a, b in steps],
+        "step_times": [[a - t0, b - t0] for a, b, _, _ in steps],
+        "step_cpu_times": [[c, d] for _, _, c, d in steps],
         "batches": collators[0].batches,  # [batch, padded width, real sub-words, sum of squared lengths] in step order
         "train_rows": len(rows),
         "train_subwords_total": int(sum(lengths)),
@@ -251,48 +261,71 @@ def phase_snekner_train(spec: dict) -> dict:
     from snekner import training
     from snekner.training import TrainOptions, train
 
-    subset = Path(spec["work"]) / "snekner-train-data"
+    subset = Path(spec["work"]) / f"snekner-train-data-{spec['round']}"
     _subset_prepared(Path(spec["snekner_prep_dir"]), subset, spec["train_sentences"])
 
     steps: list = []
     trainers: list = []
-    original = training.Trainer._make_train_step
+    epoch_ends: list = []
 
-    def timed_make_train_step(self):
-        step = original(self)
-        trainers.append(self)
-
-        def timed(batch):
-            start = time.perf_counter()
+    def timed(step):
+        def run_and_time(batch):
+            start, cpu = time.perf_counter(), time.process_time()
             out = step(batch)
             out[0].numpy()  # the loop calls float(loss) right after; fetch it here to time the step
-            steps.append((start, time.perf_counter(), batch["input_ids"].shape, batch["attention_mask"]))
+            steps.append((start, time.perf_counter(), batch["input_ids"].shape, batch["attention_mask"], cpu, time.process_time()))
             return out
 
-        return timed
+        return run_and_time
 
-    training.Trainer._make_train_step = timed_make_train_step
-    # Trainer.run calls validate_epoch right after it stops the epoch clock: its call time marks
-    # the epoch's end (with no validation split it returns None at once)
-    epoch_ends: list = []
-    original_validate = training.Trainer.validate_epoch
+    class TimedTrainer(training.Trainer):
+        """Times every compiled training step, whichever attribute the loop calls it through.
 
-    def marked_validate(self):
-        epoch_ends.append(time.perf_counter())
-        return original_validate(self)
+        snekner 4559cfc calls `self._train_step` (a tf.function); from a709aec on, `run` wraps the
+        plain `_train_step` into `self._compiled_step` (a tf.function with an input signature).
+        Only a compiled function is wrapped, never the Python function being traced.
+        """
 
-    training.Trainer.validate_epoch = marked_validate
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            trainers.append(self)
+
+        @property
+        def _train_step(self):
+            raw = self.__dict__.get("_bench_train_step")
+            return timed(raw) if hasattr(raw, "get_concrete_function") else raw
+
+        @_train_step.setter
+        def _train_step(self, value):
+            self.__dict__["_bench_train_step"] = value
+
+        @property
+        def _compiled_step(self):
+            value = self.__dict__.get("_bench_compiled_step")
+            return None if value is None else timed(value)
+
+        @_compiled_step.setter
+        def _compiled_step(self, value):
+            self.__dict__["_bench_compiled_step"] = value
+
+        def validate_epoch(self):
+            # Trainer.run calls this right after it stops the epoch clock: its call time marks the
+            # epoch's end (with no validation split it returns None at once)
+            epoch_ends.append(time.perf_counter())
+            return super().validate_epoch()
+
+    training.Trainer = TimedTrainer
     log_lines: list[str] = []
     options = TrainOptions(epochs=1, batch_size=spec["batch_size"], learning_rate=spec["learning_rate"], seed=spec["seed"])
     t0 = time.perf_counter()
-    run = train(subset, "bench", Path(spec["work"]) / "runs", options, log=log_lines.append)
+    run = train(subset, f"bench-{spec['round']}", Path(spec["work"]) / "runs", options, log=log_lines.append)
     total_seconds = time.perf_counter() - t0
     epoch = run.manifest["timings"]
     history_path = run.path / "metrics.jsonl"
     history = [json.loads(x) for x in history_path.read_text().splitlines()]
     base = steps[0][0] if steps else 0.0
     batches = []
-    for _, _, shape, mask in steps:
+    for _, _, shape, mask, _, _ in steps:
         lengths = np.sum(mask.numpy(), axis=1)
         batches.append([int(shape[0]), int(shape[1]), int(lengths.sum()), int((lengths ** 2).sum())])
     trainer = trainers[0]
@@ -307,7 +340,8 @@ def phase_snekner_train(spec: dict) -> dict:
         },
         "train_call_seconds_total": total_seconds,
         "history": history,
-        "step_times": [[a - base, b - base] for a, b, _, _ in steps],
+        "step_times": [[a - base, b - base] for a, b, *_ in steps],
+        "step_cpu_times": [[c, d] for *_, c, d in steps],
         "step_times_offset_note": "relative to the first step's start (the epoch timer starts earlier, at make_dataset)",
         "batches": batches,
         "train_rows": len(trainer.train_data),
@@ -371,7 +405,8 @@ def child_main(phase: str, spec_path: str, result_path: str) -> None:
 
     sys.path.insert(0, str(HERE))
     spec = json.loads(Path(spec_path).read_text())
-    result = CHILDREN[phase](spec)
+    spec["round"] = int(phase.partition("#")[2] or 1)
+    result = CHILDREN[phase.partition("#")[0]](spec)
     Path(result_path).write_text(json.dumps(_child_common(result), indent=2))
 
 
@@ -436,6 +471,8 @@ def train_figures(res: dict, whole_seconds: float, warmup: int, lengths_by_batch
     s_all, u_all, p_all, f_all = totals(batches)
     w = min(warmup, max(len(steps) - 1, 0))
     steady_seconds = steps[-1][1] - steps[w][0] if steps else float("nan")
+    cpu = res.get("step_cpu_times")
+    steady_cpu = cpu[-1][1] - cpu[w][0] if cpu else None
     s_st, u_st, p_st, f_st = totals(batches[w:])
     # useful FLOPs: each sentence at its own length T_i: sum_i T_i * (6 N_ne + 12 L T_i d)
     def useful_flops(bs):
@@ -460,6 +497,9 @@ def train_figures(res: dict, whole_seconds: float, warmup: int, lengths_by_batch
         "warmup_steps_seconds": [round(x, 4) for x in step_durations[:w]],
         "steady_seconds": steady_seconds,
         "steady_sentences_per_s": s_st / steady_seconds,
+        "steady_cpu_seconds": steady_cpu,
+        "steady_cpu_per_wall": steady_cpu / steady_seconds if steady_cpu else None,
+        "steady_sentences_per_cpu_s": s_st / steady_cpu if steady_cpu else None,
         "steady_useful_tokens_per_s": u_st / steady_seconds,
         "steady_padded_tokens_per_s": p_st / steady_seconds,
         "steady_flops_per_s_padded": f_st / steady_seconds,
@@ -468,6 +508,17 @@ def train_figures(res: dict, whole_seconds: float, warmup: int, lengths_by_batch
         "flops_total_padded": f_all,
         "flops_total_useful": fu_all,
     }
+
+
+def mean_figures(rounds: list[dict]) -> dict:
+    out = {}
+    for key, value in rounds[0].items():
+        if isinstance(value, (int, float)) and all(isinstance(r.get(key), (int, float)) for r in rounds):
+            out[key] = sum(r[key] for r in rounds) / len(rounds)
+        else:
+            out[key] = value
+    out["rounds"] = rounds
+    return out
 
 
 def fmt(x: float, unit: str = "") -> str:
@@ -498,10 +549,13 @@ def build_table(r: dict) -> list[list[str]]:
     add("prep: sentences/s", p["ref_sentences_per_s"], p["snekner_sentences_per_s"], p["snekner_sentences_per_s"] / p["ref_sentences_per_s"])
     t = r["figures"]["train"]
     ref, snk = t["ref"], t["snekner"]
-    add(f"train: sentences/s, whole epoch ({ref['sentences']} / {snk['sentences']} sent.)", ref["whole_epoch_sentences_per_s"],
+    add(f"train: sentences/s, whole epoch ({ref['sentences']:.0f} / {snk['sentences']:.0f} sent., mean of {len(snk['rounds'])} rounds)", ref["whole_epoch_sentences_per_s"],
         snk["whole_epoch_sentences_per_s"], snk["whole_epoch_sentences_per_s"] / ref["whole_epoch_sentences_per_s"], "", TARGETS["train"])
-    add(f"train: sentences/s, steady state (after {snk['warmup_steps_excluded']} steps)", ref["steady_sentences_per_s"],
+    add(f"train: sentences/s, steady state (after {snk['warmup_steps_excluded']:.0f} steps)", ref["steady_sentences_per_s"],
         snk["steady_sentences_per_s"], snk["steady_sentences_per_s"] / ref["steady_sentences_per_s"], "", TARGETS["train"])
+    add("train: sentences per CPU-second, steady (load-robust)", ref["steady_sentences_per_cpu_s"],
+        snk["steady_sentences_per_cpu_s"], snk["steady_sentences_per_cpu_s"] / ref["steady_sentences_per_cpu_s"])
+    add("train: CPU-seconds per wall-second in steady steps", ref["steady_cpu_per_wall"], snk["steady_cpu_per_wall"], None)
     for key, label in (("whole_epoch_useful_tokens_per_s", "train: useful tokens/s, whole epoch"),
                        ("steady_useful_tokens_per_s", "train: useful tokens/s, steady"),
                        ("steady_padded_tokens_per_s", "train: padded tokens/s, steady")):
@@ -518,7 +572,8 @@ def build_table(r: dict) -> list[list[str]]:
     add("eval: sentences/s, snekner warm 2nd call", e["ref_sentences_per_s"], e["snekner_warm_sentences_per_s"],
         e["snekner_warm_sentences_per_s"] / e["ref_sentences_per_s"])
     for phase in ("prep", "train", "eval"):
-        a, b = r["phases"][f"ref-{phase}"]["peak_rss_mb"], r["phases"][f"snekner-{phase}"]["peak_rss_mb"]
+        a = max(v["peak_rss_mb"] for k, v in r["phases"].items() if k.partition("#")[0] == f"ref-{phase}")
+        b = max(v["peak_rss_mb"] for k, v in r["phases"].items() if k.partition("#")[0] == f"snekner-{phase}")
         add(f"{phase}: peak RSS MB (ratio = snekner/ref)", a, b, b / a)
     return rows
 
@@ -546,6 +601,17 @@ def versions() -> dict:
     except ImportError:
         pass
     return out
+
+
+def git_info() -> dict:
+    def git(*args):
+        try:
+            return subprocess.run(["git", *args], capture_output=True, text=True, cwd=str(REPO), check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            return None
+
+    return {"commit": git("rev-parse", "HEAD"), "subject": git("log", "-1", "--format=%s"),
+            "snekner_dirty_files": (git("status", "--porcelain", "--", "snekner") or "").splitlines()}
 
 
 def machine() -> dict:
@@ -588,6 +654,8 @@ def parse_args(argv=None):
     p.add_argument("--learning-rate", type=float, default=3e-4)
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--warmup-steps", type=int, default=3, help="training steps left out of the steady-state figures")
+    p.add_argument("--train-rounds", type=int, default=2,
+                   help="training phase pairs, run ABBA (ref, snekner, snekner, ref); figures are means over rounds")
     p.add_argument("--out", default=None, help="JSON result (default: benchmarks/results/<UTC date-time>.json)")
     p.add_argument("--keep-work", action="store_true", help="keep the prepared data and the trained model")
     return p.parse_args(argv)
@@ -616,7 +684,7 @@ def main(argv=None) -> None:
           f"{os.cpu_count()} CPUs, work dir {work}", flush=True)
     phases: dict = {}
     try:
-        for phase in PHASES:
+        for phase in phase_plan(args.train_rounds):
             print(f"  {phase} ...", end="", flush=True)
             if phase == "ref-eval":
                 spec["trained_model_dir"] = phases["snekner-train"]["model_dir"]
@@ -638,8 +706,11 @@ def main(argv=None) -> None:
                  "ref_sentences_per_s": sum(rp["sentences"].values()) / rp["seconds"], "snekner_sentences_per_s": n_prep / sp["seconds"],
                  "speedup": rp["seconds"] / sp["seconds"], "features_identical": phases["verify"]["identical"]},
         "train": {
-            "ref": train_figures(phases["ref-train"], phases["ref-train"]["fit_seconds"], args.warmup_steps),
-            "snekner": train_figures(phases["snekner-train"], phases["snekner-train"]["epoch_train_seconds"], args.warmup_steps),
+            "ref": mean_figures([train_figures(phases[p], phases[p]["fit_seconds"], args.warmup_steps)
+                                 for p in phases if p.startswith("ref-train")]),
+            "snekner": mean_figures([train_figures(phases[p], phases[p]["epoch_train_seconds"], args.warmup_steps)
+                                     for p in phases if p.startswith("snekner-train")]),
+            "rounds_note": "figures are means over the training rounds; per-round values under 'rounds'",
             "flops_formula": "per token: 6*N_nonembedding + 12*layers*T*hidden; padded: T = batch width; "
                              "useful: T = each sentence's own real length",
             "model": phases["snekner-train"]["model"],
@@ -659,6 +730,7 @@ def main(argv=None) -> None:
         "options": vars(args),
         "spec": {k: v for k, v in spec.items() if k not in ("work",)},
         "versions": versions(),
+        "snekner_git": git_info(),
         "machine": machine(),
         "targets": TARGETS,
         "figures": figures,
@@ -682,9 +754,16 @@ def main(argv=None) -> None:
     print(f"\n{machine()['cores_available_to_process']} cores visible; CPU-seconds per wall-second by phase: {cpu_use}")
     print(f"training: snekner {phases['snekner-train']['devices']['description'] if phases['snekner-train'].get('devices') else ''}; "
           f"reference Keras jit_compile={phases['ref-train']['jit_compile']}")
-    for ph, key in (("ref-train", "fit_breakdown_seconds"), ("snekner-train", "epoch_breakdown_seconds")):
+    for ph in phases:
+        if "-train" not in ph:
+            continue
+        key = "fit_breakdown_seconds" if ph.startswith("ref") else "epoch_breakdown_seconds"
         parts = ", ".join(f"{k} {v:.1f} s" for k, v in phases[ph][key].items())
-        print(f"{ph} whole epoch = {parts}; first steps {tr['ref' if ph == 'ref-train' else 'snekner']['warmup_steps_seconds']} s")
+        print(f"{ph} whole epoch = {parts}")
+    for i, (r, k) in enumerate(zip(tr["ref"]["rounds"], tr["snekner"]["rounds"])):
+        print(f"train round {i + 1}: whole-epoch ratio {k['whole_epoch_sentences_per_s'] / r['whole_epoch_sentences_per_s']:.2f}x, "
+              f"steady ratio {k['steady_sentences_per_s'] / r['steady_sentences_per_s']:.2f}x "
+              f"(ref {r['steady_sentences_per_s']:.1f}, snekner {k['steady_sentences_per_s']:.1f} sentences/s)")
     print(f"features identical: {phases['verify']['identical']}; snekner eval F1 on these sentences "
           f"{phases['snekner-eval']['f1_on_these_sentences']:.3f}")
     print(f"total {result['total_seconds']:.0f} s; wrote {out} (child logs in {logs})")
