@@ -12,7 +12,10 @@ Every phase of every side runs in a fresh subprocess (its own interpreter, RSS a
 HF_DATASETS_CACHE directory, so no side profits from cached `map` results), in this order:
 
   ref-prep, snekner-prep, verify (not timed: both preps must give identical features),
-  ref-train, snekner-train, ref-eval, snekner-eval.
+  ref-train, snekner-train, [snekner-train#2, ref-train#2, ...], ref-eval, snekner-eval.
+
+Training runs --train-rounds (default 2) pairs in ABBA order and reports the mean of the rounds,
+because other jobs on a shared machine change the load from one phase to the next.
 
 What is measured
 ----------------
@@ -673,6 +676,7 @@ def main(argv=None) -> None:
     work.mkdir(parents=True)
     logs.mkdir(parents=True)
     model = args.model or default_model()
+    git_at_start = git_info()  # the snekner being measured; compared with the end of the run below
     spec = {
         "data": str(Path(args.data).resolve()), "lang": args.lang, "tagset": str(Path(args.tagset).resolve()),
         "model": str(Path(model).resolve()), "max_length": args.max_length, "prep_limit": args.prep_limit,
@@ -730,7 +734,7 @@ def main(argv=None) -> None:
         "options": vars(args),
         "spec": {k: v for k, v in spec.items() if k not in ("work",)},
         "versions": versions(),
-        "snekner_git": git_info(),
+        "snekner_git": {"at_start": git_at_start, "at_end": git_info()},
         "machine": machine(),
         "targets": TARGETS,
         "figures": figures,
@@ -749,6 +753,8 @@ def main(argv=None) -> None:
                for ph in phases}
     result["threads"] = {"os_threads_per_child_at_end": threads, "cpu_seconds_per_wall_second": cpu_use,
                          "note": "no thread pinning: TF and tokenizers use their default pools (one thread per visible core)"}
+    if result["snekner_git"]["at_start"] != result["snekner_git"]["at_end"]:
+        print("WARNING: the snekner checkout changed during the run; phases may have measured different code")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2))
     print(f"\n{machine()['cores_available_to_process']} cores visible; CPU-seconds per wall-second by phase: {cpu_use}")

@@ -87,7 +87,10 @@ def open_source(spec: str, lang: str | None = None, limit: int | None = None) ->
     if limit is not None:
         if limit < 1:
             raise SneknerError(f"--limit must be at least 1, not {limit}")
-        source.dataset = type(source.dataset)({name: split.select(_first_rows(split, limit)) for name, split in source.dataset.items()})
+        # flatten_indices: later steps work on the Arrow tables, which must hold only the kept rows
+        source.dataset = type(source.dataset)(
+            {name: split.select(_first_rows(split, limit)).flatten_indices() for name, split in source.dataset.items()}
+        )
     validate_columns(source)
     return source
 

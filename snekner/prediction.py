@@ -1,16 +1,23 @@
 """Batched inference over a prepared split, brought back to word level."""
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 
 from snekner.pipeline import EncodedSplit, evaluation_order, make_dataset
 from snekner.scoring import words_from_subwords
 
+_FORWARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
-def subword_predictions(model, data: EncodedSplit, batch_size: int = 64) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per sentence: predicted label ids and their probabilities, one per sub-word, in data order."""
+
+def _forward(model):
+    """The model's traced forward pass, made once per model and cached (each trace costs seconds)."""
     import tensorflow as tf
 
+    forward = _FORWARDS.get(model)
+    if forward is not None:
+        return forward
     spec = tf.TensorSpec([None, None], tf.int32)
 
     # one trace for every batch shape: prediction is not XLA-compiled, so shapes may vary freely
@@ -20,6 +27,13 @@ def subword_predictions(model, data: EncodedSplit, batch_size: int = 64) -> tupl
         probs = tf.nn.softmax(logits, axis=-1)
         return tf.argmax(logits, axis=-1, output_type=tf.int32), tf.reduce_max(probs, axis=-1)
 
+    _FORWARDS[model] = forward
+    return forward
+
+
+def subword_predictions(model, data: EncodedSplit, batch_size: int = 64) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per sentence: predicted label ids and their probabilities, one per sub-word, in data order."""
+    forward = _forward(model)
     preds: list = [None] * len(data)
     scores: list = [None] * len(data)
     dataset = make_dataset(data, evaluation_order(data.lengths), batch_size, labels=False)

@@ -209,7 +209,10 @@ class Trainer:
             epoch = state["epoch"]
             order = training_order(self.train_data.lengths, opts.batch_size, opts.seed, epoch)
             dataset = make_dataset(self.train_data, order, opts.batch_size, skip_batches=state["step"])
-            dist = self.setup.strategy.experimental_distribute_dataset(dataset)
+            # one replica: the plain dataset (distributing it costs a third of each step here, and its
+            # hidden autotuned iterator stalls at each epoch end); several: split every global batch
+            one = self.setup.replicas == 1 and self.setup.strategy_name == "one"
+            dist = dataset if one else self.setup.strategy.experimental_distribute_dataset(dataset)
             if self._compiled_step is None:
                 import tensorflow as tf
 
