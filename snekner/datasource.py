@@ -136,23 +136,27 @@ def _pick_languages(present: list[str], lang: str | None, spec: str) -> list[str
 
 
 def _read_jsonl(paths: list[Path]):
+    """The files' rows as one table, and how many rows each file gave (for errors that name a file and line)."""
     import pyarrow as pa
     import pyarrow.json as paj
 
-    tables = []
+    tables, rows = [], []
     for p in paths:
         if _is_blank(p):
-            continue  # an empty file is a language with no rows in this split
+            rows.append(0)  # an empty file is a language with no rows in this split
+            continue
         try:
             tables.append(paj.read_json(p, read_options=paj.ReadOptions(block_size=1 << 24)))
+            rows.append(len(tables[-1]))
         except (pa.ArrowInvalid, OSError) as e:
             raise SneknerError(f"cannot read {p}: {str(e).splitlines()[0]}; each line must be one JSON object") from None
     if not tables:
-        return pa.table({"tokens": pa.array([], pa.list_(pa.string())), "ner_tags": pa.array([], pa.list_(pa.int64()))})
+        empty = pa.table({"tokens": pa.array([], pa.list_(pa.string())), "ner_tags": pa.array([], pa.list_(pa.int64()))})
+        return empty, rows
     if len(tables) == 1:
-        return tables[0]
+        return tables[0], rows
     try:
-        return pa.concat_tables(tables, promote_options="default")
+        return pa.concat_tables(tables, promote_options="default"), rows
     except pa.ArrowInvalid as e:
         raise SneknerError(f"files {', '.join(map(str, paths))} have different columns ({e}); make them alike") from None
 
@@ -172,15 +176,10 @@ def _dataset_from_files(files: dict[str, dict[str, Path]], languages: list[str])
     splits, files_read = {}, {}
     for split, by_lang in files.items():
         paths = [by_lang[lg] for lg in languages if lg in by_lang]
-        table = _read_jsonl(paths)
+        table, rows = _read_jsonl(paths)
         splits[split] = datasets.Dataset(table)
-        files_read[split] = [(p, 0 if _is_blank(p) else _rows_of(p)) for p in paths] if len(paths) > 1 else [(p, len(table)) for p in paths]
+        files_read[split] = list(zip(paths, rows))
     return datasets.DatasetDict(splits), files_read
-
-
-def _rows_of(path: Path) -> int:
-    with open(path, "rb") as f:
-        return sum(1 for line in f if line.strip())
 
 
 def _open_layout_dir(root: Path, spec: str, lang: str | None) -> Source:

@@ -10,13 +10,10 @@ import json
 from pathlib import Path
 
 import pytest
-from cli_helpers import ok
-from typer.testing import CliRunner
+from cli_helpers import invoke, ok, one_line_error
 
-from snekner.cli import app
 from snekner.inspection import inspect_source, tag_statistics
 
-runner = CliRunner()
 
 
 
@@ -185,13 +182,7 @@ def test_inspect_json_parses_and_agrees_with_the_function(hand_data):
 ])
 def test_inspect_bad_input_is_one_line(tmp_path, hand_data, args, fragments):
     strings = write_layout(tmp_path / "strings", {"train/train_en.jsonl": [{"tokens": ["Ann", "ran"], "ner_tags": ["B-PER", "O"]}]})
-    result = runner.invoke(app, ["inspect", *[a.format(tmp=tmp_path, data=hand_data, strings=strings) for a in args]])
-    assert result.exit_code == 2, result.output
-    assert "Traceback" not in result.output
-    lines = [line for line in result.output.splitlines() if line.startswith("error: ")]
-    assert len(lines) == 1, result.output
-    for fragment in fragments:
-        assert fragment in lines[0], lines[0]
+    one_line_error(invoke("inspect", *[a.format(tmp=tmp_path, data=hand_data, strings=strings) for a in args]), *fragments)
 
 
 def test_inspect_text_shows_sizes_languages_entities_and_overlap(hand_data):
