@@ -652,7 +652,7 @@ def parse_args(argv=None):
     p.add_argument("--eval-sentences", type=int, default=500)
     p.add_argument("--prep-limit", type=int, default=None, help="sentences per split after the language filter (default: all)")
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--eval-batch-size", type=int, default=64, help="snekner's prediction batch (evaluate_run's default)")
+    p.add_argument("--eval-batch-size", type=int, default=32, help="snekner's prediction batch (evaluate_run's default)")
     p.add_argument("--max-length", type=int, default=128)
     p.add_argument("--learning-rate", type=float, default=3e-4)
     p.add_argument("--seed", type=int, default=42)

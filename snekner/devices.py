@@ -25,11 +25,18 @@ class DeviceSetup:
     xla: bool
     is_chief: bool
 
+    @property
+    def pad_multiple(self) -> int:
+        from snekner.pipeline import pad_multiple
+
+        return pad_multiple(self.gpus > 0, self.xla)
+
     def describe(self) -> str:
         where = f"{self.gpus} GPU(s)" if self.gpus else "CPU"
         return (
             f"strategy {self.strategy_name} with {self.replicas} replica(s) on {where}; "
-            f"precision {self.precision_policy}; XLA {'on' if self.xla else 'off'}"
+            f"precision {self.precision_policy}; XLA {'on' if self.xla else 'off'}; "
+            f"batches padded to a multiple of {self.pad_multiple}"
         )
 
 

@@ -54,7 +54,7 @@ def score_predictions(gold: list[list[str]], pred: list[list[str]], langs: list 
     return result
 
 
-def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = 64) -> dict:
+def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = 32) -> dict:
     from snekner.datasource import canonical_split
     from snekner.features import load_prepared
     from snekner.modeling import load_trained

@@ -5,7 +5,7 @@ import weakref
 
 import numpy as np
 
-from snekner.pipeline import EncodedSplit, evaluation_order, make_dataset
+from snekner.pipeline import EncodedSplit, evaluation_order, make_dataset, pad_multiple
 from snekner.scoring import words_from_subwords
 
 _FORWARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -20,8 +20,9 @@ def _forward(model):
         return forward
     spec = tf.TensorSpec([None, None], tf.int32)
 
-    # one trace for every batch shape: prediction is not XLA-compiled, so shapes may vary freely
-    @tf.function(input_signature=[spec, spec])
+    # one trace for every batch shape: prediction is not XLA-compiled, so shapes may vary freely;
+    # no autograph (nothing to convert; converting the transformers code slows the trace)
+    @tf.function(input_signature=[spec, spec], autograph=False)
     def forward(input_ids, attention_mask):
         logits = tf.cast(model(input_ids=input_ids, attention_mask=attention_mask, training=False).logits, tf.float32)
         probs = tf.nn.softmax(logits, axis=-1)
@@ -31,12 +32,15 @@ def _forward(model):
     return forward
 
 
-def subword_predictions(model, data: EncodedSplit, batch_size: int = 64) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def subword_predictions(model, data: EncodedSplit, batch_size: int = 32) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Per sentence: predicted label ids and their probabilities, one per sub-word, in data order."""
+    import tensorflow as tf
+
     forward = _forward(model)
     preds: list = [None] * len(data)
     scores: list = [None] * len(data)
-    dataset = make_dataset(data, evaluation_order(data.lengths), batch_size, labels=False)
+    multiple = pad_multiple(gpu=bool(tf.config.list_logical_devices("GPU")), xla=False)
+    dataset = make_dataset(data, evaluation_order(data.lengths), batch_size, labels=False, multiple=multiple)
     for batch in dataset:
         ids, probs = forward(batch["input_ids"], batch["attention_mask"])
         ids, probs = ids.numpy(), probs.numpy()
@@ -47,7 +51,7 @@ def subword_predictions(model, data: EncodedSplit, batch_size: int = 64) -> tupl
     return preds, scores
 
 
-def predict_word_tags(model, split, labels: list[str], pad_id: int, batch_size: int = 64) -> list[list[str]]:
+def predict_word_tags(model, split, labels: list[str], pad_id: int, batch_size: int = 32) -> list[list[str]]:
     """Word-level tags for every sentence of a prepared split (words cut off by max length -> O)."""
     data = EncodedSplit.from_split(split, pad_id, with_labels=False)
     preds, _ = subword_predictions(model, data, batch_size)

@@ -44,7 +44,7 @@ class TrainOptions:
     warmup_ratio: float = 0.0
     seed: int = 42
     early_stopping_patience: int = 0  # 0: off
-    eval_batch_size: int = 64
+    eval_batch_size: int = 32
     mixed_precision: bool | None = None  # None: on with a GPU
     xla: bool | None = None  # None: on with a GPU
     strategy: str = "auto"
@@ -84,9 +84,10 @@ class Trainer:
     # -- building ---------------------------------------------------------------------------
     def build(self, model_name: str) -> None:
         import tensorflow as tf
-        from transformers import AutoTokenizer, create_optimizer
+        from transformers import AutoTokenizer
 
         from snekner.modeling import build_token_classifier
+        from snekner.optimizer import build_optimizer
         from snekner.pipeline import EncodedSplit, batches_per_epoch
 
         opts = self.options
@@ -102,14 +103,12 @@ class Trainer:
                     f"the data was tokenized for {self.prepared.manifest['tokenizer']}, whose ids do not fit {model_name} "
                     f"(vocabulary {vocab}); prepare the data with --model {model_name} or train with its own model"
                 )
-            optimizer, _ = create_optimizer(
-                init_lr=opts.learning_rate,
-                num_train_steps=total,
-                num_warmup_steps=int(total * opts.warmup_ratio),
-                weight_decay_rate=opts.weight_decay,
-            )
+            optimizer = build_optimizer(opts.learning_rate, total, int(total * opts.warmup_ratio), opts.weight_decay)
             if self.setup.precision_policy == "mixed_float16":
                 optimizer = tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
+            # slots made now, not on the first step: a tf.function that creates variables is
+            # traced twice, and tracing this model with its gradients costs several seconds
+            optimizer._create_all_weights(self.model.trainable_variables)
             self.optimizer = optimizer
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
         ckpt_dir = self.run_dir / "checkpoints"
@@ -121,6 +120,8 @@ class Trainer:
 
     def _make_train_step(self):
         import tensorflow as tf
+
+        from snekner.optimizer import dense_gradients
 
         model, optimizer = self.model, self.optimizer
         scaled = self.setup.precision_policy == "mixed_float16"
@@ -137,11 +138,11 @@ class Trainer:
             return loss_sum, grads
 
         if self.setup.xla:
-            gradients = tf.function(gradients, jit_compile=True, reduce_retracing=True)
+            gradients = tf.function(gradients, jit_compile=True, reduce_retracing=True, autograph=False)
 
         def replica_step(batch):
             loss_sum, grads = gradients(batch)
-            optimizer.apply_gradients(zip(grads, model.trainable_variables))
+            optimizer.apply_gradients(zip(dense_gradients(grads), model.trainable_variables))
             return loss_sum, tf.reduce_sum(tf.cast(tf.not_equal(batch["labels"], -100), tf.float32))
 
         strategy = self.setup.strategy
@@ -208,7 +209,7 @@ class Trainer:
         while state["epoch"] < opts.epochs and not state["stopped_early"]:
             epoch = state["epoch"]
             order = training_order(self.train_data.lengths, opts.batch_size, opts.seed, epoch)
-            dataset = make_dataset(self.train_data, order, opts.batch_size, skip_batches=state["step"])
+            dataset = make_dataset(self.train_data, order, opts.batch_size, skip_batches=state["step"], multiple=self.setup.pad_multiple)
             # one replica: the plain dataset (distributing it costs a third of each step here, and its
             # hidden autotuned iterator stalls at each epoch end); several: split every global batch
             one = self.setup.replicas == 1 and self.setup.strategy_name == "one"
@@ -217,8 +218,11 @@ class Trainer:
                 import tensorflow as tf
 
                 # traced once for every batch shape (the spec has dynamic batch and length), not
-                # once per padded width; XLA, when on, still compiles per width, a bounded set
-                self._compiled_step = tf.function(self._train_step, input_signature=[dist.element_spec])
+                # once per padded width; XLA, when on, still compiles per width, a bounded set.
+                # No autograph: the step and the model have no data-dependent Python control flow
+                # (a tensor used as a Python bool would fail the trace loudly), and converting the
+                # transformers code cost a third of the trace
+                self._compiled_step = tf.function(self._train_step, input_signature=[dist.element_spec], autograph=False)
             started, loss_sum, label_count = time.perf_counter(), 0.0, 0.0
             first_step = state["step"]
             report_every = max(1, self.steps_per_epoch // 5)

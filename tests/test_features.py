@@ -2,6 +2,8 @@
 
 A hand-made WordPiece vocabulary makes the sub-word splits known in advance; the tokenizer of
 the sample data follows the recipe of conftest's tiny_model without building a TF model.
+tokenize_and_align (distinct words encoded once, sentences laid out with numpy) is checked
+against a plain per-sentence reference: one tokenizer call and one Python loop per sentence.
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import json
 import numpy as np
 import pytest
 
-from snekner.features import IGNORE, align_labels, continuation_table, restrict_tags, split_stats, tokenize_and_align
+from snekner.features import IGNORE, align_labels, continuation_table, encode_directly, restrict_tags, split_stats, tokenize_and_align
 from snekner.tagset import load_tagset, parse_tagset
 
 LABELS5 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -58,38 +60,49 @@ def test_continuation_table():
     assert continuation_table(["O"]).tolist() == [0]
 
 
+def _align_one(word_ids, tags, label_all_tokens, cont):
+    """align_labels on a single sentence (word ids with None for special tokens)."""
+    w = np.asarray([-1 if i is None else i for i in word_ids], dtype=np.int64)
+    return align_labels(w, np.array([0, len(w)]), np.asarray(tags, dtype=np.int64), np.array([0, len(tags)]), label_all_tokens, cont).tolist()
+
+
 def test_align_labels_first_subword_only():
     # [CLS] w0 w1 w1 w1 w2 [SEP]; w0 = B-LOC, w1 = I-LOC, w2 = O
-    word_ids = [None, 0, 1, 1, 1, 2, None]
-    labels, words = align_labels(word_ids, [3, 4, 0], label_all_tokens=False, cont=None)
+    labels = _align_one([None, 0, 1, 1, 1, 2, None], [3, 4, 0], label_all_tokens=False, cont=None)
     assert labels == [-100, 3, 4, -100, -100, 0, -100]
-    assert words == [-1, 0, 1, 1, 1, 2, -1]
     assert IGNORE == -100
 
 
 def test_align_labels_all_tokens_continues_b_as_i():
     cont = continuation_table(LABELS5)
     # w0 = B-PER split in 3, w1 = O split in 2, w2 = B-LOC single, w3 = I-LOC split in 2
-    word_ids = [None, 0, 0, 0, 1, 1, 2, 3, 3, None]
-    labels, words = align_labels(word_ids, [1, 0, 3, 4], label_all_tokens=True, cont=cont)
+    labels = _align_one([None, 0, 0, 0, 1, 1, 2, 3, 3, None], [1, 0, 3, 4], label_all_tokens=True, cont=cont)
     assert labels == [-100, 1, 2, 2, 0, 0, 3, 4, 4, -100]
-    assert words == [-1, 0, 0, 0, 1, 1, 2, 3, 3, -1]
 
 
 def test_align_labels_truncated_sentence_and_no_words():
     # the tokenizer saw only words 0 and 1 of a 4-word sentence
-    labels, words = align_labels([None, 0, 1, 1, None], [1, 2, 2, 0], label_all_tokens=False, cont=None)
-    assert labels == [-100, 1, 2, -100, -100]
-    assert words == [-1, 0, 1, 1, -1]
-    labels, words = align_labels([None, None], [], label_all_tokens=True, cont=continuation_table(LABELS5))
-    assert labels == [-100, -100]
-    assert words == [-1, -1]
+    assert _align_one([None, 0, 1, 1, None], [1, 2, 2, 0], label_all_tokens=False, cont=None) == [-100, 1, 2, -100, -100]
+    assert _align_one([None, None], [], label_all_tokens=True, cont=continuation_table(LABELS5)) == [-100, -100]
 
 
 def test_align_labels_repeated_word_id_after_gap_is_not_first():
     # a word id only counts as "first" where it differs from the previous sub-word's
-    labels, _ = align_labels([None, 0, 0, None], [3], label_all_tokens=False, cont=None)
-    assert labels == [-100, 3, -100, -100]
+    assert _align_one([None, 0, 0, None], [3], label_all_tokens=False, cont=None) == [3 if i == 1 else -100 for i in range(4)]
+
+
+def test_align_labels_many_sentences_at_once():
+    # rows: [CLS] 0 0 1 [SEP] | (empty) | 0 0 | 0 1 1 | [CLS] [SEP]; rows 2 and 3 have no special tokens, so
+    # row 3's first sub-word follows row 2's last, of the same word id, and is still a first sub-word
+    word_ids = np.array([-1, 0, 0, 1, -1, 0, 0, 0, 1, 1, -1, -1])
+    offsets = np.array([0, 5, 5, 7, 10, 12])
+    tags = np.array([1, 0, 3, 3, 4])  # rows' tags: B-PER O | - | B-LOC | B-LOC I-LOC | -
+    tag_offsets = np.array([0, 2, 2, 3, 5, 5])
+    first_only = align_labels(word_ids, offsets, tags, tag_offsets, label_all_tokens=False, cont=None)
+    assert first_only.tolist() == [-100, 1, -100, 0, -100, 3, -100, 3, 4, -100, -100, -100]
+    every = align_labels(word_ids, offsets, tags, tag_offsets, label_all_tokens=True, cont=continuation_table(LABELS5))
+    assert every.tolist() == [-100, 1, 2, 0, -100, 3, 4, 3, 4, 4, -100, -100]
+    assert first_only.dtype == every.dtype == np.int64
 
 
 # ----------------------------------------------------------------------------- restrict_tags
@@ -210,3 +223,145 @@ def test_tokenize_sample_data_is_consistent(sample_dir, sample_tokenizer):
     assert n_checked == 200
     assert max(max(t) for t in prepared["train"]["ner_tags"]) == 10
     assert split_stats(prepared["test"])["truncated_sentences"] == 0
+
+
+# ----------------------------------------------------------------------------- tokenize_and_align vs a per-sentence reference
+
+
+def reference_prepare(tokenizer, sentences, tags, max_length, label_all_tokens, cont):
+    """The plain way: one tokenizer call and one Python loop per sentence -> [(input_ids, labels, word_ids)]."""
+    rows = []
+    for words, word_tags in zip(sentences, tags):
+        enc = tokenizer(words, is_split_into_words=True, truncation=True, max_length=max_length)
+        labels, previous = [], None
+        for w in enc.word_ids():
+            if w is None:
+                labels.append(IGNORE)
+            elif w != previous:
+                labels.append(word_tags[w])
+            elif label_all_tokens:
+                labels.append(int(cont[word_tags[w]]))
+            else:
+                labels.append(IGNORE)
+            previous = w
+        rows.append((enc["input_ids"], labels, [-1 if w is None else w for w in enc.word_ids()]))
+    return rows
+
+
+# an empty sentence, words the tokenizer drops ("", a control character, a zero-width space),
+# unknown words, a sentence with nothing but a dropped word, and long sentences that get truncated
+TRICKY = [
+    (["Anna", "visited", "Berlin", "."], [1, 0, 3, 0]),
+    ([], []),
+    (["", "Paris", "\x07", "zoos", "\u200b"], [0, 3, 0, 1, 0]),
+    (["Berlin"] * 5 + ["zoos", "Anna"] * 3, [3, 4, 4, 4, 4, 0, 1, 0, 2, 0, 1]),
+    (["xyz", "Annazoos", "BERLIN", "visited"], [1, 2, 3, 0]),
+    (["\u200b"], [1]),
+    (["Anna", "Anna", "zoos", "Berlin", "in", "Paris", "."], [1, 2, 0, 3, 0, 3, 0]),
+]
+
+
+def framed_tokenizer(template: str | None, truncation_side: str = "right"):
+    """The hand vocabulary's WordPiece tokenizer with other special tokens around a sentence (or none)."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
+    from transformers import PreTrainedTokenizerFast
+
+    core = Tokenizer(models.WordPiece({t: i for i, t in enumerate(HAND_VOCAB)}, unk_token="[UNK]"))
+    core.normalizer = normalizers.BertNormalizer(lowercase=True)
+    core.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    if template:
+        core.post_processor = processors.TemplateProcessing(
+            single=template, special_tokens=[(t, HAND_VOCAB.index(t)) for t in ("[CLS]", "[SEP]", "[MASK]")])
+    return PreTrainedTokenizerFast(tokenizer_object=core, unk_token="[UNK]", pad_token="[PAD]", truncation_side=truncation_side)
+
+
+def assert_matches_reference(out, tokenizer, sentences, tags, max_length, label_all_tokens, cont):
+    expected = reference_prepare(tokenizer, sentences, tags, max_length, label_all_tokens, cont)
+    assert out["input_ids"] == [ids for ids, _, _ in expected]
+    assert out["labels"] == [labels for _, labels, _ in expected]
+    assert out["word_ids"] == [words for _, _, words in expected]
+
+
+@pytest.mark.parametrize("max_length", [4, 8, 9, 12, 64])
+@pytest.mark.parametrize("label_all_tokens", [False, True])
+@pytest.mark.parametrize("kind", ["bert", "bert-truncating-left", "two-before-one-after", "one-after", "no-special-tokens"])
+def test_tokenize_and_align_matches_per_sentence_reference(hand_tokenizer, kind, label_all_tokens, max_length):
+    tokenizer = {
+        "bert": lambda: hand_tokenizer,
+        "bert-truncating-left": lambda: framed_tokenizer("[CLS] $A [SEP]", truncation_side="left"),
+        "two-before-one-after": lambda: framed_tokenizer("[CLS] [MASK] $A [SEP]"),
+        "one-after": lambda: framed_tokenizer("$A [SEP]"),
+        "no-special-tokens": lambda: framed_tokenizer(None),
+    }[kind]()
+    sentences, tags = [s for s, _ in TRICKY], [t for _, t in TRICKY]
+    cont = continuation_table(LABELS5)
+    out = tokenize_and_align(dataset_dict(train={"tokens": sentences, "ner_tags": tags}), tokenizer, max_length=max_length,
+                             label_all_tokens=label_all_tokens, labels=LABELS5)["train"]
+    assert_matches_reference(out, tokenizer, sentences, tags, max_length, label_all_tokens, cont)
+    if max_length <= 9 and kind != "no-special-tokens":
+        assert any(len(row) == max_length for row in out["input_ids"])  # truncation happened
+
+
+@pytest.mark.parametrize("label_all_tokens", [False, True])
+def test_tokenize_sample_data_matches_per_sentence_reference(sample_dir, sample_tokenizer, label_all_tokens):
+    from snekner.datasource import open_source
+
+    tagset = load_tagset("b")
+    restricted = restrict_tags(open_source(str(sample_dir)).dataset, tagset, 31)
+    prepared = tokenize_and_align(restricted, sample_tokenizer, max_length=16, label_all_tokens=label_all_tokens, labels=tagset.labels)
+    assert list(prepared) == list(restricted)
+    for name, split in prepared.items():
+        assert_matches_reference(split, sample_tokenizer, split["tokens"], split["ner_tags"], 16, label_all_tokens,
+                                 continuation_table(tagset.labels))
+        assert split["lang"] == restricted[name]["lang"]
+    assert split_stats(prepared["train"])["truncated_sentences"] > 0
+
+
+def test_tokenize_and_align_column_types_and_worker_processes(hand_tokenizer, monkeypatch):
+    import datasets
+
+    sentences, tags = [s for s, _ in TRICKY] * 3, [t for _, t in TRICKY] * 3
+    dd = dataset_dict(train={"tokens": sentences, "ner_tags": tags, "lang": ["en"] * len(tags)})
+    here = tokenize_and_align(dd, hand_tokenizer, max_length=8, label_all_tokens=True, labels=LABELS5)["train"]
+    ints = lambda dtype: datasets.List(datasets.Value(dtype))  # noqa: E731
+    assert here.features == datasets.Features({"tokens": datasets.List(datasets.Value("string")), "ner_tags": ints("int64"),
+                                               "lang": datasets.Value("string"), "input_ids": ints("int32"),
+                                               "labels": ints("int64"), "word_ids": ints("int64")})
+    # --num-proc: the distinct words are encoded in worker processes, with the same result
+    monkeypatch.setattr("snekner.features.WORDS_PER_SEQUENCE", 3)  # several sequences even for this small vocabulary
+    workers = tokenize_and_align(dd, hand_tokenizer, max_length=8, label_all_tokens=True, labels=LABELS5, num_proc=2)["train"]
+    assert workers.data.table.equals(here.data.table)
+
+
+def test_fast_path_that_disagrees_with_the_tokenizer_falls_back_to_it(hand_tokenizer, monkeypatch):
+    """Should a tokenizer split a word differently by its place in the sentence, the distinct-word
+    layout would be wrong: simulated here by a layout that shifts one sentence's ids."""
+    import snekner.features as features
+
+    real = features.encode_sentences
+
+    def wrong(*args):
+        input_ids, word_ids, offsets = real(*args)
+        input_ids = input_ids.copy()
+        input_ids[offsets[-2] + 1] += 1  # the last sentence's first sub-word
+        return input_ids, word_ids, offsets
+
+    calls = []
+    monkeypatch.setattr(features, "encode_sentences", wrong)
+    monkeypatch.setattr(features, "encode_directly", lambda *a: calls.append(len(a[1])) or encode_directly(*a))
+    sentences, tags = [s for s, _ in TRICKY], [t for _, t in TRICKY]
+    out = tokenize_and_align(dataset_dict(train={"tokens": sentences, "ner_tags": tags}), hand_tokenizer, max_length=16,
+                             label_all_tokens=False, labels=LABELS5)["train"]
+    assert calls == [len(sentences), len(sentences)]  # the check, then the whole split
+    assert_matches_reference(out, hand_tokenizer, sentences, tags, 16, False, None)
+
+
+def test_bert_tokenizer_takes_the_fast_path(hand_tokenizer, monkeypatch):
+    import snekner.features as features
+
+    calls = []
+    monkeypatch.setattr(features, "encode_directly", lambda *a: calls.append(len(a[1])) or encode_directly(*a))
+    sentences, tags = [s for s, _ in TRICKY], [t for _, t in TRICKY]
+    tokenize_and_align(dataset_dict(train={"tokens": sentences, "ner_tags": tags}), hand_tokenizer, max_length=8,
+                       label_all_tokens=False, labels=LABELS5)
+    assert calls == [len(sentences)]  # only the check ran the tokenizer per sentence

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from snekner.cli import app
-from snekner.pipeline import EncodedSplit, batches_per_epoch, make_dataset, training_order
+from snekner.pipeline import EncodedSplit, batches_per_epoch, make_dataset, pad_multiple, training_order
 
 runner = CliRunner()
 
@@ -54,6 +54,10 @@ def test_batches_are_padded_to_a_multiple_of_eight():
     assert first["n_labels"].numpy().tolist() == [labelled, labelled]
     skipped = list(make_dataset(data, np.array([0, 1, 2, 3]), batch_size=2, skip_batches=1))
     np.testing.assert_array_equal(skipped[0]["index"], [2, 3])
+    # on a CPU without XLA a batch is as wide as its longest sentence
+    exact = list(make_dataset(data, np.array([0, 1, 2, 3]), batch_size=2, multiple=pad_multiple(gpu=False, xla=False)))
+    assert [b["input_ids"].shape[1] for b in exact] == [9, 17]
+    assert pad_multiple(gpu=True, xla=False) == pad_multiple(gpu=False, xla=True) == 8
 
 
 @pytest.fixture(scope="module")
