@@ -119,7 +119,7 @@ def prep_cli(
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N sentences per split (quick runs)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Output folder (default: data/<dataset>-<lang>-<tagset>-<model>)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output folder."),
-    num_proc: Optional[int] = typer.Option(None, "--num-proc", help="Processes for tokenization."),
+    num_proc: Optional[int] = typer.Option(None, "--num-proc", help="Worker processes encoding the distinct words (default: this process, on the tokenizer's own threads; rarely faster)."),
 ):
     """Filter by language, restrict to a tagset, tokenize, align labels and save to disk."""
     from snekner.features import PrepOptions, prepare

@@ -364,6 +364,8 @@ def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda
 
     if options.max_length < 8:
         raise SneknerError(f"--max-length must be at least 8, not {options.max_length}")
+    if options.num_proc is not None and options.num_proc < 1:
+        raise SneknerError(f"--num-proc must be at least 1, not {options.num_proc}")
     tagset = load_tagset(options.tagset)
     check_output_free(out, overwrite, "prepared dataset")
     source = open_source(options.dataset, options.lang, options.limit)

@@ -102,6 +102,7 @@ def test_existing_output_is_kept_without_overwrite(pipeline, sample_dir, tiny_mo
     (["prep", "--dataset", "{sample}", "--tagset", "{tmp}/bad.json", "--model", "{model}", "--out", "{tmp}/o"], ["not valid JSON"]),
     (["prep", "--dataset", "{sample}", "--lang", "en", "--tagset", "b", "--model", "{tmp}/no-model", "--out", "{tmp}/o"], ["model", "not found"]),
     (["prep", "--dataset", "{sample}", "--lang", "en", "--tagset", "b", "--model", "no-such-org/no-such-model", "--out", "{tmp}/o"], ["model no-such-org/no-such-model not found", "--model"]),
+    (["prep", "--dataset", "{sample}", "--lang", "en", "--tagset", "b", "--model", "{model}", "--num-proc", "0", "--out", "{tmp}/o"], ["--num-proc must be at least 1"]),
     (["train", "{tmp}", "--name", "X", "--runs-dir", "{tmp}/runs"], ["not a prepared dataset", "snekner prep"]),
     (["eval", "nosuch", "--runs-dir", "{tmp}/runs"], ["run nosuch not found", "snekner train"]),
     (["eval", "{tmp}", "--runs-dir", "{tmp}/runs"], ["not a run"]),

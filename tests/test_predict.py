@@ -447,3 +447,29 @@ def test_predict_bad_input_is_one_line(trained, tmp_path, args, fragments):
 
 def test_predict_unknown_run(tmp_path):
     one_line_error(invoke("predict", "nosuch", "Some text", "--runs-dir", tmp_path), "run nosuch not found")
+
+
+def test_two_batches_in_flight_give_the_sequential_results(trained):
+    """subword_predictions runs two batches at once; each sentence must get exactly what a plain
+    one-batch-at-a-time loop over the same padded batches gives."""
+    import numpy as np
+
+    from snekner.features import load_prepared
+    from snekner.modeling import load_trained
+    from snekner.pipeline import EncodedSplit, evaluation_order, make_dataset, pad_multiple
+    from snekner.prediction import _forward, subword_predictions
+
+    prepared = load_prepared(trained.parent / "data")
+    model = load_trained(trained / "P" / "model")
+    data = EncodedSplit.from_split(prepared.split("test"), 0, with_labels=False)
+    preds, scores = subword_predictions(model, data, batch_size=4)
+    forward = _forward(model)
+    checked = 0
+    for batch in make_dataset(data, evaluation_order(data.lengths), 4, labels=False, multiple=pad_multiple(False, False)):
+        ids, probs = forward(batch["input_ids"], batch["attention_mask"])
+        for row, index in enumerate(batch["index"].numpy()):
+            n = data.lengths[index]
+            np.testing.assert_array_equal(preds[index], ids.numpy()[row, :n])
+            np.testing.assert_array_equal(scores[index], probs.numpy()[row, :n])
+            checked += 1
+    assert checked == len(data) > 8
