@@ -80,6 +80,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 TARGETS = {"prep": 5.0, "train": 1.5, "eval": 20.0}
+
+
 def phase_plan(train_rounds: int) -> list[str]:
     """Training rounds alternate ABBA (ref, snekner, snekner, ref, ...) so load drift on a shared
     machine hits both sides alike; round k > 1 is named e.g. "snekner-train#2"."""
@@ -574,9 +576,11 @@ def build_table(r: dict) -> list[list[str]]:
         e["snekner_sentences_per_s"] / e["ref_sentences_per_s"], "", TARGETS["eval"])
     add("eval: sentences/s, snekner warm 2nd call", e["ref_sentences_per_s"], e["snekner_warm_sentences_per_s"],
         e["snekner_warm_sentences_per_s"] / e["ref_sentences_per_s"])
+    def peak_rss(name):  # the highest over that phase's rounds
+        return max(v["peak_rss_mb"] for k, v in r["phases"].items() if k.partition("#")[0] == name)
+
     for phase in ("prep", "train", "eval"):
-        a = max(v["peak_rss_mb"] for k, v in r["phases"].items() if k.partition("#")[0] == f"ref-{phase}")
-        b = max(v["peak_rss_mb"] for k, v in r["phases"].items() if k.partition("#")[0] == f"snekner-{phase}")
+        a, b = peak_rss(f"ref-{phase}"), peak_rss(f"snekner-{phase}")
         add(f"{phase}: peak RSS MB (ratio = snekner/ref)", a, b, b / a)
     return rows
 

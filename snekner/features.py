@@ -127,20 +127,26 @@ def _list_values(column) -> tuple[object, np.ndarray]:
     return pc.list_flatten(column), offsets
 
 
-def distinct_words(dataset) -> tuple[list[str], dict[str, np.ndarray]]:
-    """Every distinct word of all splits, and for each split the index of each of its words
-    (sentences one after another) into that list."""
+def distinct_words(dataset) -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """Every distinct word of all splits, and for each split (index, offsets): the index of each
+    of its words into that list (sentences one after another), sentence i's words being
+    index[offsets[i]:offsets[i + 1]]."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    flat = {name: _list_values(split.data.table.column("tokens"))[0] for name, split in dataset.items()}
-    encoded = pc.dictionary_encode(pa.concat_arrays(list(flat.values())), null_encoding="encode")
+    flat = {name: _list_values(split.data.table.column("tokens")) for name, split in dataset.items()}
+    encoded = pc.dictionary_encode(pa.concat_arrays([words for words, _ in flat.values()]), null_encoding="encode")
     index = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
     per_split, start = {}, 0
-    for name, words in flat.items():
-        per_split[name] = index[start:start + len(words)]
+    for name, (words, offsets) in flat.items():
+        per_split[name] = (index[start:start + len(words)], offsets)
         start += len(words)
     return encoded.dictionary.to_pylist(), per_split
+
+
+def _word_id_array(word_ids: list[int | None]) -> np.ndarray:
+    """A tokenizer's word ids as int64, -1 for its special tokens (None)."""
+    return np.asarray([-1 if w is None else w for w in word_ids], dtype=np.int64)
 
 
 def _encode_sequences(tokenizer, sequences: list[list[str]]) -> list[tuple[list[int], list[int | None]]]:
@@ -181,7 +187,7 @@ def encode_words(tokenizer, words: list[str], num_proc: int | None = None) -> Wo
     counts = np.zeros(len(words), dtype=np.int64)
     ids = []
     for k, (sequence_ids, sequence_word_ids) in enumerate(encoded):
-        word_ids = np.asarray([-1 if w is None else w for w in sequence_word_ids], dtype=np.int64)
+        word_ids = _word_id_array(sequence_word_ids)
         if (word_ids < 0).any() or (np.diff(word_ids) < 0).any():
             raise SneknerError(f"the tokenizer {type(tokenizer).__name__} does not keep each word's sub-words together and in order; "
                                "snekner prep cannot align its output")
@@ -256,7 +262,7 @@ def encode_directly(tokenizer, sentences: list[list[str]], max_length: int) -> t
                         return_attention_mask=False, return_token_type_ids=False, verbose=False)
         for e in enc.encodings:
             ids.append(np.asarray(e.ids, dtype=np.int32))
-            word_ids.append(np.asarray([-1 if w is None else w for w in e.word_ids], dtype=np.int64))
+            word_ids.append(_word_id_array(e.word_ids))
             lengths.append(len(e.ids))
     offsets = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
     if not ids:
@@ -271,16 +277,16 @@ def _rows(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> list[lis
 def fast_path_agrees(tokenizer, tokens, encoded: tuple[np.ndarray, np.ndarray, np.ndarray], max_length: int, sample: int = 256) -> bool:
     """Whether the distinct-word encoding equals the tokenizer's own on a spread of sentences.
 
-    It does for the tokenizers NER models use (WordPiece, SentencePiece with a marker on every
-    word, byte-level BPE with a prefix space); a tokenizer whose split of a word depends on its
-    place in the sentence (e.g. a marker on the first word only) fails this and is run directly.
+    A fast tokenizer given pre-split words encodes each word on its own, so they agree; should
+    a tokenizer ever split a word differently by its place in the sentence, this fails and the
+    tokenizer is run sentence by sentence instead.
     """
     rows = np.unique(np.linspace(0, len(tokens) - 1, num=min(sample, len(tokens))).astype(np.int64))
-    direct = encode_directly(tokenizer, tokens.take(rows).to_pylist(), max_length)
+    direct_ids, direct_word_ids, direct_offsets = encode_directly(tokenizer, tokens.take(rows).to_pylist(), max_length)
     input_ids, word_ids, offsets = encoded
     every = np.arange(len(rows))
-    return (_rows(input_ids, offsets, rows) == _rows(direct[0], direct[2], every)
-            and _rows(word_ids, offsets, rows) == _rows(direct[1], direct[2], every))
+    return (_rows(input_ids, offsets, rows) == _rows(direct_ids, direct_offsets, every)
+            and _rows(word_ids, offsets, rows) == _rows(direct_word_ids, direct_offsets, every))
 
 
 def _list_array(offsets: np.ndarray, values: np.ndarray):
@@ -300,13 +306,12 @@ def tokenize_and_align(dataset, tokenizer, max_length: int, label_all_tokens: bo
     import datasets
 
     cont = continuation_table(labels) if label_all_tokens else None
-    words, word_index = distinct_words(dataset)
+    words, split_words = distinct_words(dataset)
     pieces = encode_words(tokenizer, words, num_proc)
     frame = sentence_frame(tokenizer, words, pieces, max_length)
     encoded = {}
     for name, split in dataset.items():
-        _, word_offsets = _list_values(split.data.table.column("tokens"))
-        encoded[name] = encode_sentences(word_index[name], word_offsets, pieces, frame)
+        encoded[name] = encode_sentences(*split_words[name], pieces, frame)
         if not fast_path_agrees(tokenizer, split.data.table.column("tokens"), encoded[name], max_length):
             encoded = {n: encode_directly(tokenizer, part["tokens"], max_length) for n, part in dataset.items()}
             break
