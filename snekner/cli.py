@@ -37,7 +37,9 @@ def _quiet_libraries() -> None:
     # transformers' TF classes warn about their own deprecations on every use
     warnings.filterwarnings("ignore", message=".*seed_generator.* is deprecated")
     if not sys.stderr.isatty():
-        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # read when datasets is imported
+        if "datasets" in sys.modules and os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] == "1":
+            sys.modules["datasets"].disable_progress_bars()  # already imported (a test session, an embedding program)
 
 
 def handles_errors(fn):

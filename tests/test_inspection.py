@@ -15,8 +15,6 @@ from cli_helpers import invoke, ok, one_line_error
 from snekner.inspection import inspect_source, tag_statistics
 
 
-
-
 def row(tokens: str, tags, lang: str) -> dict:
     tokens = tokens.split()
     assert len(tokens) == len(tags)
@@ -242,3 +240,17 @@ def test_inspect_prepared_reports_subwords_and_truncation(prepared_short):
     assert "truncated" in text and "max sub-words" in text
     # words 2 6 7 9: mean 6.0, p95 at position 0.95*3 = 2.85 -> 7 + 0.85*2 = 8.7; sub-words 4 8 8 8: mean 7.0
     assert ["train", "4", "24", "6.0", "8.7", "9", "0", "7.0", "8", "2"] in [line.split() for line in text.splitlines()]
+
+
+def test_json_output_has_no_progress_bars_when_datasets_was_imported_first(sample_dir):
+    """The CLI quiets datasets' progress bars (stderr is not a terminal here) even when datasets
+    was imported, with its bars on, before the command ran (the environment variable alone is
+    read only at import)."""
+    import datasets
+
+    datasets.enable_progress_bars()
+    try:
+        report = json.loads(ok("inspect", sample_dir, "--lang", "en", "--limit", 20, "--json").output)
+    finally:
+        datasets.disable_progress_bars()
+    assert report["splits"]
