@@ -244,13 +244,23 @@ def test_inspect_prepared_reports_subwords_and_truncation(prepared_short):
 
 def test_json_output_has_no_progress_bars_when_datasets_was_imported_first(sample_dir):
     """The CLI quiets datasets' progress bars (stderr is not a terminal here) even when datasets
-    was imported, with its bars on, before the command ran (the environment variable alone is
-    read only at import)."""
-    import datasets
+    was imported, with its bars on, before the command ran: its environment variable is read only
+    at import. Run in a fresh interpreter, since this session's datasets may have been imported
+    with the variable already set."""
+    import os
+    import subprocess
+    import sys
 
-    datasets.enable_progress_bars()
-    try:
-        report = json.loads(ok("inspect", sample_dir, "--lang", "en", "--limit", 20, "--json").output)
-    finally:
-        datasets.disable_progress_bars()
-    assert report["splits"]
+    script = (
+        "import json, sys, datasets\n"
+        "assert not datasets.utils.are_progress_bars_disabled()\n"
+        "from typer.testing import CliRunner\n"
+        "from snekner.cli import app\n"
+        "result = CliRunner().invoke(app, ['inspect', sys.argv[1], '--lang', 'en', '--limit', '20', '--json'])\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(len(json.loads(result.output)['splits']))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "HF_DATASETS_DISABLE_PROGRESS_BARS"}
+    done = subprocess.run([sys.executable, "-c", script, str(sample_dir)], capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert int(done.stdout.split()[-1]) > 0
