@@ -12,6 +12,8 @@ from typing import List, Optional
 
 import typer
 
+from snekner.training import Batching, Schedule, TrainOptions
+
 app = typer.Typer(
     name="snekner",
     help="Fine-tune transformer encoders for named-entity recognition with TensorFlow.",
@@ -144,7 +146,12 @@ def train_cli(
     batch_size: int = typer.Option(16, "--batch-size", help="Global batch size (split across replicas)."),
     learning_rate: float = typer.Option(5e-5, "--learning-rate"),
     weight_decay: float = typer.Option(0.0, "--weight-decay"),
-    warmup_ratio: float = typer.Option(0.0, "--warmup-ratio", help="Share of steps with a linear warm-up (the rate then decays linearly to 0)."),
+    warmup_ratio: float = typer.Option(TrainOptions.warmup_ratio, "--warmup-ratio", help="Share of steps with a linear warm-up from 0."),
+    schedule: Schedule = typer.Option(TrainOptions.schedule, "--schedule", help="Learning rate after the warm-up: linear (decays to 0), constant, "
+                                      "or stable-decay (constant, then linear to 0 over the last --decay-ratio of the steps)."),
+    decay_ratio: float = typer.Option(TrainOptions.decay_ratio, "--decay-ratio", help="With --schedule stable-decay: share of the steps in the final decay."),
+    max_grad_norm: float = typer.Option(TrainOptions.max_grad_norm, "--max-grad-norm", help="Clip the gradient to this global norm (0: off)."),
+    batching: Batching = typer.Option(TrainOptions.batching, "--batching", help="bucketed: sentences of similar length together (fast); random: a plain shuffle."),
     seed: int = typer.Option(42, "--seed"),
     early_stopping_patience: int = typer.Option(0, "--early-stopping-patience", help="Stop after N epochs without validation F1 gain (0: off)."),
     eval_batch_size: int = typer.Option(32, "--eval-batch-size", help="Sentences per prediction call (on 2 CPU cores 32 beat 64)."),
@@ -158,10 +165,13 @@ def train_cli(
     push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Hub repo id to push the model to (token: HF_TOKEN or .env)."),
 ):
     """Fine-tune on a prepared dataset; keeps the best epoch by validation F1."""
-    from snekner.training import TrainOptions, train
+    from snekner.training import train
 
-    options = TrainOptions(model, epochs, batch_size, learning_rate, weight_decay, warmup_ratio, seed,
-                           early_stopping_patience, eval_batch_size, mixed_precision, xla, strategy, checkpoint_every, tensorboard)
+    options = TrainOptions(model=model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
+                           warmup_ratio=warmup_ratio, schedule=schedule, decay_ratio=decay_ratio, max_grad_norm=max_grad_norm,
+                           batching=batching, seed=seed, early_stopping_patience=early_stopping_patience, eval_batch_size=eval_batch_size,
+                           mixed_precision=mixed_precision, xla=xla, strategy=strategy, checkpoint_every=checkpoint_every,
+                           tensorboard=tensorboard)
     if push_to_hub:
         from snekner.hub import require_token
 

@@ -1,4 +1,4 @@
-"""The optimizer: AdamW with a linear warm-up and linear decay, as Hugging Face's `create_optimizer`.
+"""The optimizer: AdamW with a linear warm-up and a linear decay, as Hugging Face's `create_optimizer`.
 
 The same mathematics as `transformers.create_optimizer` (Adam, epsilon 1e-8, decoupled weight
 decay skipping LayerNorm and bias weights, learning rate warming up linearly then decaying
@@ -18,16 +18,19 @@ from __future__ import annotations
 DECAY_EXCLUDED = ("LayerNorm", "layer_norm", "bias")
 
 
-def build_optimizer(learning_rate: float, total_steps: int, warmup_steps: int = 0, weight_decay: float = 0.0):
-    """AdamW with linear warm-up over `warmup_steps`, then linear decay to 0 at `total_steps`."""
-    import tensorflow as tf
-    from transformers.optimization_tf import WarmUp
+def build_optimizer(learning_rate: float, total_steps: int, warmup_steps: int = 0, weight_decay: float = 0.0,
+                    decay_steps: int | None = None, max_grad_norm: float = 0.0):
+    """AdamW whose rate warms up linearly over `warmup_steps`, holds, then decays linearly to 0
+    over the last `decay_steps` (None: every step after the warm-up, i.e. HF's linear schedule;
+    0: no decay, a constant rate).
 
-    schedule = tf.keras.optimizers.schedules.PolynomialDecay(
-        initial_learning_rate=learning_rate, decay_steps=max(1, total_steps - warmup_steps), end_learning_rate=0.0, power=1.0)
-    if warmup_steps:
-        schedule = WarmUp(initial_learning_rate=learning_rate, decay_schedule_fn=schedule, warmup_steps=warmup_steps)
-    return _adamw_class()(schedule, weight_decay=weight_decay, epsilon=1e-8)
+    max_grad_norm > 0 clips the gradient to that global norm first (after the gradients of all
+    replicas are summed, so it is the same clip on one device or many), as Hugging Face's
+    PyTorch Trainer does by default.
+    """
+    schedule = _schedule_class()(learning_rate, total_steps, warmup_steps, decay_steps)
+    clip = {"global_clipnorm": float(max_grad_norm)} if max_grad_norm else {}
+    return _adamw_class()(schedule, weight_decay=weight_decay, epsilon=1e-8, **clip)
 
 
 def dense_gradients(grads):
@@ -38,6 +41,41 @@ def dense_gradients(grads):
 
 
 _ADAMW = None
+_SCHEDULE = None
+
+
+def _schedule_class():
+    global _SCHEDULE
+    if _SCHEDULE is not None:
+        return _SCHEDULE
+    import tensorflow as tf
+
+    class WarmupHoldDecay(tf.keras.optimizers.schedules.LearningRateSchedule):
+        """Piecewise linear: 0 -> peak over the warm-up, peak, then peak -> 0 over the last decay steps.
+
+        With the decay spanning every step after the warm-up this is, step for step, the schedule
+        of `transformers.create_optimizer` (its WarmUp over PolynomialDecay with power 1).
+        """
+
+        def __init__(self, peak: float, total_steps: int, warmup_steps: int = 0, decay_steps: int | None = None):
+            self.peak, self.total_steps, self.warmup_steps = float(peak), int(total_steps), int(warmup_steps)
+            self.decay_steps = max(0, self.total_steps - self.warmup_steps) if decay_steps is None else int(decay_steps)
+
+        def __call__(self, step):
+            step = tf.cast(step, tf.float32)
+            rate = tf.constant(self.peak, tf.float32)
+            if self.warmup_steps:
+                rate = tf.where(step < self.warmup_steps, self.peak * step / self.warmup_steps, rate)
+            if self.decay_steps:
+                left = tf.maximum(float(self.total_steps) - step, 0.0)
+                rate = tf.minimum(rate, self.peak * left / self.decay_steps)
+            return rate
+
+        def get_config(self):
+            return {"peak": self.peak, "total_steps": self.total_steps, "warmup_steps": self.warmup_steps, "decay_steps": self.decay_steps}
+
+    _SCHEDULE = WarmupHoldDecay
+    return _SCHEDULE
 
 
 def _adamw_class():

@@ -50,10 +50,16 @@ class EncodedSplit:
         return len(self.lengths)
 
 
-def training_order(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, window: int = 50) -> np.ndarray:
-    """Sentence indices for one epoch, grouped so that consecutive `batch_size` runs form batches."""
+def training_order(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, window: int = 50, bucketed: bool = True) -> np.ndarray:
+    """Sentence indices for one epoch, grouped so that consecutive `batch_size` runs form batches.
+
+    bucketed: batches of sentences of similar length (see the module docstring); otherwise a
+    plain seeded permutation (every batch as long as its longest sentence: ~2x the padding).
+    """
     rng = np.random.default_rng([seed, epoch])
     perm = rng.permutation(len(lengths))
+    if not bucketed:
+        return perm
     span = batch_size * window
     grouped = []
     for start in range(0, len(perm), span):

@@ -14,6 +14,7 @@ import shutil
 import signal
 import time
 from dataclasses import asdict, dataclass, fields
+from enum import Enum
 from pathlib import Path
 
 from snekner.artifacts import RUN_KIND, RUN_MANIFEST, environment_versions, now_iso, read_json, write_json, write_lines
@@ -34,6 +35,26 @@ def _fault_plan() -> tuple[int, int] | None:
     return getattr(signal, "SIG" + sig), int(step)
 
 
+class Schedule(str, Enum):
+    """How the learning rate moves after the warm-up."""
+
+    LINEAR = "linear"  # decays linearly to 0 over all remaining steps (HF's default)
+    CONSTANT = "constant"  # stays at --learning-rate
+    STABLE_DECAY = "stable-decay"  # stays, then decays linearly to 0 over the last --decay-ratio of the steps
+
+
+class Batching(str, Enum):
+    """How sentences are grouped into training batches."""
+
+    BUCKETED = "bucketed"  # sentences of similar length together (little padding), batch order shuffled
+    RANDOM = "random"  # a plain random permutation
+
+
+# what a run manifest written before an option existed meant by leaving it out (so that
+# `--resume` of an older run keeps its recipe, whatever today's default is)
+LEGACY_OPTIONS = {"schedule": "linear", "decay_ratio": 0.0, "max_grad_norm": 0.0, "batching": "bucketed"}
+
+
 @dataclass
 class TrainOptions:
     model: str | None = None  # default: the model the data was prepared with
@@ -42,6 +63,10 @@ class TrainOptions:
     learning_rate: float = 5e-5
     weight_decay: float = 0.0
     warmup_ratio: float = 0.0
+    schedule: Schedule = Schedule.LINEAR
+    decay_ratio: float = 0.2  # with stable-decay: the share of steps in the final decay
+    max_grad_norm: float = 0.0  # 0: no clipping
+    batching: Batching = Batching.BUCKETED
     seed: int = 42
     early_stopping_patience: int = 0  # 0: off
     eval_batch_size: int = 32
@@ -57,6 +82,34 @@ class TrainOptions:
                 raise SneknerError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
         if not self.learning_rate > 0:
             raise SneknerError(f"--learning-rate must be positive, not {self.learning_rate}")
+        if not 0 <= self.warmup_ratio < 1 or not 0 <= self.decay_ratio <= 1:
+            raise SneknerError("--warmup-ratio must be at least 0 and below 1, and --decay-ratio between 0 and 1")
+        if not self.max_grad_norm >= 0:
+            raise SneknerError(f"--max-grad-norm must be 0 (off) or positive, not {self.max_grad_norm}")
+
+    def __post_init__(self):
+        for name, choices in (("schedule", Schedule), ("batching", Batching)):
+            value = getattr(self, name)
+            try:
+                setattr(self, name, choices(value))
+            except ValueError:
+                raise SneknerError(f"--{name} {value} is not one of {', '.join(c.value for c in choices)}") from None
+
+    def decay_steps(self, total_steps: int) -> int | None:
+        """Steps of the final linear decay for build_optimizer (None: all after the warm-up)."""
+        if self.schedule == Schedule.LINEAR:
+            return None
+        if self.schedule == Schedule.CONSTANT:
+            return 0
+        return int(round(total_steps * self.decay_ratio))
+
+    @classmethod
+    def from_manifest(cls, stored: dict) -> "TrainOptions":
+        known = {f.name for f in fields(cls)}
+        return cls(**{**LEGACY_OPTIONS, **{k: v for k, v in stored.items() if k in known}})
+
+    def to_manifest(self) -> dict:
+        return {k: (v.value if isinstance(v, Enum) else v) for k, v in asdict(self).items()}
         if self.early_stopping_patience < 0 or self.checkpoint_every < 0:
             raise SneknerError("--early-stopping-patience and --checkpoint-every must be 0 or more")
 
@@ -103,7 +156,8 @@ class Trainer:
                     f"the data was tokenized for {self.prepared.manifest['tokenizer']}, whose ids do not fit {model_name} "
                     f"(vocabulary {vocab}); prepare the data with --model {model_name} or train with its own model"
                 )
-            optimizer = build_optimizer(opts.learning_rate, total, int(total * opts.warmup_ratio), opts.weight_decay)
+            optimizer = build_optimizer(opts.learning_rate, total, int(total * opts.warmup_ratio), opts.weight_decay,
+                                        opts.decay_steps(total), opts.max_grad_norm)
             if self.setup.precision_policy == "mixed_float16":
                 optimizer = tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
             # slots made now, not on the first step: a tf.function that creates variables is
@@ -208,7 +262,7 @@ class Trainer:
         fault = _fault_plan()
         while state["epoch"] < opts.epochs and not state["stopped_early"]:
             epoch = state["epoch"]
-            order = training_order(self.train_data.lengths, opts.batch_size, opts.seed, epoch)
+            order = training_order(self.train_data.lengths, opts.batch_size, opts.seed, epoch, bucketed=opts.batching == Batching.BUCKETED)
             dataset = make_dataset(self.train_data, order, opts.batch_size, skip_batches=state["step"], multiple=self.setup.pad_multiple)
             # one replica: the plain dataset (distributing it costs a third of each step here, and its
             # hidden autotuned iterator stalls at each epoch end); several: split every global batch
@@ -366,7 +420,7 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
     manifest: dict = {}
     if resume and chief:
         manifest = _resumable_manifest(run_dir, name, runs_dir, prepared)
-        options = TrainOptions(**{f.name: manifest["options"][f.name] for f in fields(TrainOptions) if f.name in manifest["options"]})
+        options = TrainOptions.from_manifest(manifest["options"])
     elif chief and run_dir.exists() and not overwrite:
         raise SneknerError(f"run {name} already exists in {runs_dir}; pass --resume to continue it, --overwrite to replace it, or choose another --name")
     options.validate()
@@ -392,7 +446,7 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
             "data_manifest": prepared.manifest,
             "model": model_name,
             "labels": prepared.labels,
-            "options": asdict(options),
+            "options": options.to_manifest(),
         }
     manifest["devices"] = {"description": setup.describe(), "strategy": setup.strategy_name, "replicas": setup.replicas,
                            "gpus": setup.gpus, "precision": setup.precision_policy, "xla": setup.xla}

@@ -71,3 +71,40 @@ def test_sparse_gradients_give_the_dense_result():
     sparse, _ = _train(lambda: build_optimizer(0.05, 10, 0, 0.1), dense=False)
     for a, b in zip(dense, sparse):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+
+
+def _rates(**kwargs) -> list[float]:
+    from snekner.optimizer import build_optimizer
+
+    optimizer = build_optimizer(1.0, 10, **kwargs)
+    return [round(float(optimizer.learning_rate(step)), 6) for step in range(11)]
+
+
+def test_schedules_warm_up_hold_and_decay():
+    # linear: HF's schedule (decay over every step after the warm-up; the first update is at step 0)
+    assert _rates() == [1.0, 0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.0]
+    assert _rates(warmup_steps=2) == [0.0, 0.5, 1.0, 0.875, 0.75, 0.625, 0.5, 0.375, 0.25, 0.125, 0.0]
+    assert _rates(decay_steps=0) == [1.0] * 11  # constant
+    assert _rates(warmup_steps=2, decay_steps=0) == [0.0, 0.5] + [1.0] * 9
+    # stable-decay: constant, then linear to 0 over the last 4 steps
+    assert _rates(decay_steps=4) == [1.0] * 7 + [0.75, 0.5, 0.25, 0.0]
+
+
+def test_max_grad_norm_clips_the_global_norm_first():
+    from snekner.optimizer import build_optimizer
+
+    def run(clip: float, pre_clip: bool):
+        variables = _variables()[1:]
+        optimizer = build_optimizer(0.05, 10, 0, 0.0, max_grad_norm=clip)
+        rng = np.random.default_rng(3)
+        for _ in range(4):
+            grads = [tf.constant(rng.normal(scale=5.0, size=v.shape).astype("float32")) for v in variables]
+            if pre_clip:
+                grads, _ = tf.clip_by_global_norm(grads, 1.0)
+            optimizer.apply_gradients(zip(grads, variables))
+        return [v.numpy() for v in variables]
+
+    clipped, by_hand, unclipped = run(1.0, False), run(0.0, True), run(0.0, False)
+    for a, b in zip(clipped, by_hand):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    assert not all(np.allclose(a, b, atol=1e-4) for a, b in zip(clipped, unclipped))

@@ -38,6 +38,26 @@ def test_training_order_is_a_seeded_bucketed_permutation():
     assert batches_per_epoch(1000, 16) == 63
 
 
+def test_random_batching_is_a_plain_seeded_permutation():
+    lengths = np.random.default_rng(0).integers(3, 60, size=500)
+    order = training_order(lengths, batch_size=16, seed=7, epoch=2, bucketed=False)
+    np.testing.assert_array_equal(order, np.random.default_rng([7, 2]).permutation(500))
+
+
+def test_options_of_an_older_run_keep_its_recipe():
+    """A manifest written before an option existed resumes with what that run did, not today's default."""
+    from snekner.training import Batching, Schedule, TrainOptions
+
+    old = {"model": None, "epochs": 3, "batch_size": 16, "learning_rate": 5e-5, "weight_decay": 0.0, "warmup_ratio": 0.0, "seed": 42}
+    options = TrainOptions.from_manifest(old)
+    assert (options.schedule, options.max_grad_norm, options.batching) == (Schedule.LINEAR, 0.0, Batching.BUCKETED)
+    assert options.decay_steps(100) is None
+    again = TrainOptions.from_manifest(TrainOptions(schedule="stable-decay", decay_ratio=0.25).to_manifest())
+    again.validate()
+    assert again.schedule is Schedule.STABLE_DECAY and again.decay_steps(100) == 25
+    assert TrainOptions(schedule=Schedule.CONSTANT).decay_steps(100) == 0
+
+
 def test_batches_are_padded_to_a_multiple_of_eight():
     lengths = np.array([3, 9, 5, 17])
     ids = np.arange(1, lengths.sum() + 1, dtype=np.int32)
