@@ -21,11 +21,11 @@ What is measured
 ----------------
 prep   wall clock of the whole prep call (read, filter language, restrict tags, tokenize +
        align, save_to_disk), after `datasets`/`transformers` are imported on both sides.
-       Reference: benchmarks/reference.py:prepare. snekner: snekner.features.prepare.
+       Reference: benchmarks/reference.py:prepare. snekner: snekner.data.prepare.prepare.
        Both produce every split of the language; figure = seconds (ratio = ref s / snekner s).
 train  one epoch over the first N English training sentences, batch 16, lr 3e-4.
        Reference: build_token_classifier + prepare_tf_dataset(DataCollatorForTokenClassification)
-       + Keras compile(Adam) + fit(epochs=1). snekner: snekner.training.train with epochs=1 on a
+       + Keras compile(Adam) + fit(epochs=1). snekner: snekner.training.loop.train with epochs=1 on a
        copy of its prepared data holding only those N training sentences and NO validation
        split, so Trainer.validate_epoch returns None and no validation runs at all.
        Model loading is excluded on both sides.
@@ -52,7 +52,7 @@ train  one epoch over the first N English training sentences, batch 16, lr 3e-4.
 eval   word-tag prediction for the first M English test sentences with the same trained model
        (the snekner run's exported model, loaded with from_pretrained on both sides).
        Reference: transformers.pipeline("token-classification", framework="tf", dtype=None)
-       called once per sentence on " ".join(tokens). snekner: snekner.prediction.predict_word_tags
+       called once per sentence on " ".join(tokens). snekner: snekner.modeling.forward.predict_word_tags
        as evaluation.evaluate_run calls it (batch 64). Timed: the prediction calls only (model
        and pipeline construction excluded). snekner's figure is its first call (tracing
        included, as evaluate_run measures it); a second, warm call is reported too.
@@ -130,7 +130,7 @@ def phase_ref_prep(spec: dict) -> dict:
 
 
 def phase_snekner_prep(spec: dict) -> dict:
-    from snekner.features import PrepOptions, prepare
+    from snekner.data.prepare import PrepOptions, prepare
 
     _import_data_libs()
     t0 = time.perf_counter()
@@ -246,7 +246,7 @@ def _subset_prepared(src: Path, dst: Path, n: int) -> None:
     """A prepared dataset holding only the first n training sentences and no validation split."""
     import datasets
 
-    from snekner.features import load_prepared
+    from snekner.data.prepare import load_prepared
 
     prepared = load_prepared(src)
     train = prepared.split("train")
@@ -263,8 +263,8 @@ def _subset_prepared(src: Path, dst: Path, n: int) -> None:
 def phase_snekner_train(spec: dict) -> dict:
     import numpy as np
 
-    from snekner import training
-    from snekner.training import TrainOptions, train
+    from snekner.training import loop as training
+    from snekner.training.loop import TrainOptions, train
 
     subset = Path(spec["work"]) / f"snekner-train-data-{spec['round']}"
     _subset_prepared(Path(spec["snekner_prep_dir"]), subset, spec["train_sentences"])
@@ -375,10 +375,10 @@ def phase_ref_eval(spec: dict) -> dict:
 def phase_snekner_eval(spec: dict) -> dict:
     from transformers import AutoTokenizer
 
-    from snekner.features import load_prepared
-    from snekner.modeling import load_trained
-    from snekner.prediction import gold_word_tags, predict_word_tags
-    from snekner.scoring import score
+    from snekner.data.prepare import load_prepared
+    from snekner.modeling.models import load_trained
+    from snekner.modeling.forward import gold_word_tags, predict_word_tags
+    from snekner.ner.scoring import score
 
     prepared = load_prepared(Path(spec["snekner_prep_dir"]))
     rows = prepared.split("test")

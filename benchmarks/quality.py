@@ -84,7 +84,7 @@ def subset(work: Path, alignment: str, size: int | None) -> Path:
     validation split: every recipe is scored on its last epoch's model, as the seed project did."""
     import datasets
 
-    from snekner.features import load_prepared
+    from snekner.data.prepare import load_prepared
 
     src = prepared_dir(work, alignment)
     dst = work / f"prepared-{alignment}-train{size or 'all'}"
@@ -113,8 +113,8 @@ def subset(work: Path, alignment: str, size: int | None) -> Path:
 def test_scores(model, prepared) -> dict:
     from transformers import AutoTokenizer
 
-    from snekner.prediction import gold_word_tags, predict_word_tags
-    from snekner.scoring import score
+    from snekner.modeling.forward import gold_word_tags, predict_word_tags
+    from snekner.ner.scoring import score
 
     tokenizer = AutoTokenizer.from_pretrained(str(prepared.path / "tokenizer"))
     rows = prepared.split("test")
@@ -125,9 +125,9 @@ def test_scores(model, prepared) -> dict:
 
 
 def cell_snekner(cell: dict, work: Path) -> dict:
-    from snekner.features import load_prepared
-    from snekner.modeling import load_trained
-    from snekner.training import TrainOptions, train
+    from snekner.data.prepare import load_prepared
+    from snekner.modeling.models import load_trained
+    from snekner.training.loop import TrainOptions, train
 
     alignment, changes = VARIANTS[cell["variant"]]
     data = subset(work, alignment or default_alignment(), cell["size"])
@@ -146,7 +146,7 @@ def cell_snekner(cell: dict, work: Path) -> dict:
 
 
 def default_alignment() -> str:
-    from snekner.features import PrepOptions
+    from snekner.data.prepare import PrepOptions
 
     return "all" if PrepOptions.label_all_tokens else "first"
 
@@ -173,8 +173,8 @@ def cell_seed_style(cell: dict, work: Path) -> dict:
     import tensorflow as tf
     from transformers import AdamWeightDecay, AutoTokenizer, DataCollatorForTokenClassification
 
-    from snekner.features import load_prepared
-    from snekner.modeling import build_token_classifier
+    from snekner.data.prepare import load_prepared
+    from snekner.modeling.models import build_token_classifier
 
     data = subset(work, "first", cell["size"])
     prepared = load_prepared(data)
@@ -215,7 +215,7 @@ def default_model() -> str:
 
 
 def prepare_all(args, work: Path, alignments: set[str]) -> None:
-    from snekner.features import PrepOptions, prepare
+    from snekner.data.prepare import PrepOptions, prepare
 
     for alignment in sorted(alignments):
         out = prepared_dir(work, alignment)
@@ -346,7 +346,7 @@ def main(argv=None) -> None:
     started = time.perf_counter()
     run_cells(todo, work, out, args.jobs)
     results = done_cells(out)
-    from snekner.features import load_prepared
+    from snekner.data.prepare import load_prepared
 
     full = len(load_prepared(prepared_dir(work, "first")).split("train"))
     print(table(results, variants, sizes, epochs, full))

@@ -12,7 +12,7 @@ the baseline that snekner is measured against:
 
 Only the model loading differs from plain `from_pretrained`: a safetensors-only checkpoint
 cannot be loaded into TF without torch with transformers 4.57, so training starts from
-`snekner.modeling.build_token_classifier` (the same weights snekner starts from).
+`snekner.modeling.models.build_token_classifier` (the same weights snekner starts from).
 
 The functions take no timing decisions: benchmark.py times around them.
 """
@@ -93,7 +93,7 @@ def build_training(prepared_dir: str, n_sentences: int, model: str, tagset_path:
     from datasets import load_from_disk
     from transformers import AutoTokenizer, DataCollatorForTokenClassification
 
-    from snekner.modeling import build_token_classifier
+    from snekner.modeling.models import build_token_classifier
 
     train = load_from_disk(prepared_dir)["train"]
     train = train.select(range(min(n_sentences, len(train))))

@@ -18,12 +18,12 @@ def packaged_minilm() -> Path:
 
 
 def run_demo(workdir: Path, model: str | None, epochs: int, limit: int | None, log) -> str:
-    from snekner.comparison import compare, load_eval, render
-    from snekner.datasource import SAMPLE_DATASET
-    from snekner.evaluation import evaluate_run
-    from snekner.features import PrepOptions, prepare
-    from snekner.report import render_scores
-    from snekner.training import TrainOptions, train
+    from snekner.evaluation.compare import compare, load_eval, render
+    from snekner.data.sources import SAMPLE_DATASET
+    from snekner.evaluation.evaluate import evaluate_run
+    from snekner.data.prepare import PrepOptions, prepare
+    from snekner.present.text import render_scores
+    from snekner.training.loop import TrainOptions, train
 
     model = model or str(packaged_minilm())
     runs_dir = workdir / "runs"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from snekner.errors import SneknerError
-from snekner.runs import Run
+from snekner.store.runs import Run
 
 
 def require_token() -> str:
@@ -39,7 +39,7 @@ def push_run(run: Run, repo_id: str) -> str:
     """Write the run's model card, then upload RUN/model (card included) to `repo_id`."""
     from huggingface_hub import HfApi
 
-    from snekner.card import write_card
+    from snekner.present.card import write_card
 
     token = require_token()
     write_card(run, repo_id)

@@ -32,7 +32,7 @@ def tiny_vocab(words: list[str]) -> list[str]:
 
 @pytest.fixture(scope="session")
 def sample_dir(tmp_path_factory) -> Path:
-    from snekner.sample_data import write_sample_dataset
+    from snekner.data.sample import write_sample_dataset
 
     return write_sample_dataset(tmp_path_factory.mktemp("sample") / "multinerd-sample", sizes={"train": 120, "val": 40, "test": 40})
 

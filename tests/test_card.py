@@ -9,11 +9,11 @@ import pytest
 from cli_helpers import one_line_error
 from typer.testing import CliRunner
 
-from snekner.card import render_card, write_card
+from snekner.present.card import render_card, write_card
 from snekner.cli import app
 from snekner.errors import SneknerError
-from snekner.evaluation import score_predictions
-from snekner.runs import Run, open_run
+from snekner.evaluation.evaluate import score_predictions
+from snekner.store.runs import Run, open_run
 
 runner = CliRunner()
 FAKE_TOKEN = "hf_testsecret123"
@@ -112,7 +112,7 @@ def test_card_shows_scores_per_language(tmp_path):
 
 
 def test_yaml_writer_round_trips_awkward_values():
-    from snekner.card import to_yaml
+    from snekner.present.card import to_yaml
 
     yaml = pytest.importorskip("yaml")
     obj = {"small": 1e-05, "tiny": 3.3e-07, "big": 1e20, "half": 0.5, "one": 1.0, "zero": 0.0, "n": 7, "flag": False, "none": None,
@@ -200,21 +200,21 @@ def no_dotenv(tmp_path, monkeypatch):
 
 def fake_training(monkeypatch, run_path: Path):
     """`snekner train` returns this finished run without training (the push is what is tested)."""
-    import snekner.training
+    import snekner.training.loop
 
     def train(prepared, name, runs_dir, options, resume=False, overwrite=False, log=lambda m: None):
         return Run(run_path, json.loads((run_path / "snekner-run.json").read_text()))
 
-    monkeypatch.setattr(snekner.training, "train", train)
+    monkeypatch.setattr(snekner.training.loop, "train", train)
 
 
 def test_push_without_token_fails_before_training(no_dotenv, tmp_path, monkeypatch):
-    import snekner.training
+    import snekner.training.loop
 
     def train(*a, **k):
         raise AssertionError("trained although the push could not happen")
 
-    monkeypatch.setattr(snekner.training, "train", train)
+    monkeypatch.setattr(snekner.training.loop, "train", train)
     result = runner.invoke(app, ["train", str(tmp_path / "data"), "--name", "R", "--runs-dir", str(tmp_path / "runs"), "--push-to-hub", "me/ner"])
     one_line_error(result, "no Hugging Face token", "HF_TOKEN", ".env")
     from snekner.hub import push_run

@@ -115,7 +115,7 @@ def test_bad_input_is_one_line(tmp_path, sample_dir, tiny_model, args, fragments
 
 
 def test_interrupted_prep_leaves_nothing_a_later_command_accepts(tmp_path, sample_dir, tiny_model, monkeypatch):
-    import snekner.features as features
+    import snekner.data.prepare as features
 
     def boom(*a, **k):
         raise KeyboardInterrupt

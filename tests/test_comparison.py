@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from cli_helpers import invoke, ok, one_line_error
 
-from snekner import bootstrap
-from snekner.scoring import prf, score, sentence_counts
+from snekner.evaluation import bootstrap
+from snekner.ner.scoring import prf, score, sentence_counts
 
 TYPES = ["PER", "LOC", "ORG", "FOOD"]
 

@@ -1,4 +1,4 @@
-"""Tests for snekner.datasource on tiny hand-made datasets, and its bad input through `snekner prep`.
+"""Tests for snekner.data.sources on tiny hand-made datasets, and its bad input through `snekner prep`.
 
 Each hub-layout folder is written here as train|val|test/<split>_<lang>.jsonl; every sentence's
 first token names its language, split and position (e.g. "en-train-1"), so a test can see exactly
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import invoke, one_line_error
 
-from snekner.datasource import open_source
+from snekner.data.sources import open_source
 from snekner.errors import SneknerError
 
 LAYOUT_PREFIX = {"train": "train", "validation": "val", "test": "test"}

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from snekner.evaluation import per_language, score_predictions
-from snekner.report import render_confusion, render_scores
-from snekner.scoring import confusion, score, sentence_counts
+from snekner.evaluation.evaluate import per_language, score_predictions
+from snekner.present.text import render_confusion, render_scores
+from snekner.ner.scoring import confusion, score, sentence_counts
 
 
 def blank(typ: str) -> dict:

@@ -1,4 +1,4 @@
-"""Tests for snekner.features: tag restriction, label alignment, tokenization, truncation statistics.
+"""Tests for snekner.data.prepare: tag restriction, label alignment, tokenization, truncation statistics.
 
 A hand-made WordPiece vocabulary makes the sub-word splits known in advance; the tokenizer of
 the sample data follows the recipe of conftest's tiny_model without building a TF model.
@@ -12,8 +12,8 @@ import json
 import numpy as np
 import pytest
 
-from snekner.features import IGNORE, align_labels, continuation_table, encode_directly, restrict_tags, split_stats, tokenize_and_align
-from snekner.tagset import load_tagset, parse_tagset
+from snekner.data.prepare import IGNORE, align_labels, continuation_table, encode_directly, restrict_tags, split_stats, tokenize_and_align
+from snekner.ner.tagset import load_tagset, parse_tagset
 
 LABELS5 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 HAND_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "visited", "in", "ber", "##lin", "an", "##na", ".", "paris", "zoo", "##s"]
@@ -193,7 +193,7 @@ def test_split_stats_of_word_level_split():
 
 
 def test_tokenize_sample_data_is_consistent(sample_dir, sample_tokenizer):
-    from snekner.datasource import open_source
+    from snekner.data.sources import open_source
 
     source = open_source(str(sample_dir), "en")
     tagset = load_tagset("b")
@@ -304,7 +304,7 @@ def test_tokenize_and_align_matches_per_sentence_reference(hand_tokenizer, kind,
 
 @pytest.mark.parametrize("label_all_tokens", [False, True])
 def test_tokenize_sample_data_matches_per_sentence_reference(sample_dir, sample_tokenizer, label_all_tokens):
-    from snekner.datasource import open_source
+    from snekner.data.sources import open_source
 
     tagset = load_tagset("b")
     restricted = restrict_tags(open_source(str(sample_dir)).dataset, tagset, 31)
@@ -328,7 +328,7 @@ def test_tokenize_and_align_column_types_and_worker_processes(hand_tokenizer, mo
                                                "lang": datasets.Value("string"), "input_ids": ints("int32"),
                                                "labels": ints("int64"), "word_ids": ints("int64")})
     # --num-proc: the distinct words are encoded in worker processes, with the same result
-    monkeypatch.setattr("snekner.features.WORDS_PER_SEQUENCE", 3)  # several sequences even for this small vocabulary
+    monkeypatch.setattr("snekner.data.prepare.WORDS_PER_SEQUENCE", 3)  # several sequences even for this small vocabulary
     workers = tokenize_and_align(dd, hand_tokenizer, max_length=8, label_all_tokens=True, labels=LABELS5, num_proc=2)["train"]
     assert workers.data.table.equals(here.data.table)
 
@@ -336,7 +336,7 @@ def test_tokenize_and_align_column_types_and_worker_processes(hand_tokenizer, mo
 def test_fast_path_that_disagrees_with_the_tokenizer_falls_back_to_it(hand_tokenizer, monkeypatch):
     """Should a tokenizer split a word differently by its place in the sentence, the distinct-word
     layout would be wrong: simulated here by a layout that shifts one sentence's ids."""
-    import snekner.features as features
+    import snekner.data.prepare as features
 
     real = features.encode_sentences
 
@@ -357,7 +357,7 @@ def test_fast_path_that_disagrees_with_the_tokenizer_falls_back_to_it(hand_token
 
 
 def test_bert_tokenizer_takes_the_fast_path(hand_tokenizer, monkeypatch):
-    import snekner.features as features
+    import snekner.data.prepare as features
 
     calls = []
     monkeypatch.setattr(features, "encode_directly", lambda *a: calls.append(len(a[1])) or encode_directly(*a))

@@ -1,4 +1,4 @@
-"""Tests for snekner.inspection (and `snekner inspect`) on hand-made data whose statistics are counted by hand.
+"""Tests for snekner.data.inspection (and `snekner inspect`) on hand-made data whose statistics are counted by hand.
 
 Tag ids are MultiNERD's: O=0 B-PER=1 I-PER=2 B-ORG=3 I-ORG=4 B-LOC=5 I-LOC=6 B-ANIM=7 I-ANIM=8
 B-DIS=13 B-FOOD=17 I-FOOD=18. Entities are counted as conlleval does: a B-X starts one, and so does
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cli_helpers import invoke, ok, one_line_error
 
-from snekner.inspection import inspect_source, tag_statistics
+from snekner.data.inspection import inspect_source, tag_statistics
 
 
 def row(tokens: str, tags, lang: str) -> dict:
@@ -111,7 +111,7 @@ def test_limit_counts_only_the_first_sentences(hand_data):
 def test_tag_statistics_counts_conlleval_starts(sentences, entities, violations):
     import pyarrow as pa
 
-    from snekner.tagset import load_tagset
+    from snekner.ner.tagset import load_tagset
 
     names = ["tag"] * 31
     for label, src in load_tagset("a").source_ids.items():

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from snekner.errors import SneknerError
-from snekner.modeling import build_token_classifier, load_tokenizer
+from snekner.modeling.models import build_token_classifier, load_tokenizer
 
 LABELS = ["O", "B-PER", "I-PER"]
 

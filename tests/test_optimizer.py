@@ -16,7 +16,7 @@ def _variables():
 
 
 def _train(make_optimizer, dense: bool, steps: int = 6):
-    from snekner.optimizer import dense_gradients
+    from snekner.training.optimizer import dense_gradients
 
     embeddings, kernel, bias, gamma = variables = _variables()
     optimizer = make_optimizer()
@@ -39,7 +39,7 @@ def _train(make_optimizer, dense: bool, steps: int = 6):
 def test_matches_transformers_create_optimizer(weight_decay, warmup):
     from transformers import create_optimizer
 
-    from snekner.optimizer import build_optimizer
+    from snekner.training.optimizer import build_optimizer
 
     ours, optimizer = _train(lambda: build_optimizer(0.05, 10, warmup, weight_decay), dense=True)
     theirs, _ = _train(lambda: create_optimizer(0.05, 10, warmup, weight_decay_rate=weight_decay)[0], dense=False)
@@ -51,7 +51,7 @@ def test_matches_transformers_create_optimizer(weight_decay, warmup):
 
 
 def test_weight_decay_skips_bias_and_layer_norm():
-    from snekner.optimizer import build_optimizer
+    from snekner.training.optimizer import build_optimizer
 
     variables = _variables()
     before = [v.numpy() for v in variables]
@@ -65,7 +65,7 @@ def test_weight_decay_skips_bias_and_layer_norm():
 
 
 def test_sparse_gradients_give_the_dense_result():
-    from snekner.optimizer import build_optimizer
+    from snekner.training.optimizer import build_optimizer
 
     dense, _ = _train(lambda: build_optimizer(0.05, 10, 0, 0.1), dense=True)
     sparse, _ = _train(lambda: build_optimizer(0.05, 10, 0, 0.1), dense=False)
@@ -74,7 +74,7 @@ def test_sparse_gradients_give_the_dense_result():
 
 
 def _rates(**kwargs) -> list[float]:
-    from snekner.optimizer import build_optimizer
+    from snekner.training.optimizer import build_optimizer
 
     optimizer = build_optimizer(1.0, 10, **kwargs)
     return [round(float(optimizer.learning_rate(step)), 6) for step in range(11)]
@@ -91,7 +91,7 @@ def test_schedules_warm_up_hold_and_decay():
 
 
 def test_max_grad_norm_clips_the_global_norm_first():
-    from snekner.optimizer import build_optimizer
+    from snekner.training.optimizer import build_optimizer
 
     def run(clip: float, pre_clip: bool):
         variables = _variables()[1:]

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from snekner.cli import app
 from snekner.errors import SneknerError
-from snekner.inference import (
+from snekner.predict import (
     Prediction,
     Sentence,
     assign_windows,
@@ -26,7 +26,7 @@ from snekner.inference import (
     split_words,
     word_context,
 )
-from snekner.scoring import chunk
+from snekner.ner.scoring import chunk
 
 runner = CliRunner()
 
@@ -283,7 +283,7 @@ class Position:
 
 @pytest.fixture(scope="module")
 def tokenizer(tiny_model):
-    from snekner.modeling import load_tokenizer
+    from snekner.modeling.models import load_tokenizer
 
     return load_tokenizer(str(tiny_model))
 
@@ -315,7 +315,7 @@ def test_windows_give_every_word_the_tag_of_a_single_pass(tokenizer, long_senten
 
 
 def test_windowed_words_take_the_window_with_most_context(tokenizer, long_sentences):
-    from snekner.inference import word_lengths
+    from snekner.predict import word_lengths
 
     n = 64
     labels = [f"P{i}" for i in range(n)]
@@ -454,10 +454,10 @@ def test_two_batches_in_flight_give_the_sequential_results(trained):
     one-batch-at-a-time loop over the same padded batches gives."""
     import numpy as np
 
-    from snekner.features import load_prepared
-    from snekner.modeling import load_trained
-    from snekner.pipeline import EncodedSplit, evaluation_order, make_dataset, pad_multiple
-    from snekner.prediction import _forward, subword_predictions
+    from snekner.data.prepare import load_prepared
+    from snekner.modeling.models import load_trained
+    from snekner.modeling.batches import EncodedSplit, evaluation_order, make_dataset, pad_multiple
+    from snekner.modeling.forward import _forward, subword_predictions
 
     prepared = load_prepared(trained.parent / "data")
     model = load_trained(trained / "P" / "model")

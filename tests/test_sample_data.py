@@ -1,4 +1,4 @@
-"""Tests for snekner.sample_data (synthetic MultiNERD-shaped sample data)."""
+"""Tests for snekner.data.sample (synthetic MultiNERD-shaped sample data)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from snekner import sample_data
-from snekner.sample_data import (
+from snekner.data import sample as sample_data
+from snekner.data.sample import (
     DEFAULT_SIZES,
     LABELS,
     SAMPLE_LANGUAGES,

@@ -1,4 +1,4 @@
-"""Tests for snekner.scoring: conlleval-exact chunking and scores, strict IOB2, word-level tags.
+"""Tests for snekner.ner.scoring: conlleval-exact chunking and scores, strict IOB2, word-level tags.
 
 The expected entity spans and the conlleval output lines below were worked out by hand from
 the rules of the CoNLL script conlleval (startOfChunk / endOfChunk); `conlleval_port` is a
@@ -13,7 +13,7 @@ import warnings
 import numpy as np
 import pytest
 
-from snekner.scoring import (
+from snekner.ner.scoring import (
     chunk,
     conlleval_chunks,
     prf,

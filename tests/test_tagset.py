@@ -1,4 +1,4 @@
-"""Tests for snekner.tagset: named tagsets, tagset files, remapping and every bad-input error."""
+"""Tests for snekner.ner.tagset: named tagsets, tagset files, remapping and every bad-input error."""
 from __future__ import annotations
 
 import json
@@ -6,8 +6,8 @@ import json
 import pytest
 
 from snekner.errors import SneknerError
-from snekner.sample_data import LABELS as MULTINERD_LABELS
-from snekner.tagset import DEFAULT_SOURCE_LABELS, Tagset, load_tagset, named_tagsets, parse_tagset, resolve_tagset_path
+from snekner.data.sample import LABELS as MULTINERD_LABELS
+from snekner.ner.tagset import DEFAULT_SOURCE_LABELS, Tagset, load_tagset, named_tagsets, parse_tagset, resolve_tagset_path
 
 B_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-ANIM", "I-ANIM", "B-DIS", "I-DIS"]
 

@@ -17,7 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from snekner.cli import app
-from snekner.pipeline import EncodedSplit, batches_per_epoch, make_dataset, pad_multiple, training_order
+from snekner.modeling.batches import EncodedSplit, batches_per_epoch, make_dataset, pad_multiple, training_order
 
 runner = CliRunner()
 
@@ -46,7 +46,7 @@ def test_random_batching_is_a_plain_seeded_permutation():
 
 def test_options_of_an_older_run_keep_its_recipe():
     """A manifest written before an option existed resumes with what that run did, not today's default."""
-    from snekner.training import Batching, Schedule, TrainOptions
+    from snekner.training.loop import Batching, Schedule, TrainOptions
 
     old = {"model": None, "epochs": 3, "batch_size": 16, "learning_rate": 5e-5, "weight_decay": 0.0, "warmup_ratio": 0.0, "seed": 42}
     options = TrainOptions.from_manifest(old)

@@ -43,7 +43,7 @@ def prepared(sample_dir, no_dropout_model, tmp_path_factory) -> Path:
 
 
 def _batches(train_data, batch_size: int, steps: int):
-    from snekner.pipeline import make_dataset, training_order
+    from snekner.modeling.batches import make_dataset, training_order
 
     order = training_order(train_data.lengths, batch_size, seed=5, epoch=0)
     batches = []
@@ -57,7 +57,7 @@ def _batches(train_data, batch_size: int, steps: int):
 def _plain_losses(model_dir: Path, labels: list[str], batches: list, learning_rate: float, total_steps: int) -> list[float]:
     from transformers import create_optimizer
 
-    from snekner.modeling import build_token_classifier
+    from snekner.modeling.models import build_token_classifier
 
     tf.keras.utils.set_random_seed(11)
     model = build_token_classifier(str(model_dir), labels)
@@ -76,9 +76,9 @@ def _plain_losses(model_dir: Path, labels: list[str], batches: list, learning_ra
 
 
 def test_compiled_step_learns_what_the_plain_recipe_learns(prepared, no_dropout_model, tmp_path):
-    from snekner.devices import setup_devices
-    from snekner.features import load_prepared
-    from snekner.training import Trainer, TrainOptions
+    from snekner.modeling.devices import setup_devices
+    from snekner.data.prepare import load_prepared
+    from snekner.training.loop import Trainer, TrainOptions
 
     data = load_prepared(prepared)
     options = TrainOptions(batch_size=8, learning_rate=2e-3, epochs=1)

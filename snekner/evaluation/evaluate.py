@@ -5,9 +5,9 @@ import json
 import time
 from pathlib import Path
 
-from snekner.artifacts import environment_versions, now_iso, write_json, write_lines
+from snekner.store.artifacts import environment_versions, now_iso, write_json, write_lines
 from snekner.errors import SneknerError
-from snekner.runs import Run
+from snekner.store.runs import Run
 
 
 def per_language(counts, langs: list) -> dict | None:
@@ -17,7 +17,7 @@ def per_language(counts, langs: list) -> dict | None:
     """
     import numpy as np
 
-    from snekner.scoring import summarize
+    from snekner.ner.scoring import summarize
 
     if langs is None:
         return None
@@ -41,7 +41,7 @@ def score_predictions(gold: list[list[str]], pred: list[list[str]], langs: list 
     Keys: n_sentences, overall, per_type, confusion (scoring.confusion), and per_language
     ({lang: {n_sentences, overall, per_type}}) when `langs` holds more than one language.
     """
-    from snekner.scoring import confusion, sentence_counts, summarize
+    from snekner.ner.scoring import confusion, sentence_counts, summarize
 
     if langs is not None and len(langs) != len(gold):
         raise ValueError(f"{len(langs)} languages for {len(gold)} sentences")
@@ -55,10 +55,10 @@ def score_predictions(gold: list[list[str]], pred: list[list[str]], langs: list 
 
 
 def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = 32) -> dict:
-    from snekner.datasource import canonical_split
-    from snekner.features import load_prepared
-    from snekner.modeling import load_trained
-    from snekner.prediction import gold_word_tags, predict_word_tags
+    from snekner.data.sources import canonical_split
+    from snekner.data.prepare import load_prepared
+    from snekner.modeling.models import load_trained
+    from snekner.modeling.forward import gold_word_tags, predict_word_tags
 
     split = canonical_split(split)
     prepared = load_prepared(Path(data) if data else Path(run.manifest["data"]))

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import numpy as np
 
-from snekner.artifacts import PREPARED_KIND, PREPARED_MANIFEST, atomic_directory, check_output_free, environment_versions, load_manifest, now_iso, write_json
+from snekner.store.artifacts import PREPARED_KIND, PREPARED_MANIFEST, atomic_directory, check_output_free, environment_versions, load_manifest, now_iso, write_json
 from snekner.errors import SneknerError
-from snekner.tagset import Tagset
+from snekner.ner.tagset import Tagset
 
 IGNORE = -100
 PREPARED_FIX = "run `snekner prep` to make one and pass its folder"
@@ -363,9 +363,9 @@ def split_stats(split) -> dict:
 
 def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda msg: None) -> dict:
     """Filter, restrict, tokenize and save a dataset; returns the manifest written beside it."""
-    from snekner.datasource import check_tag_range, open_source
-    from snekner.modeling import load_tokenizer
-    from snekner.tagset import load_tagset
+    from snekner.data.sources import check_tag_range, open_source
+    from snekner.modeling.models import load_tokenizer
+    from snekner.ner.tagset import load_tagset
 
     if options.max_length < 8:
         raise SneknerError(f"--max-length must be at least 8, not {options.max_length}")
@@ -422,7 +422,7 @@ class Prepared:
         return self.manifest["tagset"]["labels"]
 
     def split(self, name: str):
-        from snekner.datasource import canonical_split
+        from snekner.data.sources import canonical_split
 
         name = canonical_split(name)
         if name not in self.dataset:

@@ -13,9 +13,9 @@ import json
 import re
 from pathlib import Path
 
-from snekner.artifacts import read_json, write_lines
+from snekner.store.artifacts import read_json, write_lines
 from snekner.errors import SneknerError
-from snekner.runs import Run
+from snekner.store.runs import Run
 
 CARD_NAME = "README.md"
 TAGS = ["token-classification", "ner", "snekner", "tensorflow"]
@@ -137,7 +137,7 @@ def languages(data_manifest: dict) -> list[str]:
 
 def dataset_name(data_manifest: dict) -> tuple[str, str]:
     """(name, type) of the training data for the model-index."""
-    from snekner.datasource import SAMPLE_DATASET
+    from snekner.data.sources import SAMPLE_DATASET
 
     spec = str(data_manifest.get("dataset") or "unknown")
     if spec == SAMPLE_DATASET:

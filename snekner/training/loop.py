@@ -17,9 +17,9 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from pathlib import Path
 
-from snekner.artifacts import RUN_KIND, RUN_MANIFEST, environment_versions, now_iso, read_json, write_json, write_lines
+from snekner.store.artifacts import RUN_KIND, RUN_MANIFEST, environment_versions, now_iso, read_json, write_json, write_lines
 from snekner.errors import SneknerError
-from snekner.runs import Run, open_run
+from snekner.store.runs import Run, open_run
 
 STATE_FILE = "state.json"
 # Fault injection for the interruption tests: the process sends itself this signal after the
@@ -139,9 +139,9 @@ class Trainer:
         import tensorflow as tf
         from transformers import AutoTokenizer
 
-        from snekner.modeling import build_token_classifier
-        from snekner.optimizer import build_optimizer
-        from snekner.pipeline import EncodedSplit, batches_per_epoch
+        from snekner.modeling.models import build_token_classifier
+        from snekner.training.optimizer import build_optimizer
+        from snekner.modeling.batches import EncodedSplit, batches_per_epoch
 
         opts = self.options
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.prepared.path / "tokenizer"))
@@ -175,7 +175,7 @@ class Trainer:
     def _make_train_step(self):
         import tensorflow as tf
 
-        from snekner.optimizer import dense_gradients
+        from snekner.training.optimizer import dense_gradients
 
         model, optimizer = self.model, self.optimizer
         scaled = self.setup.precision_policy == "mixed_float16"
@@ -243,8 +243,8 @@ class Trainer:
 
     # -- the loop -----------------------------------------------------------------------------
     def validate_epoch(self) -> dict | None:
-        from snekner.prediction import gold_word_tags, predict_word_tags
-        from snekner.scoring import score
+        from snekner.modeling.forward import gold_word_tags, predict_word_tags
+        from snekner.ner.scoring import score
 
         if "validation" not in self.prepared.dataset:
             return None
@@ -255,7 +255,7 @@ class Trainer:
     def run(self, state: dict) -> dict:
         import numpy as np
 
-        from snekner.pipeline import make_dataset, training_order
+        from snekner.modeling.batches import make_dataset, training_order
 
         opts = self.options
         writer = self._summary_writer()
@@ -374,7 +374,7 @@ class Trainer:
 
     def export(self, state: dict) -> None:
         """Load the best epoch's weights and save the model with tokenizer and label maps."""
-        from snekner.modeling import save_model
+        from snekner.modeling.models import save_model
 
         if state.get("best_weights"):
             self.model.load_weights(str(self.run_dir / state["best_weights"]))
@@ -407,8 +407,8 @@ def _resumable_manifest(run_dir: Path, name: str, runs_dir: Path, prepared) -> d
 def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions, resume: bool = False,
           overwrite: bool = False, log=lambda msg: None) -> Run:
     """Train (or resume) run `name` on a prepared dataset; returns the finished run."""
-    from snekner.devices import chief_by_tf_config, setup_devices
-    from snekner.features import load_prepared
+    from snekner.modeling.devices import chief_by_tf_config, setup_devices
+    from snekner.data.prepare import load_prepared
 
     run_dir = Path(runs_dir) / name
     chief = chief_by_tf_config()  # in a multi-worker cluster only the chief owns the run folder

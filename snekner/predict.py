@@ -8,7 +8,7 @@
   from the window in which it has the most context on its worse side (sub-words to the nearer
   window edge; the sentence's own start and end are no edge).
 - Batches: the windows of all sentences go through the model together, sorted by length, with
-  the same forward function `snekner eval` uses (snekner.prediction.subword_predictions).
+  the same forward function `snekner eval` uses (snekner.modeling.forward.subword_predictions).
 - Scores: a word's score is the softmax probability of its predicted label on its first sub-word;
   an entity's score is the mean over its words. Entities are chunked as conlleval does.
 """
@@ -253,8 +253,8 @@ def check_max_length(tokenizer, max_length: int, model=None) -> int:
 def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int,
                  stride: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[list[list[str]], list[list[float | None]], int]:
     """Word tags and scores for token lists, windowing sentences that do not fit. Also returns the window count."""
-    from snekner.pipeline import EncodedSplit
-    from snekner.prediction import subword_predictions
+    from snekner.modeling.batches import EncodedSplit
+    from snekner.modeling.forward import subword_predictions
 
     budget = check_max_length(tokenizer, max_length, model)
     lengths = word_lengths(tokenizer, sentences)
@@ -299,7 +299,7 @@ def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str]
 
 def find_entities(sentence: Sentence, tags: list[str], scores: list[float | None]) -> list[dict]:
     """Entities of one sentence: text, type, start, end (word indices, end exclusive), mean word score."""
-    from snekner.scoring import chunk
+    from snekner.ner.scoring import chunk
 
     entities = []
     for typ, first, last in chunk(tags, "conlleval"):
@@ -391,7 +391,7 @@ def predict_run(run, texts: list[str] | None = None, input_path: str | Path | No
         raise SneknerError(f"--stride must be 0 or more words, not {stride}")
     if not (run.model_dir / "config.json").is_file():
         raise SneknerError(f"run {run.name} has no model in {run.model_dir}; train it again with `snekner train ... --name {run.name} --overwrite`")
-    from snekner.modeling import load_tokenizer, load_trained
+    from snekner.modeling.models import load_tokenizer, load_trained
 
     tokenizer = load_tokenizer(str(run.model_dir))
     if max_length is None:

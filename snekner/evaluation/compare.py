@@ -5,9 +5,9 @@ import csv
 import io
 import json
 
-from snekner.artifacts import read_json
+from snekner.store.artifacts import read_json
 from snekner.errors import SneknerError
-from snekner.runs import Run
+from snekner.store.runs import Run
 
 METRICS = ("f1", "precision", "recall")
 FORMATS = ("table", "markdown", "csv", "json")
@@ -40,7 +40,7 @@ def check_comparable(runs: list[Run], evals: list[dict], metric: str) -> str:
 def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str = "test", intervals: dict | None = None) -> dict:
     """A against each later run: per type the metric of each run, the difference and the gold support.
 
-    `intervals` (from snekner.bootstrap.paired_intervals) adds a bootstrap interval of each difference:
+    `intervals` (from snekner.evaluation.bootstrap.paired_intervals) adds a bootstrap interval of each difference:
     row["interval"] is {"low", "high", "significant"} (None for a type absent in one run) with two runs,
     and {later run: interval} with more.
     """

@@ -27,7 +27,7 @@ class DeviceSetup:
 
     @property
     def pad_multiple(self) -> int:
-        from snekner.pipeline import pad_multiple
+        from snekner.modeling.batches import pad_multiple
 
         return pad_multiple(self.gpus > 0, self.xla)
 

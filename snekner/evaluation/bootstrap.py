@@ -16,7 +16,7 @@ import json
 import numpy as np
 
 from snekner.errors import SneknerError
-from snekner.runs import Run
+from snekner.store.runs import Run
 
 CONFIDENCE = 0.95
 METRICS = ("f1", "precision", "recall")
@@ -119,7 +119,7 @@ def interval(diffs: np.ndarray, confidence: float = CONFIDENCE) -> dict:
 
 
 def _counts(run: Run, sentences: list[dict], types: list[str], mode: str, evaluation: dict, runs_dir: str, split: str):
-    from snekner.scoring import sentence_counts
+    from snekner.ner.scoring import sentence_counts
 
     sc = sentence_counts([s["gold"] for s in sentences], [s["pred"] for s in sentences], mode, types=types)
     overall = evaluation.get("overall", {})
@@ -140,7 +140,7 @@ def paired_intervals(runs: list[Run], evals: list[dict], split: str, metric: str
     Per type only where the type is scored by both runs (else None).
     Returns {"resamples", "seed", "confidence", "pairs": {later run: {"per_type": {type: interval | None}, "overall": interval}}}.
     """
-    from snekner.comparison import check_comparable
+    from snekner.evaluation.compare import check_comparable
 
     mode = check_comparable(runs, evals, metric)
     if resamples < 1:

@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from snekner.training import Batching, Schedule, TrainOptions
+from snekner.training.loop import Batching, Schedule, TrainOptions
 
 app = typer.Typer(
     name="snekner",
@@ -65,13 +65,13 @@ def handles_errors(fn):
 
 
 def complete_tagset(incomplete: str) -> list[str]:
-    from snekner.tagset import named_tagsets
+    from snekner.ner.tagset import named_tagsets
 
     return [name for name in named_tagsets() if name.startswith(incomplete)]
 
 
 def complete_run(ctx: typer.Context, incomplete: str) -> list[str]:
-    from snekner.runs import list_runs
+    from snekner.store.runs import list_runs
 
     runs_dir = (ctx.params or {}).get("runs_dir") or "runs"
     return [name for name in list_runs(runs_dir) if name.startswith(incomplete)]
@@ -86,7 +86,7 @@ def _slug(text: str) -> str:
 
 
 def default_prep_out(dataset: str, lang: Optional[str], tagset: str, model: str) -> Path:
-    from snekner.datasource import SAMPLE_DATASET
+    from snekner.data.sources import SAMPLE_DATASET
 
     name = "sample" if dataset == SAMPLE_DATASET else _slug(dataset.split("/")[-1])
     return Path("data") / f"{name}-{lang or 'all'}-{_slug(Path(tagset).stem)}-{_slug(model)}"
@@ -104,8 +104,8 @@ def inspect_cli(
     """Split sizes, entities per type, sentence lengths, BIO violations and train/test overlap."""
     import json
 
-    from snekner.inspection import inspect_source
-    from snekner.report import render_inspection
+    from snekner.data.inspection import inspect_source
+    from snekner.present.text import render_inspection
 
     report = inspect_source(dataset, lang, tagset, limit)
     typer.echo(json.dumps(report, indent=2) if as_json else render_inspection(report))
@@ -126,7 +126,7 @@ def prep_cli(
     num_proc: Optional[int] = typer.Option(None, "--num-proc", help="Worker processes encoding the distinct words (default: this process, on the tokenizer's own threads; rarely faster)."),
 ):
     """Filter by language, restrict to a tagset, tokenize, align labels and save to disk."""
-    from snekner.features import PrepOptions, prepare
+    from snekner.data.prepare import PrepOptions, prepare
 
     out = out or default_prep_out(dataset, lang, tagset, model)
     options = PrepOptions(dataset, lang, tagset, model, max_length, label_all_tokens, limit, num_proc)
@@ -165,7 +165,7 @@ def train_cli(
     push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Hub repo id to push the model to (token: HF_TOKEN or .env)."),
 ):
     """Fine-tune on a prepared dataset; keeps the best epoch by validation F1."""
-    from snekner.training import train
+    from snekner.training.loop import train
 
     options = TrainOptions(model=model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
                            warmup_ratio=warmup_ratio, schedule=schedule, decay_ratio=decay_ratio, max_grad_norm=max_grad_norm,
@@ -199,9 +199,9 @@ def eval_cli(
     confusion: bool = typer.Option(False, "--confusion", help="Also print the entity-type confusion table (always stored in the JSON)."),
 ):
     """Score a run per entity type (and per language) at word level; writes RUN/eval/<split>.json."""
-    from snekner.evaluation import evaluate_run
-    from snekner.report import render_confusion, render_scores
-    from snekner.runs import open_run
+    from snekner.evaluation.evaluate import evaluate_run
+    from snekner.present.text import render_confusion, render_scores
+    from snekner.store.runs import open_run
 
     result = evaluate_run(open_run(run, runs_dir), split, data, strict, batch_size)
     typer.echo(render_scores(result))
@@ -216,8 +216,8 @@ def card_cli(
     runs_dir: Path = RUNS_DIR,
 ):
     """Write the run's model card: RUN/README.md, copied into RUN/model/ (what --push-to-hub uploads)."""
-    from snekner.card import write_card
-    from snekner.runs import open_run
+    from snekner.present.card import write_card
+    from snekner.store.runs import open_run
 
     typer.echo(str(write_card(open_run(run, runs_dir))))
 
@@ -235,17 +235,17 @@ def compare_cli(
     plot: Optional[Path] = typer.Option(None, "--plot", help="Also draw the per-type scores to this image (.png, .svg, .pdf); needs matplotlib (the plot extra)."),
 ):
     """Per-type scores of run A against run B (and more), with bootstrap intervals of the differences."""
-    from snekner.comparison import FORMATS, compare, load_eval, render
-    from snekner.datasource import canonical_split
+    from snekner.evaluation.compare import FORMATS, compare, load_eval, render
+    from snekner.data.sources import canonical_split
     from snekner.errors import SneknerError
-    from snekner.runs import open_run
+    from snekner.store.runs import open_run
 
     if fmt not in FORMATS:
         raise SneknerError(f"--format {fmt} is not one of {', '.join(FORMATS)}")
     if bootstrap < 0:
         raise SneknerError(f"--bootstrap {bootstrap} is negative; pass a number of resamples such as 1000, or 0 to turn the bootstrap off")
     if plot is not None:
-        from snekner.plotting import check_plot_path, require_matplotlib
+        from snekner.present.plots import check_plot_path, require_matplotlib
 
         check_plot_path(plot)
         require_matplotlib()  # fail before the work, not after
@@ -254,12 +254,12 @@ def compare_cli(
     evals = [load_eval(r, split, str(runs_dir)) for r in opened]
     intervals = None
     if bootstrap:
-        from snekner.bootstrap import paired_intervals
+        from snekner.evaluation.bootstrap import paired_intervals
 
         intervals = paired_intervals(opened, evals, split, metric, bootstrap, seed, str(runs_dir))
     result = compare(opened, evals, metric, split, intervals)
     if plot is not None:
-        from snekner.plotting import plot_comparison
+        from snekner.present.plots import plot_comparison
 
         plot_comparison(result, plot)
     typer.echo(render(result, fmt))
@@ -283,8 +283,8 @@ def predict_cli(
     stride: Optional[int] = typer.Option(None, "--stride", help="Words shared by consecutive windows of a long sentence (default: a quarter of the window's words)."),
 ):
     """Tag sentences with a trained run and print the entities (score: mean word probability)."""
-    from snekner.inference import check_format, format_predictions, predict_run
-    from snekner.runs import open_run
+    from snekner.predict import check_format, format_predictions, predict_run
+    from snekner.store.runs import open_run
 
     check_format(fmt)
     predictions = predict_run(open_run(run, runs_dir), texts, input_path, max_length, stride, batch_size)

@@ -5,8 +5,8 @@ import weakref
 
 import numpy as np
 
-from snekner.pipeline import EncodedSplit, evaluation_order, make_dataset, pad_multiple
-from snekner.scoring import words_from_subwords
+from snekner.modeling.batches import EncodedSplit, evaluation_order, make_dataset, pad_multiple
+from snekner.ner.scoring import words_from_subwords
 
 _FORWARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 

@@ -53,7 +53,7 @@ def canonical_split(name: str) -> str:
 
 
 def sample_dataset_dir() -> Path:
-    from snekner.sample_data import write_sample_dataset
+    from snekner.data.sample import write_sample_dataset
     from snekner.settings import cache_dir
 
     target = cache_dir() / "sample-data-v1"

@@ -5,12 +5,12 @@ from pathlib import Path
 
 import numpy as np
 
-from snekner.tagset import Tagset
+from snekner.ner.tagset import Tagset
 
 
 def _covering_tagset(tagset: Tagset, width: int) -> Tagset | None:
     """The smallest named tagset that names the data's ids 0..width-1 and agrees with `tagset` on its own ids."""
-    from snekner.tagset import load_tagset, named_tagsets
+    from snekner.ner.tagset import load_tagset, named_tagsets
 
     best = None
     for name in named_tagsets():
@@ -25,7 +25,7 @@ def _covering_tagset(tagset: Tagset, width: int) -> Tagset | None:
 def _label_names(source_names: list[str] | None, tagset: Tagset | None, width: int) -> tuple[list[str], str]:
     if source_names:
         return list(source_names), "the dataset's own label names"
-    from snekner.tagset import load_tagset
+    from snekner.ner.tagset import load_tagset
 
     names = [f"tag{i}" for i in range(width)]
     # ids a tagset leaves out still have to be named, or the entities it would drop go uncounted
@@ -86,12 +86,12 @@ def inspect_source(spec: str, lang: str | None = None, tagset_spec: str | None =
     """Statistics of a dataset (hub id, local folder) or of a prepared folder."""
     import pyarrow.compute as pc
 
-    from snekner.artifacts import PREPARED_MANIFEST
-    from snekner.tagset import load_tagset
+    from snekner.store.artifacts import PREPARED_MANIFEST
+    from snekner.ner.tagset import load_tagset
 
     prepared_manifest = None
     if (Path(spec) / PREPARED_MANIFEST).is_file():
-        from snekner.features import load_prepared
+        from snekner.data.prepare import load_prepared
 
         prepared = load_prepared(Path(spec))
         prepared_manifest = prepared.manifest
@@ -100,7 +100,7 @@ def inspect_source(spec: str, lang: str | None = None, tagset_spec: str | None =
         tagset = load_tagset(tagset_spec) if tagset_spec else None
         languages = sorted({lg for s in dataset.values() if "lang" in s.column_names for lg in pc.unique(s.data.column("lang")).to_pylist()})
     else:
-        from snekner.datasource import open_source
+        from snekner.data.sources import open_source
 
         source = open_source(spec, lang, limit)
         dataset = source.dataset

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from snekner.artifacts import RUN_KIND, RUN_MANIFEST, load_manifest
+from snekner.store.artifacts import RUN_KIND, RUN_MANIFEST, load_manifest
 from snekner.errors import SneknerError
 
 DEFAULT_RUNS_DIR = "runs"

@@ -19,10 +19,10 @@ NAMED_FIX = "pass a tagset file or one of the named tagsets ({names})"
 
 
 def tagset_dirs() -> list[Path]:
-    here = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parents[1]
     # An installed wheel carries the tagsets inside the package; a source checkout has them
     # at the top level beside the package.
-    return [d for d in (here / "tagsets", here.parent / "tagsets") if d.is_dir()]
+    return [d for d in (package / "tagsets", package.parent / "tagsets") if d.is_dir()]
 
 
 def named_tagsets() -> dict[str, Path]:

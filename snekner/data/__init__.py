@@ -1,0 +1,1 @@
+"""Source data in, prepared features out: sources, sample data, tokenization, prep, inspection."""

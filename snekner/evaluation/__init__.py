@@ -1,0 +1,1 @@
+"""Scoring a run on a prepared split, comparing runs, the paired bootstrap."""

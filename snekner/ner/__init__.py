@@ -1,0 +1,1 @@
+"""Labels, tagsets, BIO chunking and word-level scoring: used by every layer."""

@@ -1,0 +1,1 @@
+"""What a person reads: text tables, plots, the model card."""

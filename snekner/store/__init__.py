@@ -1,0 +1,1 @@
+"""Artifacts on disk: typed, versioned manifests of prepared data and runs, and atomic writes."""

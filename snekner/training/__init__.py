@@ -1,0 +1,1 @@
+"""Fine-tuning: options, the optimizer, the training loop and its callbacks."""
