@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import hashlib
 import json
 import pathlib
 import subprocess
@@ -23,6 +24,17 @@ ENTITY_TYPES = ("PER", "ORG", "LOC", "ANIM", "BIO", "CEL", "DIS", "EVE",
                 "FOOD", "INST", "MEDIA", "MYTH", "PLANT", "TIME", "VEHI")
 REDUCED_TYPES = ("PER", "ORG", "LOC", "ANIM", "DIS")
 SPLITS = ("train", "val", "test")
+
+# sha256 of each JSON-lines file of the default sample (DEFAULT_SIZES, seed 0), recorded from the
+# generator as it was when its templates and words moved out of the module into package data.
+DEFAULT_SAMPLE_SHA256 = {
+    ("train", "en"): "9a7d6a72b1bd92c407ff717c43888566250769bf5c6cad92fe5a700380778e9f",
+    ("train", "de"): "4bacb2d320f152a5ed0923d56370987b9c2789acd3769d3bd3418696149c4d3e",
+    ("val", "en"): "b41132237f50d40b2cbe3cd5c0fe966bf7ed90e6e34162d6461d1d5eac5404b8",
+    ("val", "de"): "ff7befbd55af2ffef1d99e50ce6a8a30302b03976e5f8ade97dd4e98d025abc4",
+    ("test", "en"): "9c9b6aec765c859af72d225d566c18c239054d7173bad916fc27473a3ea08dd5",
+    ("test", "de"): "0a2cdf8a71b14103dcbb5d43b5c4de8e8813adbd8418fbf976713cb36a17a230",
+}
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -289,6 +301,22 @@ def test_languages_really_differ(dataset):
     assert de["die"] + de["der"] > 300 and en["die"] + en["der"] == 0
 
 
+def test_default_sample_is_pinned(dataset):
+    """Regression pin: the default sample is byte for byte the one recorded in DEFAULT_SAMPLE_SHA256.
+
+    Any edit of the templates, fillers, vocabularies, markers or the generator that changes the
+    data fails here. If the change is intended, record the new hashes, and rename the cache
+    folder in snekner.data.sources.sample_dataset_dir (sample-data-v1), which is written only
+    when missing and would otherwise keep serving the old sample.
+    """
+    found = {
+        (split, lang): hashlib.sha256((dataset["root"] / split / f"{split}_{lang}.jsonl").read_bytes()).hexdigest()
+        for split in SPLITS
+        for lang in SAMPLE_LANGUAGES
+    }
+    assert found == DEFAULT_SAMPLE_SHA256
+
+
 def test_write_is_deterministic_and_replaces(tmp_path):
     out = tmp_path / "sample"
     sizes = {"train": 40, "val": 10, "test": 10}
@@ -323,6 +351,23 @@ def test_refuses_to_replace_foreign_directory(tmp_path):
         write_sample_dataset(out, sizes={"train": 5, "val": 5, "test": 5})
     assert (out / "notes.txt").read_text(encoding="utf-8") == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["precious"]
+
+
+def test_refuses_a_foreign_directory_created_while_writing(tmp_path, monkeypatch):
+    """out_dir is checked again just before the swap, not only before generating."""
+    out = tmp_path / "racy"
+    generate = sample_data.generate_sentences
+
+    def generate_while_someone_writes_out(*args, **kwargs):
+        out.mkdir(exist_ok=True)
+        (out / "notes.txt").write_text("keep me", encoding="utf-8")
+        return generate(*args, **kwargs)
+
+    monkeypatch.setattr(sample_data, "generate_sentences", generate_while_someone_writes_out)
+    with pytest.raises(FileExistsError):
+        write_sample_dataset(out, sizes={"train": 5, "val": 5, "test": 5})
+    assert (out / "notes.txt").read_text(encoding="utf-8") == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["racy"]
 
 
 def test_module_is_stdlib_only():
