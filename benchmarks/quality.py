@@ -127,7 +127,8 @@ def test_scores(model, prepared) -> dict:
 def cell_snekner(cell: dict, work: Path) -> dict:
     from snekner.data.prepare import load_prepared
     from snekner.modeling.models import load_trained
-    from snekner.training.loop import TrainOptions, train
+    from snekner.training.options import TrainOptions
+    from snekner.training.train import train
 
     alignment, changes = VARIANTS[cell["variant"]]
     data = subset(work, alignment or default_alignment(), cell["size"])

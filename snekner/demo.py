@@ -23,7 +23,8 @@ def run_demo(workdir: Path, model: str | None, epochs: int, limit: int | None, l
     from snekner.evaluation.evaluate import evaluate_run
     from snekner.data.prepare import PrepOptions, prepare
     from snekner.present.text import render_scores
-    from snekner.training.loop import TrainOptions, train
+    from snekner.training.options import TrainOptions
+    from snekner.training.train import train
 
     model = model or str(packaged_minilm())
     runs_dir = workdir / "runs"

@@ -46,7 +46,7 @@ def test_random_batching_is_a_plain_seeded_permutation():
 
 def test_options_of_an_older_run_keep_its_recipe():
     """A manifest written before an option existed resumes with what that run did, not today's default."""
-    from snekner.training.loop import Batching, Schedule, TrainOptions
+    from snekner.training.options import Batching, Schedule, TrainOptions
 
     old = {"model": None, "epochs": 3, "batch_size": 16, "learning_rate": 5e-5, "weight_decay": 0.0, "warmup_ratio": 0.0, "seed": 42}
     options = TrainOptions.from_manifest(old)

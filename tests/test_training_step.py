@@ -78,11 +78,12 @@ def _plain_losses(model_dir: Path, labels: list[str], batches: list, learning_ra
 def test_compiled_step_learns_what_the_plain_recipe_learns(prepared, no_dropout_model, tmp_path):
     from snekner.modeling.devices import setup_devices
     from snekner.data.prepare import load_prepared
-    from snekner.training.loop import Trainer, TrainOptions
+    from snekner.training.loop import Trainer
+    from snekner.training.options import TrainOptions
 
     data = load_prepared(prepared)
     options = TrainOptions(batch_size=8, learning_rate=2e-3, epochs=1)
-    trainer = Trainer(data, tmp_path / "run", "step", options, setup_devices("one", False, False), log=lambda m: None)
+    trainer = Trainer(data, tmp_path / "run", options, setup_devices("one", False, False), log=lambda m: None)
     tf.keras.utils.set_random_seed(11)
     trainer.build(str(no_dropout_model))
     batches = _batches(trainer.train_data, 8, steps=10)

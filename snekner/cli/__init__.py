@@ -12,7 +12,7 @@ from typing import List, Optional
 
 import typer
 
-from snekner.training.loop import Batching, Schedule, TrainOptions
+from snekner.training.options import Batching, Schedule, TrainOptions
 
 app = typer.Typer(
     name="snekner",
@@ -141,31 +141,31 @@ def train_cli(
     prepared: Path = typer.Argument(..., help="A folder made by `snekner prep`."),
     name: str = typer.Option(..., "--name", help="Run name: a folder under --runs-dir."),
     runs_dir: Path = RUNS_DIR,
-    model: Optional[str] = typer.Option(None, "--model", help="Pretrained model (default: the one the data was prepared with)."),
-    epochs: int = typer.Option(3, "--epochs"),
-    batch_size: int = typer.Option(16, "--batch-size", help="Global batch size (split across replicas)."),
-    learning_rate: float = typer.Option(5e-5, "--learning-rate"),
-    weight_decay: float = typer.Option(0.0, "--weight-decay"),
+    model: Optional[str] = typer.Option(TrainOptions.model, "--model", help="Pretrained model (default: the one the data was prepared with)."),
+    epochs: int = typer.Option(TrainOptions.epochs, "--epochs"),
+    batch_size: int = typer.Option(TrainOptions.batch_size, "--batch-size", help="Global batch size (split across replicas)."),
+    learning_rate: float = typer.Option(TrainOptions.learning_rate, "--learning-rate"),
+    weight_decay: float = typer.Option(TrainOptions.weight_decay, "--weight-decay"),
     warmup_ratio: float = typer.Option(TrainOptions.warmup_ratio, "--warmup-ratio", help="Share of steps with a linear warm-up from 0."),
     schedule: Schedule = typer.Option(TrainOptions.schedule, "--schedule", help="Learning rate after the warm-up: linear (decays to 0), constant, "
                                       "or stable-decay (constant, then linear to 0 over the last --decay-ratio of the steps)."),
     decay_ratio: float = typer.Option(TrainOptions.decay_ratio, "--decay-ratio", help="With --schedule stable-decay: share of the steps in the final decay."),
     max_grad_norm: float = typer.Option(TrainOptions.max_grad_norm, "--max-grad-norm", help="Clip the gradient to this global norm (0: off)."),
     batching: Batching = typer.Option(TrainOptions.batching, "--batching", help="bucketed: sentences of similar length together (fast); random: a plain shuffle."),
-    seed: int = typer.Option(42, "--seed"),
-    early_stopping_patience: int = typer.Option(0, "--early-stopping-patience", help="Stop after N epochs without validation F1 gain (0: off)."),
-    eval_batch_size: int = typer.Option(32, "--eval-batch-size", help="Sentences per prediction call (on 2 CPU cores 32 beat 64)."),
-    mixed_precision: Optional[bool] = typer.Option(None, "--mixed-precision/--no-mixed-precision", help="Default: on with a GPU."),
-    xla: Optional[bool] = typer.Option(None, "--xla/--no-xla", help="Default: on with a GPU."),
-    strategy: str = typer.Option("auto", "--strategy", help="auto | one | mirrored | multiworker"),
-    checkpoint_every: int = typer.Option(0, "--checkpoint-every", help="Also checkpoint every N steps (0: per epoch only)."),
-    tensorboard: bool = typer.Option(False, "--tensorboard", help="Write TensorBoard logs to RUN/tensorboard."),
+    seed: int = typer.Option(TrainOptions.seed, "--seed"),
+    early_stopping_patience: int = typer.Option(TrainOptions.early_stopping_patience, "--early-stopping-patience", help="Stop after N epochs without validation F1 gain (0: off)."),
+    eval_batch_size: int = typer.Option(TrainOptions.eval_batch_size, "--eval-batch-size", help="Sentences per prediction call (on 2 CPU cores 32 beat 64)."),
+    mixed_precision: Optional[bool] = typer.Option(TrainOptions.mixed_precision, "--mixed-precision/--no-mixed-precision", help="Default: on with a GPU."),
+    xla: Optional[bool] = typer.Option(TrainOptions.xla, "--xla/--no-xla", help="Default: on with a GPU."),
+    strategy: str = typer.Option(TrainOptions.strategy, "--strategy", help="auto | one | mirrored | multiworker"),
+    checkpoint_every: int = typer.Option(TrainOptions.checkpoint_every, "--checkpoint-every", help="Also checkpoint every N steps (0: per epoch only)."),
+    tensorboard: bool = typer.Option(TrainOptions.tensorboard, "--tensorboard", help="Write TensorBoard logs to RUN/tensorboard."),
     resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted run from its last checkpoint."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run of this name."),
     push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Hub repo id to push the model to (token: HF_TOKEN or .env)."),
 ):
     """Fine-tune on a prepared dataset; keeps the best epoch by validation F1."""
-    from snekner.training.loop import train
+    from snekner.training.train import train
 
     options = TrainOptions(model=model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
                            warmup_ratio=warmup_ratio, schedule=schedule, decay_ratio=decay_ratio, max_grad_norm=max_grad_norm,

@@ -1,0 +1,246 @@
+"""What the training loop does besides training: small callbacks, one concern each.
+
+The protocol (the no-op methods of Callback): Trainer.run calls each hook on every callback
+of its list, in list order.
+
+    on_train_begin(trainer, state)             once per session, before its first epoch
+    on_epoch_begin(state)                      the epoch's clock has started
+    on_step_begin(state, batch)                just before the compiled step
+    on_step_end(state, loss_sum, label_count)  after it, with that step's summed loss and labelled
+                                               sub-words as floats (already on the host: a
+                                               callback adds no device sync); state["step"] and
+                                               state["global_step"] count the step
+    on_epoch_end(state, entry, scores)         after validation: `entry` is the metrics line just
+                                               appended to state["history"], `scores` the
+                                               validation scores (None without a validation
+                                               split); state["epoch"] counts the finished epoch
+    on_interrupt(state)                        Ctrl-C between two steps; the loop then raises
+                                               TrainingInterrupted
+
+Each hook serves a callback here or the speed benchmark's step timer (benchmarks/speed_train.py):
+on_step_begin is there for the timer, and so is the trainer handed to on_train_begin (the timer
+is made before the trainer, and reads the model and data from it). Hooks get the checkpointed `state` itself (Trainer.fresh_state), so that what a
+callback must make the run remember is saved with it: BestEpoch records the best epoch there and
+ends the run through state["stopped_early"]. Step values come as floats the loop has already
+fetched, so no callback can add a device sync to a step. Callbacks depend on one another through
+list order: the best weights are written before the checkpoint that names them, metrics.jsonl
+after it.
+"""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import time
+from pathlib import Path
+
+from snekner.store.atomic import atomic_path, write_lines
+
+# The best epoch's weights, in Keras's HDF5 format. BestEpoch names the format to save_weights,
+# which would infer it from the file name, and atomic_path's temporary name ends in .partial. Not
+# "*.weights.h5": that ending selects the Keras 3 format, which Keras writes only to a path so
+# named. (A run of an earlier snekner, which used it, still resumes: loading goes by the name in
+# the state, and the pruning glob matches that name too.)
+BEST_WEIGHTS = "best-epoch{epoch}.h5"
+# Fault injection for the interruption tests: the process sends itself this signal after the
+# given global step, e.g. SNEKNER_FAULT=KILL@21 (SIGKILL) or SNEKNER_FAULT=INT@5 (Ctrl-C).
+FAULT_ENV = "SNEKNER_FAULT"
+
+
+class Callback:
+    """The hooks Trainer.run calls (see the module docstring); each does nothing unless overridden."""
+
+    def on_train_begin(self, trainer, state: dict) -> None:
+        pass
+
+    def on_epoch_begin(self, state: dict) -> None:
+        pass
+
+    def on_step_begin(self, state: dict, batch) -> None:
+        pass
+
+    def on_step_end(self, state: dict, loss_sum: float, label_count: float) -> None:
+        pass
+
+    def on_epoch_end(self, state: dict, entry: dict, scores: dict | None) -> None:
+        pass
+
+    def on_interrupt(self, state: dict) -> None:
+        pass
+
+
+class CallbackList(Callback):
+    """Calls each hook on every callback, in order."""
+
+    def __init__(self, callbacks):
+        self.callbacks = list(callbacks)
+
+    def on_train_begin(self, trainer, state):
+        for callback in self.callbacks:
+            callback.on_train_begin(trainer, state)
+
+    def on_epoch_begin(self, state):
+        for callback in self.callbacks:
+            callback.on_epoch_begin(state)
+
+    def on_step_begin(self, state, batch):
+        for callback in self.callbacks:
+            callback.on_step_begin(state, batch)
+
+    def on_step_end(self, state, loss_sum, label_count):
+        for callback in self.callbacks:
+            callback.on_step_end(state, loss_sum, label_count)
+
+    def on_epoch_end(self, state, entry, scores):
+        for callback in self.callbacks:
+            callback.on_epoch_end(state, entry, scores)
+
+    def on_interrupt(self, state):
+        for callback in self.callbacks:
+            callback.on_interrupt(state)
+
+
+class ProgressLog(Callback):
+    """About five lines per epoch with the running loss, and each epoch's validation scores."""
+
+    def __init__(self, log, epochs: int, steps_per_epoch: int):
+        self.log, self.epochs, self.steps_per_epoch = log, epochs, steps_per_epoch
+        self.report_every = max(1, steps_per_epoch // 5)
+
+    def on_epoch_begin(self, state):
+        self.started, self.loss_sum, self.label_count = time.perf_counter(), 0.0, 0.0
+
+    def on_step_end(self, state, loss_sum, label_count):
+        self.loss_sum += loss_sum
+        self.label_count += label_count
+        if state["step"] % self.report_every == 0:
+            self.log(f"epoch {state['epoch'] + 1}/{self.epochs} step {state['step']}/{self.steps_per_epoch} "
+                     f"loss {self.loss_sum / max(self.label_count, 1):.4f} ({time.perf_counter() - self.started:.0f} s)")
+
+    def on_epoch_end(self, state, entry, scores):
+        if scores is not None:
+            self.log(f"epoch {entry['epoch']}: loss {entry['train_loss']:.4f}, validation F1 {scores['overall']['f1']:.4f} "
+                     f"(P {scores['overall']['precision']:.4f} R {scores['overall']['recall']:.4f}), "
+                     f"{entry['train_sentences_per_second']:.1f} sentences/s")
+
+
+class TensorBoard(Callback):
+    """The training loss of every step and the validation scores of every epoch, for TensorBoard."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+
+    def on_train_begin(self, trainer, state):
+        import tensorflow as tf
+
+        self.writer = tf.summary.create_file_writer(str(self.directory))
+
+    def on_step_end(self, state, loss_sum, label_count):
+        import tensorflow as tf
+
+        with self.writer.as_default():
+            tf.summary.scalar("train/loss", loss_sum / max(label_count, 1.0), step=state["global_step"])
+
+    def on_epoch_end(self, state, entry, scores):
+        import tensorflow as tf
+
+        if scores is None:
+            return
+        with self.writer.as_default():
+            for key in ("precision", "recall", "f1"):
+                tf.summary.scalar(f"validation/{key}", scores["overall"][key], step=entry["epoch"])
+
+
+class BestEpoch(Callback):
+    """Keeps the weights of the epoch with the best validation F1 (without a validation split:
+    the last epoch's) and stops the run after `patience` epochs without a gain (0: never).
+
+    Only the worker that owns the run folder (`writes`) saves the weights; every worker keeps
+    the same bookkeeping, so that all of them stop at the same epoch.
+    """
+
+    def __init__(self, model, run_dir: Path, patience: int, log, writes: bool):
+        self.model, self.run_dir, self.patience, self.log, self.writes = model, run_dir, patience, log, writes
+
+    def on_epoch_end(self, state, entry, scores):
+        f1 = scores["overall"]["f1"] if scores is not None else None
+        improved = f1 is None or state["best_f1"] is None or f1 > state["best_f1"]
+        if improved:
+            state["best_f1"], state["best_epoch"] = f1, entry["epoch"]
+            if self.writes:
+                target = self.run_dir / "checkpoints" / BEST_WEIGHTS.format(epoch=entry["epoch"])
+                with atomic_path(target) as tmp:
+                    self.model.save_weights(str(tmp), save_format="h5")
+                state["best_weights"] = os.path.relpath(target, self.run_dir)
+            state["bad_epochs"] = 0
+        else:
+            state["bad_epochs"] += 1
+            if self.patience and state["bad_epochs"] >= self.patience:
+                state["stopped_early"] = True
+                self.log(f"early stopping: no validation F1 gain for {self.patience} epoch(s); best was epoch {state['best_epoch']}")
+
+
+class Checkpointing(Callback):
+    """Saves the training state with `save` (Trainer.save_progress) after every epoch, every
+    `every` global steps (0: per epoch only), and on Ctrl-C.
+
+    After an epoch's checkpoint, best-epoch weights that it no longer names are deleted (`prunes`:
+    by the worker that owns the run folder). Only then: until this save, the previous checkpoint
+    named them, and a run killed in between resumes from that one.
+    """
+
+    def __init__(self, save, every: int, run_dir: Path, prunes: bool):
+        self.save, self.every, self.run_dir, self.prunes = save, every, run_dir, prunes
+
+    def on_step_end(self, state, loss_sum, label_count):
+        if self.every and state["global_step"] % self.every == 0:
+            self.save(state)
+
+    def on_epoch_end(self, state, entry, scores):
+        self.save(state)
+        if self.prunes:
+            keep = state.get("best_weights")
+            for path in (self.run_dir / "checkpoints").glob(BEST_WEIGHTS.format(epoch="*")):
+                if keep is None or path.resolve() != (self.run_dir / keep).resolve():
+                    path.unlink(missing_ok=True)
+
+    def on_interrupt(self, state):
+        self.save(state)
+
+
+class MetricsLog(Callback):
+    """RUN/metrics.jsonl, one line per finished epoch, always equal to the checkpointed history:
+    rewritten whole after each epoch's checkpoint and, in a resumed session, at its start (a run
+    killed between a checkpoint and this write would otherwise lack that epoch's line)."""
+
+    def __init__(self, path: Path, resumed: bool):
+        self.path, self.resumed = path, resumed
+
+    def on_train_begin(self, trainer, state):
+        if self.resumed:
+            self._write(state)
+
+    def on_epoch_end(self, state, entry, scores):
+        self._write(state)
+
+    def _write(self, state: dict) -> None:
+        write_lines(self.path, [json.dumps(h, sort_keys=True) for h in state["history"]])
+
+
+class FaultInjection(Callback):
+    """Sends this process `signum` right after global step `after_step` (see FAULT_ENV)."""
+
+    def __init__(self, signum: int, after_step: int):
+        self.signum, self.after_step = signum, after_step
+
+    @classmethod
+    def from_environment(cls) -> "FaultInjection | None":
+        raw = os.environ.get(FAULT_ENV)
+        if not raw:
+            return None
+        sig, _, step = raw.partition("@")
+        return cls(getattr(signal, "SIG" + sig), int(step))
+
+    def on_step_end(self, state, loss_sum, label_count):
+        if state["global_step"] == self.after_step:
+            os.kill(os.getpid(), self.signum)

@@ -1,0 +1,88 @@
+"""The training recipe: every option of `snekner train` with its default, in one place.
+
+The command line, the demo and the benchmarks build a TrainOptions and read its defaults from
+here; a run manifest stores it (to_manifest) so that `--resume` trains on with the same recipe.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from enum import Enum
+
+from snekner.errors import SneknerError
+
+
+class Schedule(str, Enum):
+    """How the learning rate moves after the warm-up."""
+
+    LINEAR = "linear"  # decays linearly to 0 over all remaining steps (HF's default)
+    CONSTANT = "constant"  # stays at --learning-rate
+    STABLE_DECAY = "stable-decay"  # stays, then decays linearly to 0 over the last --decay-ratio of the steps
+
+
+class Batching(str, Enum):
+    """How sentences are grouped into training batches."""
+
+    BUCKETED = "bucketed"  # sentences of similar length together (little padding), batch order shuffled
+    RANDOM = "random"  # a plain random permutation
+
+
+# what a run manifest written before an option existed meant by leaving it out (so that
+# `--resume` of an older run keeps its recipe, whatever today's default is)
+LEGACY_OPTIONS = {"schedule": "linear", "decay_ratio": 0.0, "max_grad_norm": 0.0, "batching": "bucketed"}
+
+
+@dataclass(kw_only=True)
+class TrainOptions:
+    model: str | None = None  # default: the model the data was prepared with
+    epochs: int = 3
+    batch_size: int = 16
+    learning_rate: float = 5e-5
+    weight_decay: float = 0.0
+    warmup_ratio: float = 0.0
+    schedule: Schedule = Schedule.LINEAR
+    decay_ratio: float = 0.2  # with stable-decay: the share of steps in the final decay
+    max_grad_norm: float = 0.0  # 0: no clipping
+    batching: Batching = Batching.BUCKETED
+    seed: int = 42
+    early_stopping_patience: int = 0  # 0: off
+    eval_batch_size: int = 32
+    mixed_precision: bool | None = None  # None: on with a GPU
+    xla: bool | None = None  # None: on with a GPU
+    strategy: str = "auto"
+    checkpoint_every: int = 0  # steps; 0: only at the end of each epoch
+    tensorboard: bool = False
+
+    def validate(self) -> None:
+        for name in ("epochs", "batch_size", "eval_batch_size"):
+            if getattr(self, name) < 1:
+                raise SneknerError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+        if not self.learning_rate > 0:
+            raise SneknerError(f"--learning-rate must be positive, not {self.learning_rate}")
+        if not 0 <= self.warmup_ratio < 1 or not 0 <= self.decay_ratio <= 1:
+            raise SneknerError("--warmup-ratio must be at least 0 and below 1, and --decay-ratio between 0 and 1")
+        if not self.max_grad_norm >= 0:
+            raise SneknerError(f"--max-grad-norm must be 0 (off) or positive, not {self.max_grad_norm}")
+
+    def __post_init__(self):
+        for name, choices in (("schedule", Schedule), ("batching", Batching)):
+            value = getattr(self, name)
+            try:
+                setattr(self, name, choices(value))
+            except ValueError:
+                raise SneknerError(f"--{name} {value} is not one of {', '.join(c.value for c in choices)}") from None
+
+    def decay_steps(self, total_steps: int) -> int | None:
+        """Steps of the final linear decay for build_optimizer (None: all after the warm-up)."""
+        if self.schedule == Schedule.LINEAR:
+            return None
+        if self.schedule == Schedule.CONSTANT:
+            return 0
+        return int(round(total_steps * self.decay_ratio))
+
+    @classmethod
+    def from_manifest(cls, stored: dict) -> "TrainOptions":
+        known = {f.name for f in fields(cls)}
+        return cls(**{**LEGACY_OPTIONS, **{k: v for k, v in stored.items() if k in known}})
+
+    def to_manifest(self) -> dict:
+        return {k: (v.value if isinstance(v, Enum) else v) for k, v in asdict(self).items()}

@@ -1,0 +1,164 @@
+"""`snekner train` as a library call: the run folder, the devices, the run manifest, resume.
+
+The run manifest (RUN/snekner-run.json) is written twice: when the session starts (status
+"running", this session's devices and versions) and when it finishes (status "finished", the
+best epoch, timings). In between only checkpoints/, metrics.jsonl and tensorboard/ change, so a
+killed run is recognisably unfinished and `--resume` finds its recipe in the manifest.
+"""
+from __future__ import annotations
+
+import contextlib
+import shutil
+import signal
+import time
+from pathlib import Path
+
+from snekner.data.prepare import load_prepared
+from snekner.errors import SneknerError
+from snekner.modeling.devices import chief_by_tf_config, setup_devices
+from snekner.store.artifacts import RUN_KIND, RUN_MANIFEST, environment_versions, now_iso
+from snekner.store.atomic import write_json
+from snekner.store.runs import Run, open_run
+from snekner.training.callbacks import BestEpoch, Checkpointing, FaultInjection, MetricsLog, ProgressLog, TensorBoard
+from snekner.training.loop import Trainer, TrainingInterrupted
+from snekner.training.options import TrainOptions
+
+
+def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions, resume: bool = False,
+          overwrite: bool = False, log=lambda msg: None, callbacks=()) -> Run:
+    """Train (or resume) run `name` on a prepared dataset; returns the finished run.
+
+    `callbacks` (snekner.training.callbacks.Callback) join snekner's own and are called before
+    them at each hook, so that a timer sees a step before checkpoints or logs add to it.
+    """
+    run_dir = Path(runs_dir) / name
+    chief = chief_by_tf_config()  # in a multi-worker cluster only the chief owns the run folder
+    if "/" in name or name in ("", ".", ".."):
+        raise SneknerError(f"--name {name!r} must be a plain name (it becomes a folder under --runs-dir)")
+    prepared = load_prepared(prepared_path)
+    if "train" not in prepared.dataset:
+        raise SneknerError(f"prepared dataset {prepared_path} has no train split; prepare a dataset that has one")
+    resumed = None
+    if resume and chief:
+        resumed = _resumable_manifest(run_dir, name, runs_dir, prepared)
+        options = TrainOptions.from_manifest(resumed["options"])
+    elif chief and run_dir.exists() and not overwrite:
+        raise SneknerError(f"run {name} already exists in {runs_dir}; pass --resume to continue it, --overwrite to replace it, or choose another --name")
+    options.validate()
+    model_name = options.model or prepared.manifest["tokenizer"]
+    setup = setup_devices(options.strategy, options.mixed_precision, options.xla)
+    log(f"devices: {setup.describe()}")
+    import tensorflow as tf
+
+    tf.keras.utils.set_random_seed(options.seed)
+    trainer = Trainer(prepared, run_dir, options, setup, log)
+    trainer.build(model_name)
+    if not resume and run_dir.exists() and setup.is_chief:
+        shutil.rmtree(run_dir)  # --overwrite: only now that data and model have loaded
+    manifest = session_manifest(resumed, name, prepared, model_name, options, setup)
+    if setup.is_chief:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        write_json(run_dir / RUN_MANIFEST, manifest)
+    state = trainer.restore() if resume else trainer.fresh_state()
+    if resume and setup.is_chief:
+        log(f"resuming at epoch {state['epoch'] + 1}, step {state['step']} (global step {state['global_step']})")
+    t0 = time.perf_counter()
+    with _sigterm_as_ctrl_c():
+        try:
+            state = trainer.run(state, [*callbacks, *_own_callbacks(trainer, resume)])
+        except TrainingInterrupted:
+            raise SneknerError(
+                f"interrupted at epoch {state['epoch'] + 1} step {state['step']}; checkpoint saved: continue with "
+                f"`snekner train {prepared.path} --name {name} --runs-dir {run_dir.parent} --resume`"
+            ) from None
+    trainer.export(state)
+    if setup.is_chief:
+        manifest = finished_manifest(manifest, state, session_seconds=time.perf_counter() - t0)
+        write_json(run_dir / RUN_MANIFEST, manifest)
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+    return Run(run_dir, manifest)
+
+
+def session_manifest(resumed: dict | None, name: str, prepared, model_name: str, options: TrainOptions, setup) -> dict:
+    """The run manifest as a session starts: a new run's, or the resumed run's, with this
+    session's devices and versions (only libraries imported by now are asked)."""
+    manifest = dict(resumed) if resumed else {
+        "kind": RUN_KIND,
+        "format_version": 1,
+        "name": name,
+        "status": "running",
+        "created": now_iso(),
+        "data": str(prepared.path.resolve()),
+        "data_manifest": prepared.manifest,
+        "model": model_name,
+        "labels": prepared.labels,
+        "options": options.to_manifest(),
+    }
+    manifest["devices"] = {"description": setup.describe(), "strategy": setup.strategy_name, "replicas": setup.replicas,
+                           "gpus": setup.gpus, "precision": setup.precision_policy, "xla": setup.xla}
+    manifest["versions"] = environment_versions()
+    return manifest
+
+
+def finished_manifest(manifest: dict, state: dict, session_seconds: float) -> dict:
+    """The run manifest once the run has finished: its outcome and where the time went."""
+    return {
+        **manifest,
+        "status": "finished",
+        "finished": now_iso(),
+        "epochs_run": len(state["history"]),
+        "stopped_early": state["stopped_early"],
+        "best_epoch": state["best_epoch"],
+        "best_validation_f1": state["best_f1"],
+        "timings": {
+            "last_session_seconds": session_seconds,
+            "train_seconds": sum(h["train_seconds"] for h in state["history"]),
+            "per_epoch_seconds": [h["train_seconds"] for h in state["history"]],
+        },
+    }
+
+
+def _own_callbacks(trainer: Trainer, resumed: bool) -> list:
+    """snekner's own callbacks, in the order their hooks must run (see snekner.training.callbacks)."""
+    options, run_dir, chief = trainer.options, trainer.run_dir, trainer.setup.is_chief
+    callbacks = [ProgressLog(trainer.log, options.epochs, trainer.steps_per_epoch)]
+    if options.tensorboard and chief:
+        callbacks.append(TensorBoard(run_dir / "tensorboard"))
+    callbacks.append(BestEpoch(trainer.model, run_dir, options.early_stopping_patience, trainer.log, writes=chief))
+    callbacks.append(Checkpointing(trainer.save_progress, options.checkpoint_every, run_dir, prunes=chief))
+    if chief:
+        callbacks.append(MetricsLog(run_dir / "metrics.jsonl", resumed))
+    fault = FaultInjection.from_environment()
+    if fault is not None:
+        callbacks.append(fault)
+    return callbacks
+
+
+@contextlib.contextmanager
+def _sigterm_as_ctrl_c():
+    """SIGTERM (a scheduler's or `kill`'s stop) ends training as Ctrl-C does, checkpoint included.
+
+    A context manager rather than a callback: the handler belongs to the process and must be put
+    back however training ends, which no hook is sure to see (an error in a step, in validation or
+    in another callback skips the rest).
+    """
+    previous = signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_keyboard_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def _resumable_manifest(run_dir: Path, name: str, runs_dir: Path, prepared) -> dict:
+    if not run_dir.exists():
+        raise SneknerError(f"run {name} does not exist in {runs_dir}, so there is nothing to resume; drop --resume to start it")
+    manifest = open_run(str(run_dir), runs_dir, finished=False).manifest
+    if manifest.get("status") == "finished":
+        raise SneknerError(f"run {name} already finished; nothing to resume (start a new run with another --name, or --overwrite)")
+    if Path(manifest["data"]).resolve() != prepared.path.resolve():
+        raise SneknerError(f"run {name} was trained on {manifest['data']}, not {prepared.path}; resume it with that data")
+    return manifest
