@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from snekner.ner.labels import IGNORE
+
 PAD_MULTIPLE = 8  # with a GPU or XLA; 1 otherwise (see pad_multiple)
-IGNORE = -100
 
 
 @dataclass

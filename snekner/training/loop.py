@@ -17,8 +17,11 @@ from dataclasses import asdict, dataclass, fields
 from enum import Enum
 from pathlib import Path
 
-from snekner.store.artifacts import RUN_KIND, RUN_MANIFEST, environment_versions, now_iso, read_json, write_json, write_lines
 from snekner.errors import SneknerError
+from snekner.modeling.devices import Strategy
+from snekner.store.atomic import write_json, write_lines
+from snekner.store.manifests import RunManifest, RunStatus, environment_versions, now_iso, write_run_manifest
+from snekner.store.prepared import load_prepared
 from snekner.store.runs import Run, open_run
 
 STATE_FILE = "state.json"
@@ -72,7 +75,7 @@ class TrainOptions:
     eval_batch_size: int = 32
     mixed_precision: bool | None = None  # None: on with a GPU
     xla: bool | None = None  # None: on with a GPU
-    strategy: str = "auto"
+    strategy: Strategy = Strategy.AUTO
     checkpoint_every: int = 0  # steps; 0: only at the end of each epoch
     tensorboard: bool = False
 
@@ -153,7 +156,7 @@ class Trainer:
             vocab = self.model.config.vocab_size
             if len(self.train_data.input_ids) and int(self.train_data.input_ids.max()) >= vocab:
                 raise SneknerError(
-                    f"the data was tokenized for {self.prepared.manifest['tokenizer']}, whose ids do not fit {model_name} "
+                    f"the data was tokenized for {self.prepared.manifest.tokenizer}, whose ids do not fit {model_name} "
                     f"(vocabulary {vocab}); prepare the data with --model {model_name} or train with its own model"
                 )
             optimizer = build_optimizer(opts.learning_rate, total, int(total * opts.warmup_ratio), opts.weight_decay,
@@ -224,7 +227,7 @@ class Trainer:
 
         if not self.state_path.is_file():
             return self.fresh_state()
-        state = read_json(self.state_path, "training state")
+        state = json.loads(self.state_path.read_text(encoding="utf-8"))
         self.checkpoint.restore(str(self.run_dir / state["checkpoint"])).expect_partial()
         # dropout draws continue from a seed of their own: the data order is exact, the dropout masks are not replayed
         tf.random.set_seed(self.options.seed + state["global_step"])
@@ -393,14 +396,14 @@ def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _resumable_manifest(run_dir: Path, name: str, runs_dir: Path, prepared) -> dict:
+def _resumable_manifest(run_dir: Path, name: str, runs_dir: Path, prepared) -> RunManifest:
     if not run_dir.exists():
         raise SneknerError(f"run {name} does not exist in {runs_dir}, so there is nothing to resume; drop --resume to start it")
     manifest = open_run(str(run_dir), runs_dir, finished=False).manifest
-    if manifest.get("status") == "finished":
+    if manifest.is_finished:
         raise SneknerError(f"run {name} already finished; nothing to resume (start a new run with another --name, or --overwrite)")
-    if Path(manifest["data"]).resolve() != prepared.path.resolve():
-        raise SneknerError(f"run {name} was trained on {manifest['data']}, not {prepared.path}; resume it with that data")
+    if Path(manifest.data).resolve() != prepared.path.resolve():
+        raise SneknerError(f"run {name} was trained on {manifest.data}, not {prepared.path}; resume it with that data")
     return manifest
 
 
@@ -408,7 +411,6 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
           overwrite: bool = False, log=lambda msg: None) -> Run:
     """Train (or resume) run `name` on a prepared dataset; returns the finished run."""
     from snekner.modeling.devices import chief_by_tf_config, setup_devices
-    from snekner.data.prepare import load_prepared
 
     run_dir = Path(runs_dir) / name
     chief = chief_by_tf_config()  # in a multi-worker cluster only the chief owns the run folder
@@ -417,14 +419,14 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
     prepared = load_prepared(prepared_path)
     if "train" not in prepared.dataset:
         raise SneknerError(f"prepared dataset {prepared_path} has no train split; prepare a dataset that has one")
-    manifest: dict = {}
+    manifest: RunManifest | None = None
     if resume and chief:
         manifest = _resumable_manifest(run_dir, name, runs_dir, prepared)
-        options = TrainOptions.from_manifest(manifest["options"])
+        options = TrainOptions.from_manifest(manifest.options)
     elif chief and run_dir.exists() and not overwrite:
         raise SneknerError(f"run {name} already exists in {runs_dir}; pass --resume to continue it, --overwrite to replace it, or choose another --name")
     options.validate()
-    model_name = options.model or prepared.manifest["tokenizer"]
+    model_name = options.model or prepared.manifest.tokenizer
     setup = setup_devices(options.strategy, options.mixed_precision, options.xla)
     log(f"devices: {setup.describe()}")
     import tensorflow as tf
@@ -435,25 +437,15 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
     if not resume and run_dir.exists() and setup.is_chief:
         shutil.rmtree(run_dir)  # --overwrite: only now that data and model have loaded
     started = now_iso()
-    if not manifest:
-        manifest = {
-            "kind": RUN_KIND,
-            "format_version": 1,
-            "name": name,
-            "status": "running",
-            "created": started,
-            "data": str(prepared.path.resolve()),
-            "data_manifest": prepared.manifest,
-            "model": model_name,
-            "labels": prepared.labels,
-            "options": options.to_manifest(),
-        }
-    manifest["devices"] = {"description": setup.describe(), "strategy": setup.strategy_name, "replicas": setup.replicas,
-                           "gpus": setup.gpus, "precision": setup.precision_policy, "xla": setup.xla}
-    manifest["versions"] = environment_versions()
+    if manifest is None:
+        manifest = RunManifest(name=name, status=RunStatus.RUNNING, created=started, data=str(prepared.path.resolve()),
+                               data_manifest=prepared.manifest, model=model_name, options=options.to_manifest())
+    manifest.devices = {"description": setup.describe(), "strategy": setup.strategy_name, "replicas": setup.replicas,
+                        "gpus": setup.gpus, "precision": setup.precision_policy, "xla": setup.xla}
+    manifest.versions = environment_versions()
     if setup.is_chief:
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run_dir / RUN_MANIFEST, manifest)
+        write_run_manifest(run_dir, manifest)
     state = trainer.restore() if resume else trainer.fresh_state()
     if resume and setup.is_chief:
         trainer.write_metrics(state)  # metrics.jsonl always equals the checkpointed history
@@ -466,19 +458,14 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
         signal.signal(signal.SIGTERM, previous)
     trainer.export(state)
     if setup.is_chief:
-        manifest.update({
-            "status": "finished",
-            "finished": now_iso(),
-            "epochs_run": len(state["history"]),
-            "stopped_early": state["stopped_early"],
-            "best_epoch": state["best_epoch"],
-            "best_validation_f1": state["best_f1"],
-            "timings": {
-                "last_session_seconds": time.perf_counter() - t0,
-                "train_seconds": sum(h["train_seconds"] for h in state["history"]),
-                "per_epoch_seconds": [h["train_seconds"] for h in state["history"]],
-            },
-        })
-        write_json(run_dir / RUN_MANIFEST, manifest)
+        manifest.status, manifest.finished = RunStatus.FINISHED, now_iso()
+        manifest.epochs_run, manifest.stopped_early = len(state["history"]), state["stopped_early"]
+        manifest.best_epoch, manifest.best_validation_f1 = state["best_epoch"], state["best_f1"]
+        manifest.timings = {
+            "last_session_seconds": time.perf_counter() - t0,
+            "train_seconds": sum(h["train_seconds"] for h in state["history"]),
+            "per_epoch_seconds": [h["train_seconds"] for h in state["history"]],
+        }
+        write_run_manifest(run_dir, manifest)
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     return Run(run_dir, manifest)

@@ -200,21 +200,17 @@ def no_dotenv(tmp_path, monkeypatch):
 
 def fake_training(monkeypatch, run_path: Path):
     """`snekner train` returns this finished run without training (the push is what is tested)."""
-    import snekner.training.loop
-
     def train(prepared, name, runs_dir, options, resume=False, overwrite=False, log=lambda m: None):
-        return Run(run_path, json.loads((run_path / "snekner-run.json").read_text()))
+        return open_run(str(run_path))
 
-    monkeypatch.setattr(snekner.training.loop, "train", train)
+    monkeypatch.setattr("snekner.cli.train.train", train)
 
 
 def test_push_without_token_fails_before_training(no_dotenv, tmp_path, monkeypatch):
-    import snekner.training.loop
-
     def train(*a, **k):
         raise AssertionError("trained although the push could not happen")
 
-    monkeypatch.setattr(snekner.training.loop, "train", train)
+    monkeypatch.setattr("snekner.cli.train.train", train)
     result = runner.invoke(app, ["train", str(tmp_path / "data"), "--name", "R", "--runs-dir", str(tmp_path / "runs"), "--push-to-hub", "me/ner"])
     one_line_error(result, "no Hugging Face token", "HF_TOKEN", ".env")
     from snekner.hub import push_run
