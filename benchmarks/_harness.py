@@ -49,6 +49,8 @@ def run_child(phase: str, spec: dict, work: Path, logs: Path) -> dict:
     shutil.rmtree(cache, ignore_errors=True)
     cache.mkdir(parents=True)
     env = {**os.environ, "HF_DATASETS_CACHE": str(cache), "TF_USE_LEGACY_KERAS": "1", "TF_CPP_MIN_LOG_LEVEL": "2",
+           # what `snekner` sets for its commands (snekner.cli): oneDNN kernels on both sides
+           "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1"),
            "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
            "SNEKNER_CACHE": str(work / "snekner-cache")}
     before = loadavg()
@@ -154,3 +156,28 @@ def machine() -> dict:
 def default_model() -> str:
     tool = REPO.parent / "shared" / "tools" / "pretrained-minilm"
     return subprocess.run([str(tool)], capture_output=True, text=True, check=True).stdout.strip()
+
+
+def subset_prepared(src: Path, dst: Path, train_sentences: int | None, keep: tuple[str, ...] = ("train",)) -> Path:
+    """A copy of a prepared dataset with only the splits in `keep`, its train split cut to the first
+    `train_sentences` sentences (None: all), and a manifest that says so."""
+    import dataclasses
+
+    import datasets
+
+    from snekner.data.prepare import split_stats
+    from snekner.store.atomic import atomic_path
+    from snekner.store.manifests import write_prepared_manifest
+    from snekner.store.prepared import load_prepared
+
+    prepared = load_prepared(src)
+    splits = {name: prepared.split(name) for name in keep}
+    if train_sentences is not None:
+        splits["train"] = splits["train"].select(range(min(train_sentences, len(splits["train"])))).flatten_indices()
+    note = f"benchmark copy of {src}: splits {', '.join(keep)}, the first {len(splits['train'])} training sentences"
+    manifest = dataclasses.replace(prepared.manifest, splits={name: split_stats(split) for name, split in splits.items()}, note=note)
+    with atomic_path(dst, directory=True) as tmp:
+        datasets.DatasetDict(splits).save_to_disk(str(tmp / "data"))
+        shutil.copytree(prepared.tokenizer_dir, tmp / "tokenizer")
+        write_prepared_manifest(tmp, manifest)
+    return dst

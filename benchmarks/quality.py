@@ -44,6 +44,8 @@ import sys
 import time
 from pathlib import Path
 
+from _harness import subset_prepared
+
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 LEARNING_RATE = 5e-5
@@ -82,31 +84,12 @@ def prepared_dir(work: Path, alignment: str) -> Path:
 def subset(work: Path, alignment: str, size: int | None) -> Path:
     """The prepared data with the first `size` training sentences (None: all), the test split, and no
     validation split: every recipe is scored on its last epoch's model, as the seed project did."""
-    import datasets
-
-    from snekner.data.prepare import load_prepared
-
-    src = prepared_dir(work, alignment)
     dst = work / f"prepared-{alignment}-train{size or 'all'}"
-    if dst.is_dir():
-        return dst
-    prepared = load_prepared(src)
-    splits = {"train": prepared.split("train"), "test": prepared.split("test")}
-    if size is not None:
-        splits["train"] = splits["train"].select(range(min(size, len(splits["train"])))).flatten_indices()
-    tmp = work / f".{dst.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    datasets.DatasetDict(splits).save_to_disk(str(tmp / "data"))
-    shutil.copytree(src / "tokenizer", tmp / "tokenizer")
-    manifest = dict(prepared.manifest)
-    manifest["splits"] = {"train": {**manifest["splits"]["train"], "sentences": len(splits["train"])}, "test": manifest["splits"]["test"]}
-    manifest["benchmark_subset"] = f"first {len(splits['train'])} training sentences and the test split of {src}, no validation"
-    (tmp / "snekner-prepared.json").write_text(json.dumps(manifest, indent=2))
-    try:
-        os.replace(tmp, dst)
-    except OSError:  # another job made it first
-        shutil.rmtree(tmp, ignore_errors=True)
+    if not dst.is_dir():
+        try:
+            subset_prepared(prepared_dir(work, alignment), dst, size, keep=("train", "test"))
+        except OSError:  # another job made it first
+            pass
     return dst
 
 
@@ -125,7 +108,7 @@ def test_scores(model, prepared) -> dict:
 
 
 def cell_snekner(cell: dict, work: Path) -> dict:
-    from snekner.data.prepare import load_prepared
+    from snekner.store.prepared import load_prepared
     from snekner.modeling.models import load_trained
     from snekner.training.options import TrainOptions
     from snekner.training.train import train
@@ -174,7 +157,7 @@ def cell_seed_style(cell: dict, work: Path) -> dict:
     import tensorflow as tf
     from transformers import AdamWeightDecay, AutoTokenizer, DataCollatorForTokenClassification
 
-    from snekner.data.prepare import load_prepared
+    from snekner.store.prepared import load_prepared
     from snekner.modeling.models import build_token_classifier
 
     data = subset(work, "first", cell["size"])
@@ -240,7 +223,8 @@ def done_cells(out: Path) -> dict:
 
 
 def run_cells(cells: list[dict], work: Path, out: Path, jobs: int) -> None:
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
+           "TF_ENABLE_ONEDNN_OPTS": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "1")}  # as `snekner` runs
     if jobs > 1:
         env.update(TF_NUM_INTRAOP_THREADS="1", TF_NUM_INTEROP_THREADS="1", RAYON_NUM_THREADS="1")
     running: list[tuple[subprocess.Popen, dict, object]] = []
@@ -347,7 +331,7 @@ def main(argv=None) -> None:
     started = time.perf_counter()
     run_cells(todo, work, out, args.jobs)
     results = done_cells(out)
-    from snekner.data.prepare import load_prepared
+    from snekner.store.prepared import load_prepared
 
     full = len(load_prepared(prepared_dir(work, "first")).split("train"))
     print(table(results, variants, sizes, epochs, full))

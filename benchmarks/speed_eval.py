@@ -31,7 +31,7 @@ def phase_ref_eval(spec: dict) -> dict:
 def phase_snekner_eval(spec: dict) -> dict:
     from transformers import AutoTokenizer
 
-    from snekner.data.prepare import load_prepared
+    from snekner.store.prepared import load_prepared
     from snekner.modeling.models import load_trained
     from snekner.modeling.forward import gold_word_tags, predict_word_tags
     from snekner.ner.scoring import score

@@ -30,9 +30,10 @@ train  one epoch over the first N English training sentences, batch 16, lr 3e-4.
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from pathlib import Path
+
+from _harness import subset_prepared
 
 from snekner.training.callbacks import Callback
 
@@ -117,24 +118,6 @@ def phase_ref_train(spec: dict) -> dict:
     }
 
 
-def _subset_prepared(src: Path, dst: Path, n: int) -> None:
-    """A prepared dataset holding only the first n training sentences and no validation split."""
-    import datasets
-
-    from snekner.data.prepare import load_prepared
-
-    prepared = load_prepared(src)
-    train = prepared.split("train")
-    train = train.select(range(min(n, len(train)))).flatten_indices()
-    dst.mkdir(parents=True)
-    datasets.DatasetDict({"train": train}).save_to_disk(str(dst / "data"))
-    shutil.copytree(src / "tokenizer", dst / "tokenizer")
-    manifest = dict(prepared.manifest)
-    manifest["splits"] = {"train": {**manifest["splits"]["train"], "sentences": len(train)}}
-    manifest["benchmark_subset"] = f"first {len(train)} training sentences of {src}, validation dropped"
-    (dst / "snekner-prepared.json").write_text(json.dumps(manifest, indent=2))
-
-
 class SneknerStepTimer(Callback):
     """Wall and CPU clock of every step, from just before the compiled step function to the end
     of the step (the loop has fetched its loss by then), with each batch's shape and attention
@@ -173,7 +156,7 @@ def phase_snekner_train(spec: dict) -> dict:
     from snekner.training.train import train
 
     subset = Path(spec["work"]) / f"snekner-train-data-{spec['round']}"
-    _subset_prepared(Path(spec["snekner_prep_dir"]), subset, spec["train_sentences"])
+    subset_prepared(Path(spec["snekner_prep_dir"]), subset, spec["train_sentences"])
     timer = SneknerStepTimer()
     log_lines: list[str] = []
     options = TrainOptions(epochs=1, batch_size=spec["batch_size"], learning_rate=spec["learning_rate"], seed=spec["seed"])

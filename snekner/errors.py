@@ -1,2 +1,107 @@
+"""Errors the user can fix.
+
+The core says what is wrong and carries the facts; it never names a command or a command-line
+flag. Where the fix is a different value of an option, the error names the option's field
+(`option="lang"`) and phrases the fix with an `{option}` placeholder; the command line
+(snekner.cli) renders it as the flag (`--lang`) and adds hints that name its commands, so a
+notebook user reads "lang" where a shell user reads "--lang".
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+
+def _field(option: str) -> str:
+    return option
+
+
 class SneknerError(Exception):
-    """Bad input or state the user can fix. The message is one line: what is wrong, then how to fix it."""
+    """Bad input or state the user can fix: one line, what is wrong, then how to fix it."""
+
+    def __init__(self, message: str, *, fix: str | None = None, option: str | None = None):
+        self.message, self.fix, self.option = message, fix, option
+        super().__init__(message)
+
+    def render(self, name_option: Callable[[str], str] = _field) -> str:
+        """The one line, with option fields named by `name_option` (the CLI passes field -> --flag)."""
+        if not self.fix:
+            return self.message
+        return f"{self.message}; {self.fix.format(option=name_option(self.option) if self.option else '')}"
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+class OptionError(SneknerError):
+    """An option value out of its range, e.g. OptionError("learning_rate", 0, "positive")."""
+
+    def __init__(self, option: str, value, requirement: str):
+        self.value, self.requirement = value, requirement
+        super().__init__(f"{option} must be {requirement}, not {value!r}", option=option)
+
+    def render(self, name_option: Callable[[str], str] = _field) -> str:
+        return f"{name_option(self.option)} must be {self.requirement}, not {self.value!r}"
+
+
+class ManifestError(SneknerError):
+    """A folder that should be a prepared dataset or a run is not one, or its manifest cannot be read.
+
+    what: "prepared dataset" or "run"; problem: "missing" (no such folder or no manifest), "kind"
+    (another kind of manifest), "version" (a format version this snekner does not read; `newer`
+    when it was written by a later one), "damaged" (unreadable or incomplete).
+    """
+
+    def __init__(self, message: str, *, path: Path, what: str, problem: str, newer: bool = False):
+        self.path, self.what, self.problem, self.newer = Path(path), what, problem, newer
+        super().__init__(message)
+
+
+class MissingSplitError(SneknerError):
+    def __init__(self, message: str, *, split: str, available: list[str]):
+        self.split, self.available = split, available
+        super().__init__(message, fix="choose another {option}", option="split")
+
+
+class RunNotFoundError(SneknerError):
+    def __init__(self, message: str, *, spec: str, runs_dir: Path, known: list[str]):
+        self.spec, self.runs_dir, self.known = spec, runs_dir, known
+        super().__init__(message)
+
+
+class RunNotFinishedError(SneknerError):
+    def __init__(self, message: str, *, run):
+        self.run = run
+        super().__init__(message)
+
+
+class OutputExistsError(SneknerError):
+    """An artifact already exists where a command would write one (what: "prepared dataset", "run", ...)."""
+
+    def __init__(self, message: str, *, path: Path, what: str):
+        self.path, self.what = path, what
+        super().__init__(message)
+
+
+class MissingEvaluationError(SneknerError):
+    """A run lacks what `eval` writes for a split: its scores or its stored predictions (part)."""
+
+    def __init__(self, message: str, *, run, split: str, part: str):
+        self.run, self.split, self.part = run, split, part
+        super().__init__(message)
+
+
+class MissingModelError(SneknerError):
+    """A run folder without its trained model (model/)."""
+
+    def __init__(self, message: str, *, run):
+        self.run = run
+        super().__init__(message)
+
+
+class TrainingInterruptedError(SneknerError):
+    """Ctrl-C or SIGTERM stopped training after a checkpoint was written: the run can be resumed."""
+
+    def __init__(self, message: str, *, prepared: Path, name: str, runs_dir: Path):
+        self.prepared, self.name, self.runs_dir = prepared, name, runs_dir
+        super().__init__(message)

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from snekner.errors import SneknerError
+from snekner.present.card import write_card
+from snekner.settings import hf_token
 from snekner.store.runs import Run
 
 
 def require_token() -> str:
-    from snekner.settings import hf_token
-
     token = hf_token()
     if not token:
         raise SneknerError("no Hugging Face token: set HF_TOKEN in the environment or in a .env file to push to the hub")
@@ -39,8 +39,6 @@ def push_run(run: Run, repo_id: str) -> str:
     """Write the run's model card, then upload RUN/model (card included) to `repo_id`."""
     from huggingface_hub import HfApi
 
-    from snekner.present.card import write_card
-
     token = require_token()
     write_card(run, repo_id)
     endpoint = hub_endpoint()
@@ -50,5 +48,5 @@ def push_run(run: Run, repo_id: str) -> str:
         api.upload_folder(repo_id=repo_id, folder_path=str(run.model_dir), commit_message=f"snekner run {run.name}")
     except Exception as e:  # offline, auth, permissions: one line, token scrubbed
         first = _scrub(_reason(e, endpoint), token)
-        raise SneknerError(f"could not push {run.name} to {repo_id} on the Hugging Face hub ({first}); check the network, the repo id and the token") from None
+        raise SneknerError(f"could not push {run.name} to {repo_id} on the Hugging Face hub ({first})", fix="check the network, the repo id and the token") from None
     return str(url)

@@ -23,10 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from snekner.errors import SneknerError
+from snekner.errors import MissingModelError, OptionError, SneknerError
+from snekner.modeling.batches import EncodedSplit
+from snekner.modeling.forward import EVAL_BATCH_SIZE, subword_predictions
+from snekner.modeling.models import load_tokenizer, load_trained
+from snekner.ner.scoring import chunk
+from snekner.store.runs import Run
 
-FORMATS = ("table", "jsonl", "conll")
-DEFAULT_BATCH_SIZE = 32
 INPUT_FIX = "pass a UTF-8 text file with one sentence per line, or a .jsonl file with a \"tokens\" list per line"
 
 
@@ -218,11 +221,6 @@ def assign_windows(lengths: list[int], windows: list[tuple[int, int]]) -> list[i
 
 # ---------------------------------------------------------------- prediction
 
-def label_list(model) -> list[str]:
-    id2label = model.config.id2label
-    return [id2label[i] for i in range(len(id2label))]
-
-
 def word_lengths(tokenizer, sentences: list[list[str]]) -> list[list[int]]:
     """Sub-words per word (no special tokens), as the tokenizer splits the words given separately."""
     out: list[list[int]] = [[] for _ in sentences]
@@ -243,19 +241,16 @@ def check_max_length(tokenizer, max_length: int, model=None) -> int:
     """The sub-words a window's words may use: max_length less the special tokens."""
     specials = tokenizer.num_special_tokens_to_add(pair=False)
     if max_length < specials + 1:
-        raise SneknerError(f"--max-length {max_length} leaves no room for words next to the {specials} special tokens; pass at least {specials + 1}")
+        raise OptionError("max_length", max_length, f"at least {specials + 1}, to leave room for words next to the {specials} special tokens")
     limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
     if isinstance(limit, int) and max_length > limit:
-        raise SneknerError(f"--max-length {max_length} is more than the model's {limit} positions; pass at most {limit}")
+        raise OptionError("max_length", max_length, f"at most the model's {limit} positions")
     return max_length - specials
 
 
 def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int,
-                 stride: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> tuple[list[list[str]], list[list[float | None]], int]:
+                 stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE) -> tuple[list[list[str]], list[list[float | None]], int]:
     """Word tags and scores for token lists, windowing sentences that do not fit. Also returns the window count."""
-    from snekner.modeling.batches import EncodedSplit
-    from snekner.modeling.forward import subword_predictions
-
     budget = check_max_length(tokenizer, max_length, model)
     lengths = word_lengths(tokenizer, sentences)
     windows: list[tuple[int, int, int]] = []  # (sentence, start, end)
@@ -299,8 +294,6 @@ def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str]
 
 def find_entities(sentence: Sentence, tags: list[str], scores: list[float | None]) -> list[dict]:
     """Entities of one sentence: text, type, start, end (word indices, end exclusive), mean word score."""
-    from snekner.ner.scoring import chunk
-
     entities = []
     for typ, first, last in chunk(tags, "conlleval"):
         if sentence.offsets is not None and sentence.text is not None:
@@ -319,85 +312,37 @@ def find_entities(sentence: Sentence, tags: list[str], scores: list[float | None
 
 
 def predict_entities(model, tokenizer, sentences: list[Sentence], labels: list[str], max_length: int,
-                     stride: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> list[Prediction]:
+                     stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE) -> list[Prediction]:
     tags, scores, _ = predict_tags(model, tokenizer, [s.words for s in sentences], labels, max_length, stride, batch_size)
     return [Prediction(s, t, sc, find_entities(s, t, sc)) for s, t, sc in zip(sentences, tags, scores)]
 
 
-# ---------------------------------------------------------------- formats
-
-def check_format(fmt: str) -> str:
-    if fmt not in FORMATS:
-        raise SneknerError(f"unknown --format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    return fmt
-
-
-def format_jsonl(predictions: list[Prediction]) -> str:
-    return "\n".join(json.dumps({"tokens": p.sentence.words, "entities": p.entities}, ensure_ascii=False) for p in predictions)
-
-
-def format_conll(predictions: list[Prediction]) -> str:
-    blocks = ["\n".join(f"{word}\t{tag}" for word, tag in zip(p.sentence.words, p.tags)) for p in predictions]
-    return "\n\n".join(blocks)
-
-
-def format_table(predictions: list[Prediction]) -> str:
-    from tabulate import tabulate
-
-    rows = [[str(i), e["text"], e["type"], f"{e['start']}-{e['end']}", "-" if e["score"] is None else f"{e['score']:.3f}"]
-            for i, p in enumerate(predictions) for e in p.entities]
-    if not rows:
-        return f"no entities found in {len(predictions)} sentence{'s' if len(predictions) != 1 else ''}"
-    return tabulate(rows, headers=["sentence", "entity", "type", "words", "score"], tablefmt="simple",
-                    disable_numparse=True, colalign=("right", "left", "left", "right", "right"))
-
-
-def format_predictions(predictions: list[Prediction], fmt: str) -> str:
-    return {"table": format_table, "jsonl": format_jsonl, "conll": format_conll}[check_format(fmt)](predictions)
-
-
 # ---------------------------------------------------------------- a run
 
-def default_max_length(run, tokenizer) -> int:
-    """The max_length the run's data was prepared with (else the tokenizer's, at most 512)."""
-    value = (run.manifest.get("data_manifest") or {}).get("max_length")
-    if not value and run.manifest.get("data"):
-        manifest = Path(run.manifest["data"]) / "snekner-prepared.json"
-        if manifest.is_file():
-            try:
-                value = json.loads(manifest.read_text(encoding="utf-8")).get("max_length")
-            except (OSError, ValueError):
-                value = None
-    if not value:
-        value = min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
-    return int(value)
-
-
-def predict_run(run, texts: list[str] | None = None, input_path: str | Path | None = None, max_length: int | None = None,
-                stride: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE) -> list[Prediction]:
+def predict_run(run: Run, texts: list[str] | None = None, input_path: str | Path | None = None, max_length: int | None = None,
+                stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE) -> list[Prediction]:
     """Tag TEXT arguments or an input file with a finished run (checks the input before loading the model)."""
     texts = [t for t in (texts or []) if t.strip()]
     if texts and input_path is not None:
-        raise SneknerError("pass sentences as TEXT arguments or --input FILE, not both")
+        raise SneknerError("sentences were given both as texts and in an input file", fix="pass them as texts or with {option} FILE, not both",
+                           option="input")
     if input_path is not None:
         items = read_input(input_path)
     elif texts:
         items = list(texts)
     else:
-        raise SneknerError("nothing to predict: pass sentences as TEXT arguments or --input FILE")
+        raise SneknerError("nothing to predict", fix="pass sentences as texts or with {option} FILE", option="input")
     if batch_size < 1:
-        raise SneknerError(f"--batch-size must be at least 1, not {batch_size}")
+        raise OptionError("batch_size", batch_size, "at least 1")
     if stride is not None and stride < 0:
-        raise SneknerError(f"--stride must be 0 or more words, not {stride}")
+        raise OptionError("stride", stride, "0 or more words")
     if not (run.model_dir / "config.json").is_file():
-        raise SneknerError(f"run {run.name} has no model in {run.model_dir}; train it again with `snekner train ... --name {run.name} --overwrite`")
-    from snekner.modeling.models import load_tokenizer, load_trained
-
+        raise MissingModelError(f"run {run.name} has no model in {run.model_dir}", run=run)
     tokenizer = load_tokenizer(str(run.model_dir))
     if max_length is None:
-        max_length = default_max_length(run, tokenizer)
+        max_length = run.manifest.data_manifest.max_length
     check_max_length(tokenizer, max_length)
     sentences = make_sentences(items, tokenizer)
     model = load_trained(run.model_dir)
     check_max_length(tokenizer, max_length, model)
-    return predict_entities(model, tokenizer, sentences, label_list(model), max_length, stride, batch_size)
+    return predict_entities(model, tokenizer, sentences, run.labels, max_length, stride, batch_size)

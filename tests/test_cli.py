@@ -120,7 +120,7 @@ def test_interrupted_prep_leaves_nothing_a_later_command_accepts(tmp_path, sampl
     def boom(*a, **k):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(features, "write_json", boom)  # dies after the data is saved, before the manifest
+    monkeypatch.setattr(features, "write_prepared_manifest", boom)  # dies after the data is saved, before the manifest
     result = invoke("prep", "--dataset", sample_dir, "--lang", "en", "--tagset", "b", "--model", tiny_model, "--out", tmp_path / "o")
     assert result.exit_code != 0
     assert not (tmp_path / "o").exists()

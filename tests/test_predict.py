@@ -16,10 +16,6 @@ from snekner.predict import (
     Sentence,
     assign_windows,
     find_entities,
-    format_conll,
-    format_jsonl,
-    format_predictions,
-    format_table,
     make_windows,
     predict_tags,
     read_input,
@@ -27,6 +23,7 @@ from snekner.predict import (
     word_context,
 )
 from snekner.ner.scoring import chunk
+from snekner.present.predictions import format_conll, format_jsonl, format_predictions, format_table
 
 runner = CliRunner()
 
@@ -249,8 +246,8 @@ def test_table_format():
     empty = [Prediction(Sentence(["a"]), ["O"], [0.9])]
     assert format_table(empty) == "no entities found in 1 sentence"
     assert format_predictions(empty, "conll") == "a\tO"
-    with pytest.raises(SneknerError, match="unknown --format 'xml'; choose one of table, jsonl, conll"):
-        format_predictions(empty, "xml")
+    with pytest.raises(ValueError, match="'xml' is not a valid PredictFormat"):
+        format_predictions(empty, "xml")  # the command line refuses it first (test_cli: a one-line usage error)
 
 
 # ---------------------------------------------------------------- windows through a model (fakes)
@@ -413,7 +410,7 @@ def test_predict_text_file_and_tiny_max_length_windows(trained, tmp_path, sample
     assert len(full) == 2 and full[1]["tokens"] == ["Short", "one", "here", "."]
     tiny = parse_conll(ok("predict", "P", "--runs-dir", trained, "--input", path, "--format", "conll", "--max-length", 8).output)
     assert [w for w, _ in tiny[0]] == full[0]["tokens"]  # every word of the long sentence has a tag
-    labels = json.loads((trained / "P" / "snekner-run.json").read_text())["labels"]
+    labels = json.loads((trained / "P" / "snekner-run.json").read_text())["data_manifest"]["tagset"]["labels"]
     assert all(t in labels for _, t in tiny[0])
     from transformers import AutoTokenizer
 
@@ -432,9 +429,9 @@ def test_predict_text_file_and_tiny_max_length_windows(trained, tmp_path, sample
     (["--input", "{tmp}/empty.txt"], ["has no sentences"]),
     ([], ["nothing to predict", "--input"]),
     (["Some text", "--input", "{tmp}/empty.txt"], ["not both"]),
-    (["Some text", "--format", "xml"], ["unknown --format 'xml'", "table, jsonl, conll"]),
-    (["Some text", "--max-length", "2"], ["--max-length 2", "at least 3"]),
-    (["Some text", "--max-length", "4096"], ["--max-length 4096", "at most 128"]),
+    (["Some text", "--format", "xml"], ["--format", "'xml' is not one of 'table', 'jsonl', 'conll'"]),
+    (["Some text", "--max-length", "2"], ["--max-length must be at least 3", "not 2"]),
+    (["Some text", "--max-length", "4096"], ["--max-length must be at most the model's 128 positions", "not 4096"]),
     (["Some text", "--stride", "-1"], ["--stride"]),
     (["Some text", "--batch-size", "0"], ["--batch-size"]),
 ])
@@ -454,7 +451,7 @@ def test_two_batches_in_flight_give_the_sequential_results(trained):
     one-batch-at-a-time loop over the same padded batches gives."""
     import numpy as np
 
-    from snekner.data.prepare import load_prepared
+    from snekner.store.prepared import load_prepared
     from snekner.modeling.models import load_trained
     from snekner.modeling.batches import EncodedSplit, evaluation_order, make_dataset, pad_multiple
     from snekner.modeling.forward import _forward, subword_predictions

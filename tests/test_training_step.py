@@ -77,7 +77,7 @@ def _plain_losses(model_dir: Path, labels: list[str], batches: list, learning_ra
 
 def test_compiled_step_learns_what_the_plain_recipe_learns(prepared, no_dropout_model, tmp_path):
     from snekner.modeling.devices import setup_devices
-    from snekner.data.prepare import load_prepared
+    from snekner.store.prepared import load_prepared
     from snekner.training.loop import Trainer
     from snekner.training.options import TrainOptions
 

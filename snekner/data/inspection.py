@@ -5,13 +5,14 @@ from pathlib import Path
 
 import numpy as np
 
-from snekner.ner.tagset import Tagset
+from snekner.data.sources import open_source
+from snekner.ner.tagset import Tagset, load_tagset, named_tagsets
+from snekner.store.manifests import PREPARED_MANIFEST
+from snekner.store.prepared import load_prepared
 
 
 def _covering_tagset(tagset: Tagset, width: int) -> Tagset | None:
     """The smallest named tagset that names the data's ids 0..width-1 and agrees with `tagset` on its own ids."""
-    from snekner.ner.tagset import load_tagset, named_tagsets
-
     best = None
     for name in named_tagsets():
         candidate = load_tagset(name)
@@ -25,8 +26,6 @@ def _covering_tagset(tagset: Tagset, width: int) -> Tagset | None:
 def _label_names(source_names: list[str] | None, tagset: Tagset | None, width: int) -> tuple[list[str], str]:
     if source_names:
         return list(source_names), "the dataset's own label names"
-    from snekner.ner.tagset import load_tagset
-
     names = [f"tag{i}" for i in range(width)]
     # ids a tagset leaves out still have to be named, or the entities it would drop go uncounted
     others = _covering_tagset(tagset, width) if tagset is not None else load_tagset("a")
@@ -86,13 +85,8 @@ def inspect_source(spec: str, lang: str | None = None, tagset_spec: str | None =
     """Statistics of a dataset (hub id, local folder) or of a prepared folder."""
     import pyarrow.compute as pc
 
-    from snekner.store.artifacts import PREPARED_MANIFEST
-    from snekner.ner.tagset import load_tagset
-
     prepared_manifest = None
     if (Path(spec) / PREPARED_MANIFEST).is_file():
-        from snekner.data.prepare import load_prepared
-
         prepared = load_prepared(Path(spec))
         prepared_manifest = prepared.manifest
         dataset = prepared.dataset
@@ -100,8 +94,6 @@ def inspect_source(spec: str, lang: str | None = None, tagset_spec: str | None =
         tagset = load_tagset(tagset_spec) if tagset_spec else None
         languages = sorted({lg for s in dataset.values() if "lang" in s.column_names for lg in pc.unique(s.data.column("lang")).to_pylist()})
     else:
-        from snekner.data.sources import open_source
-
         source = open_source(spec, lang, limit)
         dataset = source.dataset
         tagset = load_tagset(tagset_spec) if tagset_spec else None
@@ -112,7 +104,8 @@ def inspect_source(spec: str, lang: str | None = None, tagset_spec: str | None =
         languages = source.languages
     report: dict = {"dataset": spec, "lang": lang, "labels_from": names_from, "languages": languages, "splits": {}}
     if prepared_manifest is not None:
-        report["prepared"] = {k: prepared_manifest[k] for k in ("dataset", "lang", "tokenizer", "max_length", "alignment")}
+        report["prepared"] = {"dataset": prepared_manifest.dataset, "lang": prepared_manifest.lang, "tokenizer": prepared_manifest.tokenizer,
+                              "max_length": prepared_manifest.max_length, "alignment": prepared_manifest.alignment.value}
     for split_name, split in dataset.items():
         table = split.data.table
         words = pc.list_value_length(table.column("tokens")).to_numpy(zero_copy_only=False)
@@ -122,7 +115,8 @@ def inspect_source(spec: str, lang: str | None = None, tagset_spec: str | None =
             entry["sentences_per_language"] = {str(lg): int(c) for lg, c in zip(langs, counts)}
         if "input_ids" in table.column_names:
             entry["subwords"] = _length_summary(pc.list_value_length(table.column("input_ids")).to_numpy(zero_copy_only=False))
-            entry["truncated_sentences"] = prepared_manifest["splits"].get(split_name, {}).get("truncated_sentences")
+            stats = prepared_manifest.splits.get(split_name)
+            entry["truncated_sentences"] = stats.truncated_sentences if stats else None
         report["splits"][split_name] = entry
     if "train" in dataset and "test" in dataset:
         train_keys = _sentence_keys(dataset["train"])

@@ -1,20 +1,10 @@
-"""Prepared features: tag restriction, sub-word tokenization and label alignment.
+"""Prep: a source dataset restricted to a tagset, tokenized, aligned and saved with its manifest.
 
 A prepared dataset keeps, per sentence, the word-level `tokens` and restricted `ner_tags`
 (the gold standard scoring uses), plus `input_ids`, `labels` (one per sub-word; -100 where
 the loss ignores it) and `word_ids` (the word each sub-word came from, -1 for special
-tokens), so a prediction can always be brought back to words.
-
-How the sub-words are made: a fast tokenizer given pre-split words encodes every word on its
-own (normalizer, pre-tokenizer and model see only that word) and joins the words' sub-words
-in order, then truncates to `max_length` and adds its special tokens. `prep` does the same in
-bulk: it encodes each distinct word of the data once, lays the sentences' sub-words out with
-numpy, cuts each sentence to the sub-words that fit (from the tokenizer's truncation side)
-and frames it with the special tokens the tokenizer puts around a one-word sentence. The
-result is the tokenizer's own output, `tokenizer(sentences, is_split_into_words=True,
-truncation=True, max_length=max_length)`, at a fraction of the cost (checked on a spread of
-sentences of every split; a tokenizer that disagrees is run sentence by sentence instead),
-and the columns are built as Arrow arrays directly.
+tokens), so a prediction can always be brought back to words. How the sub-words are made:
+snekner/data/tokenize.py.
 """
 from __future__ import annotations
 
@@ -23,15 +13,16 @@ from pathlib import Path
 
 import numpy as np
 
-from snekner.store.artifacts import PREPARED_KIND, PREPARED_MANIFEST, atomic_directory, check_output_free, environment_versions, load_manifest, now_iso, write_json
-from snekner.errors import SneknerError
-from snekner.ner.tagset import Tagset
+from snekner.data.sources import check_tag_range, open_source
+from snekner.data.tokenize import tokenize_and_align
+from snekner.errors import OptionError
+from snekner.modeling.models import load_tokenizer
+from snekner.ner.tagset import Tagset, load_tagset
+from snekner.store.atomic import atomic_path, check_output_free
+from snekner.store.manifests import (Alignment, PreparedManifest, SplitStats, environment_versions, now_iso,
+                                     write_prepared_manifest)
 
-IGNORE = -100
-PREPARED_FIX = "run `snekner prep` to make one and pass its folder"
-# distinct words given to the tokenizer as one pre-split sequence: few long sequences cost far
-# less than one short sequence per word, and still leave several sequences for its threads
-WORDS_PER_SEQUENCE = 2000
+MIN_MAX_LENGTH = 8
 
 
 def restrict_tags(dataset, tagset: Tagset, width: int):
@@ -53,324 +44,50 @@ def restrict_tags(dataset, tagset: Tagset, width: int):
     return datasets.DatasetDict(out)
 
 
-def continuation_table(labels: list[str]) -> np.ndarray:
-    """For label_all_tokens: a word's later sub-words get I-X where its first has B-X."""
-    index = {label: i for i, label in enumerate(labels)}
-    return np.asarray([index.get("I-" + l[2:], i) if l.startswith("B-") else i for i, l in enumerate(labels)], dtype=np.int64)
-
-
-def align_labels(word_ids: np.ndarray, offsets: np.ndarray, tags: np.ndarray, tag_offsets: np.ndarray,
-                 label_all_tokens: bool, cont: np.ndarray | None) -> np.ndarray:
-    """Sub-word labels of many sentences at once.
-
-    word_ids: every sentence's sub-word word ids one after another (-1 for special tokens),
-    sentence i being word_ids[offsets[i]:offsets[i + 1]]; its word tags are
-    tags[tag_offsets[i]:tag_offsets[i + 1]]. A sub-word whose word id differs from the previous
-    sub-word's in its sentence is the first of its word and gets the word's tag. The others get
-    IGNORE, or with label_all_tokens the word's tag through `cont` (B-X -> I-X). Special tokens
-    get IGNORE.
-    """
-    word_ids = np.asarray(word_ids, dtype=np.int64)
-    offsets = np.asarray(offsets, dtype=np.int64)
-    valid = word_ids >= 0
-    previous = np.concatenate(([-1], word_ids[:-1]))
-    starts = offsets[:-1][offsets[:-1] < len(word_ids)]
-    previous[starts] = -1  # a sentence's first sub-word has no predecessor
-    first = valid & (word_ids != previous)
-    sentence = np.repeat(np.arange(len(offsets) - 1), np.diff(offsets))
-    word_tags = np.asarray(tags, dtype=np.int64)[np.asarray(tag_offsets)[sentence[valid]] + word_ids[valid]]
-    if label_all_tokens and cont is not None:
-        later = cont[word_tags]
-    elif label_all_tokens:
-        later = word_tags
-    else:
-        later = np.full_like(word_tags, IGNORE)
-    labels = np.full(len(word_ids), IGNORE, dtype=np.int64)
-    labels[valid] = np.where(first[valid], word_tags, later)
-    return labels
-
-
-@dataclass
-class WordPieces:
-    """The sub-word ids of each distinct word: word k's are ids[starts[k]:starts[k + 1]]."""
-
-    ids: np.ndarray  # int32
-    starts: np.ndarray  # int64, one more entry than there are words
-
-    @property
-    def counts(self) -> np.ndarray:
-        """Sub-words of each word (0 for a word the tokenizer drops entirely)."""
-        return np.diff(self.starts)
-
-
-@dataclass
-class SentenceFrame:
-    """What the tokenizer does to a sentence's sub-words: keep at most `budget` of them (the
-    last ones when `keep_end`, i.e. truncation_side == "left") and put `prefix` before and
-    `suffix` after them (its special tokens, e.g. [CLS] and [SEP])."""
-
-    prefix: np.ndarray  # int32
-    suffix: np.ndarray  # int32
-    budget: int
-    keep_end: bool
-
-
-def _list_values(column) -> tuple[object, np.ndarray]:
-    """A list column's values, flattened (an Arrow array), and the row offsets into them."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if isinstance(column, pa.ChunkedArray):
-        column = column.combine_chunks()
-    lengths = pc.list_value_length(column).to_numpy(zero_copy_only=False)
-    offsets = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
-    return pc.list_flatten(column), offsets
-
-
-def distinct_words(dataset) -> tuple[list[str], dict[str, tuple[np.ndarray, np.ndarray]]]:
-    """Every distinct word of all splits, and for each split (index, offsets): the index of each
-    of its words into that list (sentences one after another), sentence i's words being
-    index[offsets[i]:offsets[i + 1]]."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    flat = {name: _list_values(split.data.table.column("tokens")) for name, split in dataset.items()}
-    encoded = pc.dictionary_encode(pa.concat_arrays([words for words, _ in flat.values()]), null_encoding="encode")
-    index = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-    per_split, start = {}, 0
-    for name, (words, offsets) in flat.items():
-        per_split[name] = (index[start:start + len(words)], offsets)
-        start += len(words)
-    return encoded.dictionary.to_pylist(), per_split
-
-
-def _word_id_array(word_ids: list[int | None]) -> np.ndarray:
-    """A tokenizer's word ids as int64, -1 for its special tokens (None)."""
-    return np.asarray([-1 if w is None else w for w in word_ids], dtype=np.int64)
-
-
-def _encode_sequences(tokenizer, sequences: list[list[str]]) -> list[tuple[list[int], list[int | None]]]:
-    """(ids, word_ids) of pre-split sequences, without special tokens or truncation."""
-    enc = tokenizer(sequences, is_split_into_words=True, add_special_tokens=False, truncation=False, padding=False,
-                    return_attention_mask=False, return_token_type_ids=False, verbose=False)
-    return [(e.ids, e.word_ids) for e in enc.encodings]
-
-
-_WORKER_TOKENIZER = None
-
-
-def _start_worker(tokenizer) -> None:
-    global _WORKER_TOKENIZER
-    _WORKER_TOKENIZER = tokenizer
-
-
-def _encode_in_worker(sequence: list[str]) -> tuple[list[int], list[int | None]]:
-    return _encode_sequences(_WORKER_TOKENIZER, [sequence])[0]
-
-
-def encode_words(tokenizer, words: list[str], num_proc: int | None = None) -> WordPieces:
-    """Sub-word ids of each word, as the tokenizer splits the word given on its own (no special tokens).
-
-    The words go to the tokenizer WORDS_PER_SEQUENCE at a time as one pre-split sequence,
-    which gives each word the same sub-words as encoding it alone. With num_proc > 1 the
-    sequences are shared out over that many worker processes; otherwise they are encoded
-    here, in one call that the tokenizer spreads over its own threads.
-    """
-    import multiprocessing
-
-    sequences = [words[i:i + WORDS_PER_SEQUENCE] for i in range(0, len(words), WORDS_PER_SEQUENCE)]
-    if num_proc is not None and num_proc > 1 and len(sequences) > 1:
-        with multiprocessing.Pool(min(num_proc, len(sequences)), initializer=_start_worker, initargs=(tokenizer,)) as pool:
-            encoded = pool.map(_encode_in_worker, sequences)
-    else:
-        encoded = _encode_sequences(tokenizer, sequences)
-    counts = np.zeros(len(words), dtype=np.int64)
-    ids = []
-    for k, (sequence_ids, sequence_word_ids) in enumerate(encoded):
-        word_ids = _word_id_array(sequence_word_ids)
-        if (word_ids < 0).any() or (np.diff(word_ids) < 0).any():
-            raise SneknerError(f"the tokenizer {type(tokenizer).__name__} does not keep each word's sub-words together and in order; "
-                               "snekner prep cannot align its output")
-        counts[k * WORDS_PER_SEQUENCE:k * WORDS_PER_SEQUENCE + len(sequences[k])] = np.bincount(word_ids, minlength=len(sequences[k]))
-        ids.append(np.asarray(sequence_ids, dtype=np.int32))
-    all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)
-    return WordPieces(all_ids, np.concatenate(([0], np.cumsum(counts))))
-
-
-def sentence_frame(tokenizer, words: list[str], pieces: WordPieces, max_length: int) -> SentenceFrame:
-    """Read the special tokens around a sentence off the tokenizer's own output for a one-word
-    sentence (made of the word with the fewest sub-words, so that truncation cannot touch it)."""
-    counts = pieces.counts
-    candidates = np.flatnonzero(counts > 0)
-    probe = [words[candidates[np.argmin(counts[candidates])]]] if len(candidates) else []
-    enc = tokenizer([probe], is_split_into_words=True, truncation=True, max_length=max_length).encodings[0]
-    ids = np.asarray(enc.ids, dtype=np.int32)
-    inside = [i for i, w in enumerate(enc.word_ids) if w is not None]
-    if not inside:  # no word of the data has a sub-word: every sentence is the special tokens alone
-        prefix, suffix = ids, ids[:0]
-    elif inside[-1] + 1 - inside[0] != len(inside):
-        raise SneknerError(f"the tokenizer {type(tokenizer).__name__} puts special tokens inside a sentence; snekner prep cannot align its output")
-    else:
-        prefix, suffix = ids[:inside[0]], ids[inside[-1] + 1:]
-    budget = max_length - len(prefix) - len(suffix)
-    if budget < 1:
-        raise SneknerError(f"--max-length {max_length} leaves no room for sub-words beside the tokenizer's {len(ids) - len(inside)} special tokens; raise it")
-    return SentenceFrame(prefix, suffix, budget, getattr(tokenizer, "truncation_side", "right") == "left")
-
-
-def encode_sentences(word_index: np.ndarray, word_offsets: np.ndarray, pieces: WordPieces,
-                     frame: SentenceFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """input_ids and word_ids of every sentence, one after another, and the row offsets.
-
-    word_index: the distinct-word index of every word, sentences one after another, sentence i
-    being word_index[word_offsets[i]:word_offsets[i + 1]]. Each sentence gets its words'
-    sub-words in order, cut to frame.budget and framed by the special tokens.
-    """
-    n_sentences = len(word_offsets) - 1
-    # every sub-word of every sentence before truncation: its id, word, and rank in its sentence
-    counts = pieces.counts[word_index]
-    word_start = np.concatenate(([0], np.cumsum(counts)))  # each word's first sub-word in the stream
-    word = np.repeat(np.arange(len(word_index)), counts)
-    position = np.arange(len(word))
-    ids = pieces.ids[pieces.starts[word_index[word]] + position - word_start[word]]
-    in_sentence = word_start[word_offsets[1:]] - word_start[word_offsets[:-1]]
-    sentence = np.repeat(np.arange(n_sentences), in_sentence)
-    rank = position - word_start[word_offsets[sentence]]
-    # truncation: which sub-words fit, and where they go in the output rows
-    kept = np.minimum(in_sentence, frame.budget)
-    skipped = in_sentence - kept if frame.keep_end else np.zeros(n_sentences, dtype=np.int64)
-    keep = (rank >= skipped[sentence]) & (rank < skipped[sentence] + kept[sentence])
-    row_lengths = len(frame.prefix) + kept + len(frame.suffix)
-    offsets = np.concatenate(([0], np.cumsum(row_lengths)))
-    at = offsets[sentence[keep]] + len(frame.prefix) + rank[keep] - skipped[sentence[keep]]
-    input_ids = np.empty(offsets[-1], dtype=np.int32)
-    word_ids = np.full(offsets[-1], -1, dtype=np.int64)
-    input_ids[at] = ids[keep]
-    word_ids[at] = word[keep] - word_offsets[sentence[keep]]
-    for j, token in enumerate(frame.prefix):
-        input_ids[offsets[:-1] + j] = token
-    for j, token in enumerate(frame.suffix):
-        input_ids[offsets[1:] - len(frame.suffix) + j] = token
-    return input_ids, word_ids, offsets
-
-
-def encode_directly(tokenizer, sentences: list[list[str]], max_length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """What encode_sentences gives, from the tokenizer's own per-sentence output (the slow way)."""
-    ids, word_ids, lengths = [], [], []
-    for start in range(0, len(sentences), 1000):
-        enc = tokenizer(sentences[start:start + 1000], is_split_into_words=True, truncation=True, max_length=max_length,
-                        return_attention_mask=False, return_token_type_ids=False, verbose=False)
-        for e in enc.encodings:
-            ids.append(np.asarray(e.ids, dtype=np.int32))
-            word_ids.append(_word_id_array(e.word_ids))
-            lengths.append(len(e.ids))
-    offsets = np.concatenate(([0], np.cumsum(lengths, dtype=np.int64)))
-    if not ids:
-        return np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int64), offsets
-    return np.concatenate(ids), np.concatenate(word_ids), offsets
-
-
-def _rows(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> list[list[int]]:
-    return [values[offsets[i]:offsets[i + 1]].tolist() for i in rows]
-
-
-def fast_path_agrees(tokenizer, tokens, encoded: tuple[np.ndarray, np.ndarray, np.ndarray], max_length: int, sample: int = 256) -> bool:
-    """Whether the distinct-word encoding equals the tokenizer's own on a spread of sentences.
-
-    A fast tokenizer given pre-split words encodes each word on its own, so they agree; should
-    a tokenizer ever split a word differently by its place in the sentence, this fails and the
-    tokenizer is run sentence by sentence instead.
-    """
-    rows = np.unique(np.linspace(0, len(tokens) - 1, num=min(sample, len(tokens))).astype(np.int64))
-    direct_ids, direct_word_ids, direct_offsets = encode_directly(tokenizer, tokens.take(rows).to_pylist(), max_length)
-    input_ids, word_ids, offsets = encoded
-    every = np.arange(len(rows))
-    return (_rows(input_ids, offsets, rows) == _rows(direct_ids, direct_offsets, every)
-            and _rows(word_ids, offsets, rows) == _rows(direct_word_ids, direct_offsets, every))
-
-
-def _list_array(offsets: np.ndarray, values: np.ndarray):
-    """An Arrow list array (32-bit offsets, like the one datasets writes) from flat values and row offsets."""
-    import pyarrow as pa
-
-    return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values))
-
-
-def tokenize_and_align(dataset, tokenizer, max_length: int, label_all_tokens: bool, labels: list[str], num_proc: int | None = None):
-    """Add input_ids (int32), labels and word_ids (int64) to every split of `dataset`.
-
-    Gives what `tokenizer(tokens, is_split_into_words=True, truncation=True,
-    max_length=max_length)` gives, aligned as `align_labels` describes. num_proc: worker
-    processes for encoding the distinct words (see `encode_words`).
-    """
-    import datasets
-
-    cont = continuation_table(labels) if label_all_tokens else None
-    words, split_words = distinct_words(dataset)
-    pieces = encode_words(tokenizer, words, num_proc)
-    frame = sentence_frame(tokenizer, words, pieces, max_length)
-    encoded = {}
-    for name, split in dataset.items():
-        encoded[name] = encode_sentences(*split_words[name], pieces, frame)
-        if not fast_path_agrees(tokenizer, split.data.table.column("tokens"), encoded[name], max_length):
-            encoded = {n: encode_directly(tokenizer, part["tokens"], max_length) for n, part in dataset.items()}
-            break
-    out = {}
-    for name, split in dataset.items():
-        table = split.data.table
-        input_ids, word_ids, offsets = encoded[name]
-        tags, tag_offsets = _list_values(table.column("ner_tags"))
-        sub_labels = align_labels(word_ids, offsets, tags.to_numpy(zero_copy_only=False), tag_offsets, label_all_tokens, cont)
-        table = table.append_column("input_ids", _list_array(offsets, input_ids))
-        table = table.append_column("labels", _list_array(offsets, sub_labels))
-        table = table.append_column("word_ids", _list_array(offsets, word_ids))
-        out[name] = datasets.Dataset(table)
-    return datasets.DatasetDict(out)
-
-
-@dataclass
+@dataclass(kw_only=True)
 class PrepOptions:
-    dataset: str
-    lang: str | None
-    tagset: str
-    model: str
-    max_length: int = 128
-    label_all_tokens: bool = False
-    limit: int | None = None
+    dataset: str = "Babelscape/multinerd"
+    lang: str | None = None  # None: every language
+    tagset: str = "a"
+    model: str = "distilbert-base-uncased"
+    max_length: int = 128  # sub-words per sentence, special tokens included
+    label_all_tokens: bool = False  # every sub-word labelled (later ones of a B-X word: I-X), or the first only
+    limit: int | None = None  # at most this many sentences per split
     num_proc: int | None = None  # processes encoding the distinct words (None: this one, on the tokenizer's threads)
 
+    def validate(self) -> None:
+        if self.max_length < MIN_MAX_LENGTH:
+            raise OptionError("max_length", self.max_length, f"at least {MIN_MAX_LENGTH}")
+        if self.num_proc is not None and self.num_proc < 1:
+            raise OptionError("num_proc", self.num_proc, "at least 1")
+        if self.limit is not None and self.limit < 1:
+            raise OptionError("limit", self.limit, "at least 1")
 
-def split_stats(split) -> dict:
+
+def split_stats(split) -> SplitStats:
     import pyarrow as pa
     import pyarrow.compute as pc
 
     table = split.data.table
     n_words = pc.list_value_length(table.column("tokens"))
-    stats = {"sentences": len(split), "words": int(pc.sum(n_words).as_py() or 0)}
+    stats = SplitStats(sentences=len(split), words=int(pc.sum(n_words).as_py() or 0))
     if "word_ids" in table.column_names:
         word_ids = table.column("word_ids").combine_chunks()
         n_sub = pc.list_value_length(table.column("input_ids"))
-        stats["subwords"] = int(pc.sum(n_sub).as_py() or 0)
+        stats.subwords = int(pc.sum(n_sub).as_py() or 0)
         # a sentence is truncated when its last aligned word is not its last word
         flat = pc.list_flatten(word_ids)
         parents = pc.list_parent_indices(word_ids)
         seen = pa.table({"row": parents, "word": flat}).group_by("row").aggregate([("word", "max")])
         words_seen = np.zeros(len(split), dtype=np.int64)
         words_seen[seen.column("row").to_numpy()] = seen.column("word_max").to_numpy() + 1
-        stats["truncated_sentences"] = int(np.sum(words_seen < n_words.to_numpy(zero_copy_only=False)))
+        stats.truncated_sentences = int(np.sum(words_seen < n_words.to_numpy(zero_copy_only=False)))
     return stats
 
 
-def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda msg: None) -> dict:
+def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda msg: None) -> PreparedManifest:
     """Filter, restrict, tokenize and save a dataset; returns the manifest written beside it."""
-    from snekner.data.sources import check_tag_range, open_source
-    from snekner.modeling.models import load_tokenizer
-    from snekner.ner.tagset import load_tagset
-
-    if options.max_length < 8:
-        raise SneknerError(f"--max-length must be at least 8, not {options.max_length}")
-    if options.num_proc is not None and options.num_proc < 1:
-        raise SneknerError(f"--num-proc must be at least 1, not {options.num_proc}")
+    options.validate()
     tagset = load_tagset(options.tagset)
     check_output_free(out, overwrite, "prepared dataset")
     source = open_source(options.dataset, options.lang, options.limit)
@@ -381,65 +98,15 @@ def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda
     tokenizer = load_tokenizer(options.model)
     restricted = restrict_tags(source.dataset, tagset, width)
     prepared = tokenize_and_align(restricted, tokenizer, options.max_length, options.label_all_tokens, tagset.labels, options.num_proc)
-    manifest = {
-        "kind": PREPARED_KIND,
-        "format_version": 1,
-        "created": now_iso(),
-        "dataset": options.dataset,
-        "dataset_resolved": source.resolved,
-        "dataset_layout": source.layout,
-        "lang": options.lang,
-        "languages_in_source": source.languages,
-        "limit": options.limit,
-        "tagset": tagset.to_manifest(),
-        "source_label_count": width,
-        "tokenizer": options.model,
-        "tokenizer_class": type(tokenizer).__name__,
-        "max_length": options.max_length,
-        "alignment": "all-subwords" if options.label_all_tokens else "first-subword",
-        "splits": {name: split_stats(split) for name, split in prepared.items()},
-        "versions": environment_versions(),
-    }
-    with atomic_directory(out, overwrite, "prepared dataset") as tmp:
+    manifest = PreparedManifest(
+        created=now_iso(), dataset=options.dataset, dataset_resolved=source.resolved, dataset_layout=source.layout,
+        lang=options.lang, languages_in_source=source.languages, limit=options.limit, tagset=tagset, source_label_count=width,
+        tokenizer=options.model, tokenizer_class=type(tokenizer).__name__, max_length=options.max_length,
+        alignment=Alignment.ALL_SUBWORDS if options.label_all_tokens else Alignment.FIRST_SUBWORD,
+        splits={name: split_stats(split) for name, split in prepared.items()}, versions=environment_versions(),
+    )
+    with atomic_path(out, directory=True) as tmp:
         prepared.save_to_disk(str(tmp / "data"))
         tokenizer.save_pretrained(str(tmp / "tokenizer"))
-        write_json(tmp / PREPARED_MANIFEST, manifest)
+        write_prepared_manifest(tmp, manifest)
     return manifest
-
-
-@dataclass
-class Prepared:
-    path: Path
-    manifest: dict
-    dataset: object  # datasets.DatasetDict
-
-    @property
-    def tagset(self) -> Tagset:
-        return Tagset.from_manifest(self.manifest["tagset"])
-
-    @property
-    def labels(self) -> list[str]:
-        return self.manifest["tagset"]["labels"]
-
-    def split(self, name: str):
-        from snekner.data.sources import canonical_split
-
-        name = canonical_split(name)
-        if name not in self.dataset:
-            raise SneknerError(f"prepared dataset {self.path} has no {name} split (it has: {', '.join(self.dataset)}); choose another --split")
-        return self.dataset[name]
-
-
-def read_prepared_manifest(path: Path) -> dict:
-    return load_manifest(Path(path), PREPARED_MANIFEST, PREPARED_KIND, "prepared dataset", PREPARED_FIX)
-
-
-def load_prepared(path: Path) -> Prepared:
-    import datasets
-
-    manifest = read_prepared_manifest(path)
-    try:
-        dataset = datasets.load_from_disk(str(Path(path) / "data"))
-    except Exception as e:
-        raise SneknerError(f"prepared dataset {path} is damaged ({str(e).splitlines()[0]}); {PREPARED_FIX} again with --overwrite") from None
-    return Prepared(Path(path), manifest, dataset)

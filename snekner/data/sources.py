@@ -12,13 +12,15 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from snekner.errors import SneknerError
+from snekner.data.sample import write_sample_dataset
+from snekner.errors import OptionError, SneknerError
+from snekner.settings import cache_dir
+from snekner.store.prepared import canonical_split
 
 DEFAULT_DATASET = "Babelscape/multinerd"
 SAMPLE_DATASET = "snekner:sample"
 # file-name prefix in the hub layout -> split name snekner uses
 LAYOUT_SPLITS = {"train": "train", "val": "validation", "test": "test"}
-SPLIT_ALIASES = {"val": "validation", "dev": "validation", "valid": "validation"}
 _LAYOUT_FILE = re.compile(r"^(train|val|test)/(train|val|test)_([A-Za-z_-]+)\.jsonl$")
 
 
@@ -48,14 +50,7 @@ class Source:
         return f"split {split} row {row}"
 
 
-def canonical_split(name: str) -> str:
-    return SPLIT_ALIASES.get(name, name)
-
-
 def sample_dataset_dir() -> Path:
-    from snekner.data.sample import write_sample_dataset
-    from snekner.settings import cache_dir
-
     target = cache_dir() / "sample-data-v1"
     if not (target / "test").is_dir():
         write_sample_dataset(target)
@@ -73,10 +68,8 @@ def open_source(spec: str, lang: str | None = None, limit: int | None = None) ->
             elif _layout_files(path):
                 source = _open_layout_dir(path, spec, lang)
             else:
-                raise SneknerError(
-                    f"dataset folder {spec} has neither train|val|test/<split>_<lang>.jsonl files nor a save_to_disk dataset; "
-                    "point --dataset at such a folder"
-                )
+                raise SneknerError(f"dataset folder {spec} has neither train|val|test/<split>_<lang>.jsonl files nor a save_to_disk dataset",
+                                   fix="point {option} at such a folder", option="dataset")
         elif path.exists():
             raise SneknerError(f"dataset {spec} is a file; pass the folder that holds train/ val/ test/ (or a save_to_disk folder)")
         elif _looks_like_hub_id(spec):
@@ -86,7 +79,7 @@ def open_source(spec: str, lang: str | None = None, limit: int | None = None) ->
     source.lang = lang
     if limit is not None:
         if limit < 1:
-            raise SneknerError(f"--limit must be at least 1, not {limit}")
+            raise OptionError("limit", limit, "at least 1")
         # flatten_indices: later steps work on the Arrow tables, which must hold only the kept rows
         source.dataset = type(source.dataset)(
             {name: split.select(_first_rows(split, limit)).flatten_indices() for name, split in source.dataset.items()}
@@ -215,7 +208,7 @@ def _filter_language_column(dd, spec: str, resolved: str, layout: str, lang: str
         label_names = list(inner.names)
     if "lang" not in first.column_names:
         if lang is not None:
-            raise SneknerError(f"--lang {lang} was given but {spec} has no 'lang' column; drop --lang")
+            raise SneknerError(f"language {lang} was asked for, but {spec} has no 'lang' column", fix="drop {option}", option="lang")
         return Source(dd, spec, resolved, layout, [], label_names)
     present = sorted({str(v) for split in dd.values() for v in pc.unique(split.data.column("lang")).to_pylist()})
     chosen = _pick_languages(present, lang, spec)
@@ -233,8 +226,8 @@ def _filter_language_column(dd, spec: str, resolved: str, layout: str, lang: str
 def _hub_error(spec: str, e: Exception) -> SneknerError:
     first = str(e).splitlines()[0] if str(e) else type(e).__name__
     return SneknerError(
-        f"cannot fetch dataset {spec} from the Hugging Face hub ({first}); check the id and your network, "
-        "or pass a local folder with --dataset"
+        f"cannot fetch dataset {spec} from the Hugging Face hub ({first})",
+        fix="check the id and your network, or pass a local folder with {option}", option="dataset"
     )
 
 
@@ -289,7 +282,7 @@ def validate_columns(source: Source) -> None:
             )
         if len(split) == 0:
             which = f"has no {source.lang} sentences" if source.lang else "is empty"
-            raise SneknerError(f"split {name} of {source.spec} {which}; choose another --lang or dataset")
+            raise SneknerError(f"split {name} of {source.spec} {which}", fix="choose another {option} or dataset", option="lang")
         table = split.data.table
         _check_column_type(table, name, "tokens", pa.types.is_string, "words (strings)")
         _check_column_type(table, name, "ner_tags", pa.types.is_integer, "integer label ids (map label names to ids first)")

@@ -15,7 +15,8 @@ import json
 
 import numpy as np
 
-from snekner.errors import SneknerError
+from snekner.errors import MissingEvaluationError, SneknerError
+from snekner.ner.scoring import sentence_counts
 from snekner.store.runs import Run
 
 CONFIDENCE = 0.95
@@ -24,12 +25,15 @@ METRICS = ("f1", "precision", "recall")
 CHUNK_ELEMENTS = 2_000_000
 
 
-def load_predictions(run: Run, split: str, runs_dir: str) -> list[dict]:
+def load_predictions(run: Run, split: str) -> list[dict]:
     """The sentences of RUN/eval/<split>.predictions.jsonl, each with tokens, gold and pred."""
     path = run.predictions_path(split)
-    fix = f"re-run `snekner eval {run.name} --split {split} --runs-dir {runs_dir}`, or pass --bootstrap 0"
+
+    def damaged(problem: str) -> MissingEvaluationError:
+        return MissingEvaluationError(problem, run=run, split=split, part="predictions")
+
     if not path.is_file():
-        raise SneknerError(f"run {run.name} has no {split} predictions ({path}); {fix}")
+        raise damaged(f"run {run.name} has no {split} predictions ({path})")
     sentences = []
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
@@ -38,22 +42,31 @@ def load_predictions(run: Run, split: str, runs_dir: str) -> list[dict]:
             try:
                 row = json.loads(line)
             except json.JSONDecodeError as e:
-                raise SneknerError(f"{path} line {lineno} is not valid JSON ({e.msg}); {fix}") from None
+                raise damaged(f"{path} line {lineno} is not valid JSON ({e.msg})") from None
             if not isinstance(row, dict) or not all(isinstance(row.get(k), list) for k in ("tokens", "gold", "pred")):
-                raise SneknerError(f"{path} line {lineno} lacks tokens, gold or pred lists; {fix}")
+                raise damaged(f"{path} line {lineno} lacks tokens, gold or pred lists")
             if not len(row["tokens"]) == len(row["gold"]) == len(row["pred"]):
-                raise SneknerError(f"{path} line {lineno} has tokens, gold and pred of different lengths; {fix}")
+                raise damaged(f"{path} line {lineno} has tokens, gold and pred of different lengths")
             sentences.append(row)
     return sentences
 
 
+class DifferentSentencesError(SneknerError):
+    """Two runs' stored predictions are not for the same sentences, so they cannot be paired."""
+
+    def __init__(self, message: str, *, split: str):
+        self.split = split
+        super().__init__(message)
+
+
 def check_same_sentences(name_a: str, a: list[dict], name_b: str, b: list[dict], split: str) -> None:
-    fix = f"evaluate both on the same data and split (`snekner eval RUN --split {split} --data PREPARED`), or pass --bootstrap 0"
     if len(a) != len(b):
-        raise SneknerError(f"runs {name_a} and {name_b} were evaluated on different sentences ({len(a)} vs {len(b)} {split} sentences); {fix}")
+        raise DifferentSentencesError(f"runs {name_a} and {name_b} were evaluated on different sentences "
+                                      f"({len(a)} vs {len(b)} {split} sentences)", split=split)
     for i, (sa, sb) in enumerate(zip(a, b)):
         if sa["tokens"] != sb["tokens"]:
-            raise SneknerError(f"runs {name_a} and {name_b} were evaluated on different sentences (sentence {i + 1} of {split} differs); {fix}")
+            raise DifferentSentencesError(f"runs {name_a} and {name_b} were evaluated on different sentences "
+                                          f"(sentence {i + 1} of {split} differs)", split=split)
 
 
 def metric_values(totals: np.ndarray, metric: str) -> np.ndarray:
@@ -118,40 +131,35 @@ def interval(diffs: np.ndarray, confidence: float = CONFIDENCE) -> dict:
     return {"low": low, "high": high, "significant": bool(low > 0 or high < 0)}
 
 
-def _counts(run: Run, sentences: list[dict], types: list[str], mode: str, evaluation: dict, runs_dir: str, split: str):
-    from snekner.ner.scoring import sentence_counts
-
+def _counts(run: Run, sentences: list[dict], types: list[str], mode: str, evaluation: dict, split: str):
     sc = sentence_counts([s["gold"] for s in sentences], [s["pred"] for s in sentences], mode, types=types)
     overall = evaluation.get("overall", {})
     stored = tuple(overall.get(k) for k in ("tp", "fp", "fn"))
     found = tuple(int(x) for x in sc.counts.sum(axis=(0, 1))) if sc.types else (0, 0, 0)
     if (None not in stored and stored != found) or evaluation.get("n_sentences", len(sentences)) != len(sentences):
-        raise SneknerError(
-            f"the {split} predictions of run {run.name} do not match its {split} scores (written by another evaluation?); "
-            f"re-run `snekner eval {run.name} --split {split} --runs-dir {runs_dir}`"
-        )
+        raise MissingEvaluationError(f"the {split} predictions of run {run.name} do not match its {split} scores "
+                                     "(written by another evaluation?)", run=run, split=split, part="predictions")
     return sc
 
 
-def paired_intervals(runs: list[Run], evals: list[dict], split: str, metric: str = "f1", resamples: int = 1000, seed: int = 0,
-                     runs_dir: str = "runs") -> dict:
+def paired_intervals(runs: list[Run], evals: list[dict], split: str, mode: str, metric: str = "f1", resamples: int = 1000,
+                     seed: int = 0) -> dict:
     """The first run against each later one: 95% percentile intervals of (later - first) per type and overall.
 
+    The runs must have been evaluated in `mode` (snekner.evaluation.compare.check_comparable says so).
     Per type only where the type is scored by both runs (else None).
     Returns {"resamples", "seed", "confidence", "pairs": {later run: {"per_type": {type: interval | None}, "overall": interval}}}.
     """
-    from snekner.evaluation.compare import check_comparable
-
-    mode = check_comparable(runs, evals, metric)
     if resamples < 1:
-        raise SneknerError(f"--bootstrap {resamples} is not a number of resamples; pass a positive number such as 1000, or 0 to turn the bootstrap off")
-    sentences = [load_predictions(r, split, runs_dir) for r in runs]
+        raise ValueError(f"{resamples} resamples: at least 1 is needed")
+    sentences = [load_predictions(r, split) for r in runs]
     types = [list(e["per_type"]) for e in evals]
-    counts = [_counts(r, s, t, mode, e, runs_dir, split) for r, s, t, e in zip(runs, sentences, types, evals)]
+    counts = [_counts(r, s, t, mode, e, split) for r, s, t, e in zip(runs, sentences, types, evals)]
     for r, s in zip(runs[1:], sentences[1:]):
         check_same_sentences(runs[0].name, sentences[0], r.name, s, split)
     if not sentences[0]:
-        raise SneknerError(f"run {runs[0].name} has no {split} sentences to resample; evaluate on a non-empty split, or pass --bootstrap 0")
+        raise SneknerError(f"run {runs[0].name} has no {split} sentences to resample", fix="evaluate on a non-empty split, or pass {option} 0",
+                           option="bootstrap")
     scores = resample_scores([c.counts for c in counts], metric, resamples, seed)
     base = scores[0]
     base_index = {t: i for i, t in enumerate(counts[0].types)}

@@ -5,8 +5,13 @@ import json
 import time
 from pathlib import Path
 
-from snekner.store.artifacts import environment_versions, now_iso, write_json, write_lines
 from snekner.errors import SneknerError
+from snekner.modeling.forward import EVAL_BATCH_SIZE, gold_word_tags, predict_word_tags
+from snekner.modeling.models import load_tokenizer, load_trained
+from snekner.ner.scoring import confusion, sentence_counts, summarize
+from snekner.store.atomic import write_json, write_lines
+from snekner.store.manifests import environment_versions, now_iso
+from snekner.store.prepared import canonical_split, load_prepared
 from snekner.store.runs import Run
 
 
@@ -16,8 +21,6 @@ def per_language(counts, langs: list) -> dict | None:
     `counts` is a scoring.SentenceCounts over the same sentences, in the same order, as `langs`.
     """
     import numpy as np
-
-    from snekner.ner.scoring import summarize
 
     if langs is None:
         return None
@@ -41,8 +44,6 @@ def score_predictions(gold: list[list[str]], pred: list[list[str]], langs: list 
     Keys: n_sentences, overall, per_type, confusion (scoring.confusion), and per_language
     ({lang: {n_sentences, overall, per_type}}) when `langs` holds more than one language.
     """
-    from snekner.ner.scoring import confusion, sentence_counts, summarize
-
     if langs is not None and len(langs) != len(gold):
         raise ValueError(f"{len(langs)} languages for {len(gold)} sentences")
     counts = sentence_counts(gold, pred, mode, types=types)
@@ -54,25 +55,18 @@ def score_predictions(gold: list[list[str]], pred: list[list[str]], langs: list 
     return result
 
 
-def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = 32) -> dict:
-    from snekner.data.sources import canonical_split
-    from snekner.data.prepare import load_prepared
-    from snekner.modeling.models import load_trained
-    from snekner.modeling.forward import gold_word_tags, predict_word_tags
-
+def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = EVAL_BATCH_SIZE) -> dict:
     split = canonical_split(split)
-    prepared = load_prepared(Path(data) if data else Path(run.manifest["data"]))
-    labels = run.manifest["labels"]
+    prepared = load_prepared(Path(data) if data else Path(run.manifest.data))
+    labels = run.labels
     if prepared.labels != labels:
         raise SneknerError(
-            f"the data at {prepared.path} uses labels {prepared.labels}, but run {run.name} predicts {labels}; "
-            "evaluate on data prepared with the run's tagset"
+            f"the data at {prepared.path} uses labels {prepared.labels}, but run {run.name} predicts {labels}",
+            fix="evaluate on data prepared with the run's tagset",
         )
     rows = prepared.split(split)
     model = load_trained(run.model_dir)
-    from transformers import AutoTokenizer
-
-    tokenizer = AutoTokenizer.from_pretrained(str(run.model_dir))
+    tokenizer = load_tokenizer(str(run.model_dir))
     started = time.perf_counter()
     predicted = predict_word_tags(model, rows, labels, tokenizer.pad_token_id, batch_size)
     seconds = time.perf_counter() - started

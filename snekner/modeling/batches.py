@@ -9,8 +9,8 @@ each batch holds sentences of similar length while the epoch order stays random.
 
 Padding: with a GPU or XLA, batches are padded to a multiple of 8, which keeps the set of
 shapes small (XLA compiles each shape once) and suits tensor cores. On a CPU without XLA
-neither applies and the extra width is only wasted work (13% more tokens on WikiNEuRal
-English, measured ~20% slower prediction), so batches are padded to their longest sentence.
+neither applies and the extra width is only wasted work, so batches are padded to their
+longest sentence.
 """
 from __future__ import annotations
 
@@ -18,8 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from snekner.ner.labels import IGNORE
+
 PAD_MULTIPLE = 8  # with a GPU or XLA; 1 otherwise (see pad_multiple)
-IGNORE = -100
 
 
 @dataclass
@@ -98,7 +99,7 @@ def make_dataset(data: EncodedSplit, order: np.ndarray, batch_size: int, skip_ba
     pad_id = data.pad_id
 
     # not autograph-converted (no tensor-dependent Python control flow here): converting it cost
-    # ~0.5 s at every make_dataset, more than a whole evaluation batch
+    # more at every make_dataset than a whole evaluation batch
     @tf.autograph.experimental.do_not_convert
     def gather_and_pad(index):
         batch_ids = tf.gather(ids, index)
@@ -123,7 +124,7 @@ def make_dataset(data: EncodedSplit, order: np.ndarray, batch_size: int, skip_ba
         ds = ds.skip(skip_batches)
     # A gather and a pad per batch is cheap next to a training step: two batches in flight are
     # plenty. Autotuning is off on purpose: its optimisation thread makes the iterator's
-    # destructor wait (seen here: 20-115 s at the end of each epoch on a busy 2-core machine).
+    # destructor wait (stalls of tens of seconds at the end of each epoch on a busy machine).
     ds = ds.map(gather_and_pad, num_parallel_calls=2, deterministic=True).prefetch(2)
     options = tf.data.Options()
     options.autotune.enabled = False

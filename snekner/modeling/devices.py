@@ -9,10 +9,18 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
+from enum import Enum
 
 from snekner.errors import SneknerError
+from snekner.modeling.batches import pad_multiple
 
-STRATEGIES = ("auto", "one", "mirrored", "multiworker")
+class Strategy(str, Enum):
+    """How training is spread over devices (tf.distribute)."""
+
+    AUTO = "auto"  # multiworker with a TF_CONFIG cluster, mirrored with several GPUs, else one
+    ONE = "one"
+    MIRRORED = "mirrored"
+    MULTIWORKER = "multiworker"
 
 
 @dataclass
@@ -27,8 +35,6 @@ class DeviceSetup:
 
     @property
     def pad_multiple(self) -> int:
-        from snekner.modeling.batches import pad_multiple
-
         return pad_multiple(self.gpus > 0, self.xla)
 
     def describe(self) -> str:
@@ -67,10 +73,9 @@ def chief_by_tf_config() -> bool:
 
 
 def pick_strategy_name(requested: str, gpus: int, workers: int) -> str:
-    if requested not in STRATEGIES:
-        raise SneknerError(f"--strategy {requested} is not one of {', '.join(STRATEGIES)}")
-    if requested != "auto":
-        return requested
+    requested = Strategy(requested)
+    if requested != Strategy.AUTO:
+        return requested.value
     if workers > 1:
         return "multiworker"
     if gpus > 1:
@@ -114,7 +119,7 @@ def setup_devices(strategy: str = "auto", mixed_precision: bool | None = None, x
     name = pick_strategy_name(strategy, len(gpus), tf_config_workers())
     if name == "multiworker":
         if tf_config_workers() < 1:
-            raise SneknerError("--strategy multiworker needs TF_CONFIG naming the cluster and this worker; see the README")
+            raise SneknerError("the multiworker strategy needs TF_CONFIG naming the cluster and this worker; see the README's multi-machine section")
         # collective ops must be configured before anything initialises the TF runtime
         # (listing logical devices does), so the strategy comes first here
         dist = tf.distribute.MultiWorkerMirroredStrategy()

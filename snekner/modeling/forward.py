@@ -8,6 +8,9 @@ import numpy as np
 from snekner.modeling.batches import EncodedSplit, evaluation_order, make_dataset, pad_multiple
 from snekner.ner.scoring import words_from_subwords
 
+# sentences per prediction call: the one default of eval, predict and training's validation
+# (larger batches pad more and gained nothing measurable on CPU; see benchmarks/)
+EVAL_BATCH_SIZE = 32
 _FORWARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
@@ -47,7 +50,7 @@ def _in_flight(fn, items, depth: int):
             yield pending.popleft().result()
 
 
-def subword_predictions(model, data: EncodedSplit, batch_size: int = 32) -> tuple[list[np.ndarray], list[np.ndarray]]:
+def subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_BATCH_SIZE) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Per sentence: predicted label ids and their probabilities, one per sub-word, in data order.
 
     Two batches run at once: one model call alone left a quarter of the two CPU cores idle
@@ -74,7 +77,7 @@ def subword_predictions(model, data: EncodedSplit, batch_size: int = 32) -> tupl
     return preds, scores
 
 
-def predict_word_tags(model, split, labels: list[str], pad_id: int, batch_size: int = 32) -> list[list[str]]:
+def predict_word_tags(model, split, labels: list[str], pad_id: int, batch_size: int = EVAL_BATCH_SIZE) -> list[list[str]]:
     """Word-level tags for every sentence of a prepared split (words cut off by max length -> O)."""
     data = EncodedSplit.from_split(split, pad_id, with_labels=False)
     preds, _ = subword_predictions(model, data, batch_size)

@@ -37,10 +37,8 @@ def resolve_model_dir(name_or_path: str) -> Path:
         return Path(snapshot_download(name_or_path, allow_patterns=MODEL_FILE_PATTERNS))
     except Exception as e:  # offline, unknown id, auth: reported alike
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise SneknerError(
-            f"model {name_or_path} not found: not a local folder, and the Hugging Face hub did not provide it ({first}); "
-            "pass --model with a local model folder"
-        ) from None
+        raise SneknerError(f"model {name_or_path} not found: not a local folder, and the Hugging Face hub did not provide it ({first})",
+                           fix="pass {option} with a local model folder", option="model") from None
 
 
 def load_tokenizer(name_or_path: str):

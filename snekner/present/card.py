@@ -13,8 +13,11 @@ import json
 import re
 from pathlib import Path
 
-from snekner.store.artifacts import read_json, write_lines
-from snekner.errors import SneknerError
+from snekner.data.sources import SAMPLE_DATASET
+from snekner.errors import MissingModelError
+from snekner.evaluation.compare import load_eval
+from snekner.store.atomic import write_lines
+from snekner.store.manifests import Alignment, PreparedManifest
 from snekner.store.runs import Run
 
 CARD_NAME = "README.md"
@@ -96,10 +99,10 @@ def hub_model_id(model: str | None) -> str | None:
     return model
 
 
-def hub_dataset_id(data_manifest: dict) -> str | None:
-    spec = str(data_manifest.get("dataset") or "")
-    resolved = str(data_manifest.get("dataset_resolved") or "")
-    if resolved.startswith("hf://datasets/") or (data_manifest.get("dataset_layout") == "hub builder" and _HUB_ID.match(spec) and not _is_local(spec)):
+def hub_dataset_id(data_manifest: PreparedManifest) -> str | None:
+    spec = data_manifest.dataset
+    resolved = data_manifest.dataset_resolved or ""
+    if resolved.startswith("hf://datasets/") or (data_manifest.dataset_layout == "hub builder" and _HUB_ID.match(spec) and not _is_local(spec)):
         return spec
     return None
 
@@ -119,27 +122,25 @@ def _front_matter_license(readme: Path) -> str | None:
     return None
 
 
-def dataset_license(data_manifest: dict) -> str | None:
+def dataset_license(data_manifest: PreparedManifest) -> str | None:
     hub_id = hub_dataset_id(data_manifest)
     if hub_id:
         return KNOWN_DATASET_LICENSES.get(hub_id)
-    resolved = data_manifest.get("dataset_resolved")
-    if resolved and not str(resolved).startswith("hf://"):
+    resolved = data_manifest.dataset_resolved
+    if resolved and not resolved.startswith("hf://"):
         return _front_matter_license(Path(resolved) / "README.md")
     return None
 
 
-def languages(data_manifest: dict) -> list[str]:
-    if data_manifest.get("lang"):
-        return [data_manifest["lang"]]
-    return list(data_manifest.get("languages_in_source") or [])
+def languages(data_manifest: PreparedManifest) -> list[str]:
+    if data_manifest.lang:
+        return [data_manifest.lang]
+    return list(data_manifest.languages_in_source)
 
 
-def dataset_name(data_manifest: dict) -> tuple[str, str]:
+def dataset_name(data_manifest: PreparedManifest) -> tuple[str, str]:
     """(name, type) of the training data for the model-index."""
-    from snekner.data.sources import SAMPLE_DATASET
-
-    spec = str(data_manifest.get("dataset") or "unknown")
+    spec = data_manifest.dataset or "unknown"
     if spec == SAMPLE_DATASET:
         return "snekner sample data (synthetic, MultiNERD layout)", "snekner-sample"
     hub_id = hub_dataset_id(data_manifest)
@@ -150,8 +151,7 @@ def dataset_name(data_manifest: dict) -> tuple[str, str]:
 
 
 def load_test_eval(run: Run) -> dict | None:
-    path = run.eval_path("test")
-    return read_json(path, "evaluation") if path.is_file() else None
+    return load_eval(run, "test") if run.eval_path("test").is_file() else None
 
 
 # -- rendering ----------------------------------------------------------------------------------
@@ -178,7 +178,7 @@ def _md_table(headers: list[str], rows: list[list], numeric: bool = True) -> lis
 
 def front_matter(run: Run, evaluation: dict | None, repo_id: str | None = None) -> dict:
     manifest = run.manifest
-    data_manifest = manifest.get("data_manifest") or {}
+    data_manifest = manifest.data_manifest
     meta: dict = {}
     langs = languages(data_manifest)
     if langs:
@@ -188,7 +188,7 @@ def front_matter(run: Run, evaluation: dict | None, repo_id: str | None = None) 
         meta["license"] = license_id
     meta["library_name"] = "transformers"
     meta["tags"] = list(TAGS)
-    base = hub_model_id(manifest.get("model"))
+    base = hub_model_id(manifest.model)
     if base:
         meta["base_model"] = base
     hub_data = hub_dataset_id(data_manifest)
@@ -198,8 +198,8 @@ def front_matter(run: Run, evaluation: dict | None, repo_id: str | None = None) 
     if evaluation is not None:
         name, typ = dataset_name(data_manifest)
         dataset = {"name": name, "type": typ, "split": evaluation.get("split", "test")}
-        if data_manifest.get("lang"):
-            dataset["config"] = data_manifest["lang"]
+        if data_manifest.lang:
+            dataset["config"] = data_manifest.lang
         mode = evaluation.get("mode", "conlleval")
         metrics = [{"type": key, "value": evaluation["overall"][key], "name": f"{label} ({mode})" if key != "accuracy" else label}
                    for key, label in METRICS if key in evaluation["overall"]]
@@ -217,15 +217,14 @@ def front_matter(run: Run, evaluation: dict | None, repo_id: str | None = None) 
 def render_card(run: Run, repo_id: str | None = None) -> str:
     """The model card of a finished run, as markdown with YAML front matter."""
     manifest = run.manifest
-    data_manifest = manifest.get("data_manifest") or {}
+    data_manifest = manifest.data_manifest
     evaluation = load_test_eval(run)
     meta = front_matter(run, evaluation, repo_id)
     lines = ["---", *to_yaml(meta), "---", ""]
 
-    model = manifest.get("model") or "unknown"
+    model = manifest.model or "unknown"
     base = hub_model_id(model)
-    tagset = data_manifest.get("tagset") or {}
-    types = tagset.get("types") or []
+    types = data_manifest.tagset.types
     title = repo_id or run.name
     lines += [f"# {title}", ""]
     base_text = f"[{base}](https://huggingface.co/{base})" if base else f"a local model (`{model}`)"
@@ -235,11 +234,10 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
 
     lines += ["## Base model", ""]
     lines += [f"- model: {'`' + base + '`' if base else base_text}"]
-    if data_manifest.get("tokenizer"):
-        alignment = {"first-subword": "the first sub-word of each word", "all-subwords": "every sub-word"}
-        lines += [f"- tokenizer: `{data_manifest['tokenizer']}`, at most {data_manifest.get('max_length', '?')} sub-words "
-                  f"per sentence, trained on labels of {alignment.get(data_manifest.get('alignment'), 'the first sub-word of each word')}; "
-                  "a word's prediction is that of its first sub-word"]
+    alignment = {Alignment.FIRST_SUBWORD: "the first sub-word of each word", Alignment.ALL_SUBWORDS: "every sub-word"}
+    lines += [f"- tokenizer: `{data_manifest.tokenizer}`, at most {data_manifest.max_length} sub-words "
+              f"per sentence, trained on labels of {alignment[data_manifest.alignment]}; "
+              "a word's prediction is that of its first sub-word"]
     lines.append("")
 
     name, _ = dataset_name(data_manifest)
@@ -247,35 +245,34 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
     lines += ["## Data", ""]
     lines += [f"- dataset: {name}"]
     lines += [f"- language: {', '.join(langs) if langs else 'not recorded'}"]
-    if tagset.get("name"):
-        lines += [f"- tagset: `{tagset['name']}`"]
-    if data_manifest.get("limit"):
-        lines += [f"- at most {data_manifest['limit']} sentences per split were used (`--limit`)"]
+    if data_manifest.tagset.name:
+        lines += [f"- tagset: `{data_manifest.tagset.name}`"]
+    if data_manifest.limit:
+        lines += [f"- at most {data_manifest.limit} sentences per split were used (`--limit`)"]
     license_id = dataset_license(data_manifest)
     if license_id:
         lines += [f"- license of the data: {license_id}"]
-    splits = data_manifest.get("splits") or {}
-    if splits:
+    if data_manifest.splits:
         lines += ["", *_md_table(["split", "sentences", "words"],
-                                 [[s, v.get("sentences", ""), v.get("words", "")] for s, v in splits.items()])]
+                                 [[s, v.sentences, v.words] for s, v in data_manifest.splits.items()])]
     lines.append("")
 
-    labels = manifest.get("labels") or tagset.get("labels") or []
+    labels = run.labels
     lines += ["## Labels", ""]
     if types:
         lines += [f"Entity types: {', '.join(types)}.", ""]
     lines += ["Label ids: " + ", ".join(f"{i} `{label}`" for i, label in enumerate(labels)) + ".", ""]
 
     lines += ["## Training hyperparameters", ""]
-    options = dict(manifest.get("options") or {})
-    if options.get("model") is None and manifest.get("model"):
-        options["model"] = manifest["model"]  # the default: the model the data was prepared with
+    options = dict(manifest.options)
+    if options.get("model") is None:
+        options["model"] = manifest.model  # the default: the model the data was prepared with
     rows = [[key, _option(value)] for key, value in options.items()]
     for key in ("epochs_run", "best_epoch", "best_validation_f1", "stopped_early"):
-        if manifest.get(key) is not None:
-            rows.append([key, _option(manifest[key])])
-    if (manifest.get("devices") or {}).get("description"):
-        rows.append(["devices", manifest["devices"]["description"]])
+        if getattr(manifest, key) is not None:
+            rows.append([key, _option(getattr(manifest, key))])
+    if (manifest.devices or {}).get("description"):
+        rows.append(["devices", manifest.devices["description"]])
     lines += [*_md_table(["option", "value"], rows, numeric=False), ""]
 
     lines += ["## Evaluation", ""]
@@ -292,7 +289,7 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
         rows.append(["**overall**", f"{o['precision']:.4f}", f"{o['recall']:.4f}", f"{o['f1']:.4f}", o["support"]])
         lines += [*_md_table(["type", "precision", "recall", "F1", "support"], rows), ""]
         evaluated = evaluation.get("data")
-        if evaluated and manifest.get("data") and Path(evaluated).resolve() != Path(manifest["data"]).resolve():
+        if evaluated and Path(evaluated).resolve() != Path(manifest.data).resolve():
             lines += [f"These scores are on prepared data other than the training data's: `{evaluated}`.", ""]
         per_language = evaluation.get("per_language")
         if per_language:
@@ -324,7 +321,7 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
 def write_card(run: Run, repo_id: str | None = None) -> Path:
     """Write RUN/README.md and RUN/model/README.md atomically; returns the first path."""
     if not run.model_dir.is_dir():
-        raise SneknerError(f"run {run.name} has no model folder ({run.model_dir}); train it again with `snekner train ... --name {run.name} --overwrite`")
+        raise MissingModelError(f"run {run.name} has no model folder ({run.model_dir})", run=run)
     text = render_card(run, repo_id).rstrip("\n")
     path = run.path / CARD_NAME
     write_lines(path, [text])

@@ -5,15 +5,12 @@ is drawn; pyplot is never used (no global backend state): the figure renders wit
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import tempfile
 import textwrap
 from pathlib import Path
 
 from snekner.errors import SneknerError
+from snekner.store.atomic import atomic_path
 
-MISSING = "matplotlib is not installed; install it with pip install 'snekner[plot]' to use --plot"
 FORMATS = ("png", "svg", "pdf")
 
 
@@ -23,16 +20,18 @@ def require_matplotlib() -> None:
         from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: F401
         from matplotlib.figure import Figure  # noqa: F401
     except ImportError:
-        raise SneknerError(MISSING) from None
+        raise SneknerError("matplotlib is not installed", fix="install it with pip install 'snekner[plot]' to use {option}",
+                           option="plot") from None
 
 
 def check_plot_path(path: Path) -> Path:
     path = Path(path)
     fmt = path.suffix.lower().lstrip(".")
     if fmt not in FORMATS:
-        raise SneknerError(f"--plot {path}: cannot tell the image format from its name; end it with {', '.join('.' + f for f in FORMATS)}")
+        raise SneknerError(f"cannot tell the image format of {path} from its name",
+                           fix=f"end {{option}} with {', '.join('.' + f for f in FORMATS)}", option="plot")
     if path.is_dir():
-        raise SneknerError(f"--plot {path} is a folder; pass a file name such as {path / 'compare.png'}")
+        raise SneknerError(f"{path} is a folder", fix=f"pass {{option}} a file name such as {path / 'compare.png'}", option="plot")
     return path
 
 
@@ -116,14 +115,5 @@ def plot_comparison(result: dict, path: Path) -> Path:
 
 def _save(fig, path: Path) -> None:
     """Write the image beside its final place, then rename it there (never a half-written file)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fmt = path.suffix.lower().lstrip(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=f".tmp.{fmt}", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            fig.savefig(f, format=fmt)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
+    with atomic_path(path) as tmp, open(tmp, "wb") as f:
+        fig.savefig(f, format=path.suffix.lower().lstrip("."))

@@ -15,6 +15,8 @@ import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
+from snekner.errors import OutputExistsError
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -60,6 +62,12 @@ def atomic_path(final: Path, directory: bool = False) -> Iterator[Path]:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         raise
+
+
+def check_output_free(final: Path, overwrite: bool, what: str) -> None:
+    """Refuse to replace an existing artifact unless asked to (`what`: "prepared dataset", "run", ...)."""
+    if Path(final).exists() and not overwrite:
+        raise OutputExistsError(f"{what} {final} already exists", path=Path(final), what=what)
 
 
 def write_text(path: Path, text: str) -> None:

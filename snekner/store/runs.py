@@ -1,7 +1,7 @@
 """Run directories: where a trained model, its metrics and its evaluations live.
 
 runs/NAME/
-  snekner-run.json   manifest: options, data manifest, versions, timings, status
+  snekner-run.json   the RunManifest: options, data manifest (labels), versions, timings, status
   metrics.jsonl      one line per finished epoch (validation scores)
   model/             save_pretrained: weights, config with label maps, tokenizer
   eval/<split>.json  scores written by `snekner eval`
@@ -12,25 +12,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from snekner.store.artifacts import RUN_KIND, RUN_MANIFEST, load_manifest
-from snekner.errors import SneknerError
+from snekner.errors import RunNotFinishedError, RunNotFoundError
+from snekner.store.manifests import RUN_MANIFEST, RunManifest, read_run_manifest
 
 DEFAULT_RUNS_DIR = "runs"
-RUN_FIX = "pass a run name under --runs-dir or a run folder made by `snekner train`"
 
 
 @dataclass
 class Run:
     path: Path
-    manifest: dict
+    manifest: RunManifest
 
     @property
     def name(self) -> str:
-        return self.manifest.get("name", self.path.name)
+        return self.manifest.name
+
+    @property
+    def labels(self) -> list[str]:
+        return self.manifest.labels
 
     @property
     def model_dir(self) -> Path:
         return self.path / "model"
+
+    @property
+    def metrics_path(self) -> Path:
+        return self.path / "metrics.jsonl"
 
     def eval_path(self, split: str) -> Path:
         return self.path / "eval" / f"{split}.json"
@@ -56,13 +63,10 @@ def list_runs(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> list[str]:
 def open_run(spec: str, runs_dir: str | Path = DEFAULT_RUNS_DIR, finished: bool = True) -> Run:
     path = run_path(spec, runs_dir)
     if not path.exists():
-        known = ", ".join(list_runs(runs_dir)) or "none"
-        raise SneknerError(f"run {spec} not found (runs in {runs_dir}: {known}); train it with `snekner train PREPARED --name {Path(spec).name}`")
-    manifest = load_manifest(path, RUN_MANIFEST, RUN_KIND, "run", RUN_FIX)
-    run = Run(path, manifest)
-    if finished and manifest.get("status") != "finished":
-        raise SneknerError(
-            f"run {spec} has not finished (status: {manifest.get('status')}); "
-            f"continue it with `snekner train {manifest.get('data', 'PREPARED')} --name {run.name} --resume`"
-        )
+        known = list_runs(runs_dir)
+        raise RunNotFoundError(f"run {spec} not found (runs in {runs_dir}: {', '.join(known) or 'none'})",
+                               spec=spec, runs_dir=Path(runs_dir), known=known)
+    run = Run(path, read_run_manifest(path))
+    if finished and not run.manifest.is_finished:
+        raise RunNotFinishedError(f"run {spec} has not finished (status: {run.manifest.status.value})", run=run)
     return run

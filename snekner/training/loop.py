@@ -9,6 +9,7 @@ yet trained on.
 """
 from __future__ import annotations
 
+import json
 import os
 import time
 from pathlib import Path
@@ -20,7 +21,6 @@ from snekner.modeling.batches import EncodedSplit, batches_per_epoch, make_datas
 from snekner.modeling.forward import gold_word_tags, predict_word_tags
 from snekner.modeling.models import build_token_classifier, save_model
 from snekner.ner.scoring import score
-from snekner.store.artifacts import read_json
 from snekner.store.atomic import atomic_path, write_json
 from snekner.training.callbacks import CallbackList
 from snekner.training.optimizer import build_optimizer, dense_gradients
@@ -59,7 +59,7 @@ class Trainer:
         from transformers import AutoTokenizer
 
         opts = self.options
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.prepared.path / "tokenizer"))
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.prepared.tokenizer_dir))
         self.train_data = EncodedSplit.from_split(self.prepared.split("train"), self.tokenizer.pad_token_id)
         self.steps_per_epoch = batches_per_epoch(len(self.train_data), opts.batch_size)
         total = self.steps_per_epoch * opts.epochs
@@ -67,10 +67,9 @@ class Trainer:
             self.model = build_token_classifier(model_name, self.labels)
             vocab = self.model.config.vocab_size
             if len(self.train_data.input_ids) and int(self.train_data.input_ids.max()) >= vocab:
-                raise SneknerError(
-                    f"the data was tokenized for {self.prepared.manifest['tokenizer']}, whose ids do not fit {model_name} "
-                    f"(vocabulary {vocab}); prepare the data with --model {model_name} or train with its own model"
-                )
+                raise SneknerError(f"the data was tokenized for {self.prepared.manifest.tokenizer}, whose ids do not fit {model_name} "
+                                   f"(vocabulary {vocab})", fix=f"prepare the data with {{option}} {model_name} or train with its own model",
+                                   option="model")
             optimizer = build_optimizer(opts.learning_rate, total, int(total * opts.warmup_ratio), opts.weight_decay,
                                         opts.decay_steps(total), opts.max_grad_norm)
             if self.setup.precision_policy == "mixed_float16":
@@ -137,7 +136,7 @@ class Trainer:
 
         if not self.state_path.is_file():
             return self.fresh_state()
-        state = read_json(self.state_path, "training state")
+        state = json.loads(self.state_path.read_text(encoding="utf-8"))
         self.checkpoint.restore(str(self.run_dir / state["checkpoint"])).expect_partial()
         # dropout draws continue from a seed of their own: the data order is exact, the dropout masks are not replayed
         tf.random.set_seed(self.options.seed + state["global_step"])

@@ -8,7 +8,9 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from enum import Enum
 
-from snekner.errors import SneknerError
+from snekner.errors import OptionError
+from snekner.modeling.devices import Strategy
+from snekner.modeling.forward import EVAL_BATCH_SIZE
 
 
 class Schedule(str, Enum):
@@ -45,31 +47,36 @@ class TrainOptions:
     batching: Batching = Batching.BUCKETED
     seed: int = 42
     early_stopping_patience: int = 0  # 0: off
-    eval_batch_size: int = 32
+    eval_batch_size: int = EVAL_BATCH_SIZE
     mixed_precision: bool | None = None  # None: on with a GPU
     xla: bool | None = None  # None: on with a GPU
-    strategy: str = "auto"
+    strategy: Strategy = Strategy.AUTO
     checkpoint_every: int = 0  # steps; 0: only at the end of each epoch
     tensorboard: bool = False
 
     def validate(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
-                raise SneknerError(f"--{name.replace('_', '-')} must be at least 1, not {getattr(self, name)}")
+                raise OptionError(name, getattr(self, name), "at least 1")
         if not self.learning_rate > 0:
-            raise SneknerError(f"--learning-rate must be positive, not {self.learning_rate}")
-        if not 0 <= self.warmup_ratio < 1 or not 0 <= self.decay_ratio <= 1:
-            raise SneknerError("--warmup-ratio must be at least 0 and below 1, and --decay-ratio between 0 and 1")
+            raise OptionError("learning_rate", self.learning_rate, "positive")
+        if not 0 <= self.warmup_ratio < 1:
+            raise OptionError("warmup_ratio", self.warmup_ratio, "at least 0 and below 1")
+        if not 0 <= self.decay_ratio <= 1:
+            raise OptionError("decay_ratio", self.decay_ratio, "between 0 and 1")
         if not self.max_grad_norm >= 0:
-            raise SneknerError(f"--max-grad-norm must be 0 (off) or positive, not {self.max_grad_norm}")
+            raise OptionError("max_grad_norm", self.max_grad_norm, "0 (off) or positive")
+        for name in ("early_stopping_patience", "checkpoint_every"):
+            if getattr(self, name) < 0:
+                raise OptionError(name, getattr(self, name), "0 (off) or more")
 
     def __post_init__(self):
-        for name, choices in (("schedule", Schedule), ("batching", Batching)):
+        for name, choices in (("schedule", Schedule), ("batching", Batching), ("strategy", Strategy)):
             value = getattr(self, name)
             try:
                 setattr(self, name, choices(value))
             except ValueError:
-                raise SneknerError(f"--{name} {value} is not one of {', '.join(c.value for c in choices)}") from None
+                raise OptionError(name, value, "one of " + ", ".join(c.value for c in choices)) from None
 
     def decay_steps(self, total_steps: int) -> int | None:
         """Steps of the final linear decay for build_optimizer (None: all after the warm-up)."""

@@ -13,11 +13,10 @@ import signal
 import time
 from pathlib import Path
 
-from snekner.data.prepare import load_prepared
-from snekner.errors import SneknerError
+from snekner.errors import OutputExistsError, SneknerError, TrainingInterruptedError
 from snekner.modeling.devices import chief_by_tf_config, setup_devices
-from snekner.store.artifacts import RUN_KIND, RUN_MANIFEST, environment_versions, now_iso
-from snekner.store.atomic import write_json
+from snekner.store.manifests import RunManifest, RunStatus, environment_versions, now_iso, write_run_manifest
+from snekner.store.prepared import load_prepared
 from snekner.store.runs import Run, open_run
 from snekner.training.callbacks import BestEpoch, Checkpointing, FaultInjection, MetricsLog, ProgressLog, TensorBoard
 from snekner.training.loop import Trainer, TrainingInterrupted
@@ -34,18 +33,19 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
     run_dir = Path(runs_dir) / name
     chief = chief_by_tf_config()  # in a multi-worker cluster only the chief owns the run folder
     if "/" in name or name in ("", ".", ".."):
-        raise SneknerError(f"--name {name!r} must be a plain name (it becomes a folder under --runs-dir)")
+        raise SneknerError(f"run name {name!r} is not a plain name (it becomes a folder of the runs folder)", fix="choose another {option}",
+                           option="name")
     prepared = load_prepared(prepared_path)
     if "train" not in prepared.dataset:
-        raise SneknerError(f"prepared dataset {prepared_path} has no train split; prepare a dataset that has one")
+        raise SneknerError(f"prepared dataset {prepared_path} has no train split", fix="prepare a dataset that has one")
     resumed = None
     if resume and chief:
         resumed = _resumable_manifest(run_dir, name, runs_dir, prepared)
-        options = TrainOptions.from_manifest(resumed["options"])
+        options = TrainOptions.from_manifest(resumed.options)
     elif chief and run_dir.exists() and not overwrite:
-        raise SneknerError(f"run {name} already exists in {runs_dir}; pass --resume to continue it, --overwrite to replace it, or choose another --name")
+        raise OutputExistsError(f"run {name} already exists in {runs_dir}", path=run_dir, what="run")
     options.validate()
-    model_name = options.model or prepared.manifest["tokenizer"]
+    model_name = options.model or prepared.manifest.tokenizer
     setup = setup_devices(options.strategy, options.mixed_precision, options.xla)
     log(f"devices: {setup.describe()}")
     import tensorflow as tf
@@ -58,7 +58,7 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
     manifest = session_manifest(resumed, name, prepared, model_name, options, setup)
     if setup.is_chief:
         run_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run_dir / RUN_MANIFEST, manifest)
+        write_run_manifest(run_dir, manifest)
     state = trainer.restore() if resume else trainer.fresh_state()
     if resume and setup.is_chief:
         log(f"resuming at epoch {state['epoch'] + 1}, step {state['step']} (global step {state['global_step']})")
@@ -67,55 +67,38 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
         try:
             state = trainer.run(state, [*callbacks, *_own_callbacks(trainer, resume)])
         except TrainingInterrupted:
-            raise SneknerError(
-                f"interrupted at epoch {state['epoch'] + 1} step {state['step']}; checkpoint saved: continue with "
-                f"`snekner train {prepared.path} --name {name} --runs-dir {run_dir.parent} --resume`"
-            ) from None
+            raise TrainingInterruptedError(f"interrupted at epoch {state['epoch'] + 1} step {state['step']}; checkpoint saved",
+                                           prepared=prepared.path, name=name, runs_dir=run_dir.parent) from None
     trainer.export(state)
     if setup.is_chief:
         manifest = finished_manifest(manifest, state, session_seconds=time.perf_counter() - t0)
-        write_json(run_dir / RUN_MANIFEST, manifest)
+        write_run_manifest(run_dir, manifest)
         shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
     return Run(run_dir, manifest)
 
 
-def session_manifest(resumed: dict | None, name: str, prepared, model_name: str, options: TrainOptions, setup) -> dict:
+def session_manifest(resumed: RunManifest | None, name: str, prepared, model_name: str, options: TrainOptions, setup) -> RunManifest:
     """The run manifest as a session starts: a new run's, or the resumed run's, with this
     session's devices and versions (only libraries imported by now are asked)."""
-    manifest = dict(resumed) if resumed else {
-        "kind": RUN_KIND,
-        "format_version": 1,
-        "name": name,
-        "status": "running",
-        "created": now_iso(),
-        "data": str(prepared.path.resolve()),
-        "data_manifest": prepared.manifest,
-        "model": model_name,
-        "labels": prepared.labels,
-        "options": options.to_manifest(),
-    }
-    manifest["devices"] = {"description": setup.describe(), "strategy": setup.strategy_name, "replicas": setup.replicas,
-                           "gpus": setup.gpus, "precision": setup.precision_policy, "xla": setup.xla}
-    manifest["versions"] = environment_versions()
+    manifest = resumed or RunManifest(name=name, status=RunStatus.RUNNING, created=now_iso(), data=str(prepared.path.resolve()),
+                                      data_manifest=prepared.manifest, model=model_name, options=options.to_manifest())
+    manifest.devices = {"description": setup.describe(), "strategy": setup.strategy_name, "replicas": setup.replicas,
+                        "gpus": setup.gpus, "precision": setup.precision_policy, "xla": setup.xla}
+    manifest.versions = environment_versions()
     return manifest
 
 
-def finished_manifest(manifest: dict, state: dict, session_seconds: float) -> dict:
+def finished_manifest(manifest: RunManifest, state: dict, session_seconds: float) -> RunManifest:
     """The run manifest once the run has finished: its outcome and where the time went."""
-    return {
-        **manifest,
-        "status": "finished",
-        "finished": now_iso(),
-        "epochs_run": len(state["history"]),
-        "stopped_early": state["stopped_early"],
-        "best_epoch": state["best_epoch"],
-        "best_validation_f1": state["best_f1"],
-        "timings": {
-            "last_session_seconds": session_seconds,
-            "train_seconds": sum(h["train_seconds"] for h in state["history"]),
-            "per_epoch_seconds": [h["train_seconds"] for h in state["history"]],
-        },
+    manifest.status, manifest.finished = RunStatus.FINISHED, now_iso()
+    manifest.epochs_run, manifest.stopped_early = len(state["history"]), state["stopped_early"]
+    manifest.best_epoch, manifest.best_validation_f1 = state["best_epoch"], state["best_f1"]
+    manifest.timings = {
+        "last_session_seconds": session_seconds,
+        "train_seconds": sum(h["train_seconds"] for h in state["history"]),
+        "per_epoch_seconds": [h["train_seconds"] for h in state["history"]],
     }
+    return manifest
 
 
 def _own_callbacks(trainer: Trainer, resumed: bool) -> list:
@@ -153,12 +136,14 @@ def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-def _resumable_manifest(run_dir: Path, name: str, runs_dir: Path, prepared) -> dict:
+def _resumable_manifest(run_dir: Path, name: str, runs_dir: Path, prepared) -> RunManifest:
     if not run_dir.exists():
-        raise SneknerError(f"run {name} does not exist in {runs_dir}, so there is nothing to resume; drop --resume to start it")
+        raise SneknerError(f"run {name} does not exist in {runs_dir}, so there is nothing to resume", fix="drop {option} to start it",
+                           option="resume")
     manifest = open_run(str(run_dir), runs_dir, finished=False).manifest
-    if manifest.get("status") == "finished":
-        raise SneknerError(f"run {name} already finished; nothing to resume (start a new run with another --name, or --overwrite)")
-    if Path(manifest["data"]).resolve() != prepared.path.resolve():
-        raise SneknerError(f"run {name} was trained on {manifest['data']}, not {prepared.path}; resume it with that data")
+    if manifest.is_finished:
+        raise SneknerError(f"run {name} already finished; nothing to resume", fix="start a new run with another {option}, or overwrite it",
+                           option="name")
+    if Path(manifest.data).resolve() != prepared.path.resolve():
+        raise SneknerError(f"run {name} was trained on {manifest.data}, not {prepared.path}", fix="resume it with that data")
     return manifest

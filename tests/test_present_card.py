@@ -13,7 +13,7 @@ from snekner.present.card import render_card, write_card
 from snekner.cli import app
 from snekner.errors import SneknerError
 from snekner.evaluation.evaluate import score_predictions
-from snekner.store.runs import Run, open_run
+from snekner.store.runs import open_run
 
 runner = CliRunner()
 FAKE_TOKEN = "hf_testsecret123"
@@ -200,21 +200,17 @@ def no_dotenv(tmp_path, monkeypatch):
 
 def fake_training(monkeypatch, run_path: Path):
     """`snekner train` returns this finished run without training (the push is what is tested)."""
-    import snekner.training.train
-
     def train(prepared, name, runs_dir, options, resume=False, overwrite=False, log=lambda m: None):
-        return Run(run_path, json.loads((run_path / "snekner-run.json").read_text()))
+        return open_run(str(run_path))
 
-    monkeypatch.setattr(snekner.training.train, "train", train)
+    monkeypatch.setattr("snekner.cli.train.train", train)
 
 
 def test_push_without_token_fails_before_training(no_dotenv, tmp_path, monkeypatch):
-    import snekner.training.train
-
     def train(*a, **k):
         raise AssertionError("trained although the push could not happen")
 
-    monkeypatch.setattr(snekner.training.train, "train", train)
+    monkeypatch.setattr("snekner.cli.train.train", train)
     result = runner.invoke(app, ["train", str(tmp_path / "data"), "--name", "R", "--runs-dir", str(tmp_path / "runs"), "--push-to-hub", "me/ner"])
     one_line_error(result, "no Hugging Face token", "HF_TOKEN", ".env")
     from snekner.hub import push_run

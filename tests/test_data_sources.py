@@ -83,7 +83,7 @@ def test_hub_layout_limit_keeps_the_first_rows_of_each_split(tmp_path):
     assert first_tokens(source.dataset["train"]) == ["en-train-0", "en-train-1"]
     assert first_tokens(source.dataset["validation"]) == ["en-val-0", "en-val-1"]
     assert len(open_source(str(root), "en", limit=100).dataset["train"]) == 3  # a limit above the size keeps all
-    with pytest.raises(SneknerError, match="--limit must be at least 1"):
+    with pytest.raises(SneknerError, match="limit must be at least 1"):
         open_source(str(root), "en", limit=0)
 
 
@@ -151,7 +151,7 @@ def test_save_to_disk_without_a_lang_column(tmp_path):
     source = open_source(str(path))
     assert source.languages == []
     assert len(source.dataset["train"]) == 5 and "lang" not in source.dataset["train"].column_names
-    with pytest.raises(SneknerError, match="no 'lang' column; drop --lang"):
+    with pytest.raises(SneknerError, match="no 'lang' column; drop lang"):
         open_source(str(path), "en")
 
 

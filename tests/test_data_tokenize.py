@@ -12,7 +12,10 @@ import json
 import numpy as np
 import pytest
 
-from snekner.data.prepare import IGNORE, align_labels, continuation_table, encode_directly, restrict_tags, split_stats, tokenize_and_align
+from snekner.data.prepare import restrict_tags, split_stats
+from snekner.data.tokenize import align_labels, continuation_table, encode_directly, tokenize_and_align
+from snekner.ner.labels import IGNORE
+from snekner.store.manifests import SplitStats
 from snekner.ner.tagset import load_tagset, parse_tagset
 
 LABELS5 = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -179,17 +182,17 @@ def test_truncation_drops_words_and_is_counted(hand_tokenizer):
     assert out["word_ids"] == [[-1, 0, 0, 1, 2, -1], [-1, 0, 1, -1]]
     assert 3 not in out["word_ids"][0]
     assert out["labels"][0] == [-100, 1, -100, 0, 3, -100]
-    assert split_stats(out) == {"sentences": 2, "words": 6, "subwords": 10, "truncated_sentences": 1}
+    assert split_stats(out) == SplitStats(sentences=2, words=6, subwords=10, truncated_sentences=1)
     shorter = tokenize_and_align(dd, hand_tokenizer, max_length=4, label_all_tokens=False, labels=LABELS5)["train"]
     assert shorter["word_ids"] == [[-1, 0, 0, -1], [-1, 0, 1, -1]]
-    assert split_stats(shorter)["truncated_sentences"] == 1
+    assert split_stats(shorter).truncated_sentences == 1
     longer = tokenize_and_align(dd, hand_tokenizer, max_length=32, label_all_tokens=False, labels=LABELS5)["train"]
-    assert split_stats(longer) == {"sentences": 2, "words": 6, "subwords": 12, "truncated_sentences": 0}
+    assert split_stats(longer) == SplitStats(sentences=2, words=6, subwords=12, truncated_sentences=0)
 
 
 def test_split_stats_of_word_level_split():
     dd = dataset_dict(train={"tokens": [["a", "b"], [], ["c"]], "ner_tags": [[0, 0], [], [0]]})
-    assert split_stats(dd["train"]) == {"sentences": 3, "words": 3}
+    assert split_stats(dd["train"]) == SplitStats(sentences=3, words=3)
 
 
 def test_tokenize_sample_data_is_consistent(sample_dir, sample_tokenizer):
@@ -222,7 +225,7 @@ def test_tokenize_sample_data_is_consistent(sample_dir, sample_tokenizer):
             n_checked += 1
     assert n_checked == 200
     assert max(max(t) for t in prepared["train"]["ner_tags"]) == 10
-    assert split_stats(prepared["test"])["truncated_sentences"] == 0
+    assert split_stats(prepared["test"]).truncated_sentences == 0
 
 
 # ----------------------------------------------------------------------------- tokenize_and_align vs a per-sentence reference
@@ -314,7 +317,7 @@ def test_tokenize_sample_data_matches_per_sentence_reference(sample_dir, sample_
         assert_matches_reference(split, sample_tokenizer, split["tokens"], split["ner_tags"], 16, label_all_tokens,
                                  continuation_table(tagset.labels))
         assert split["lang"] == restricted[name]["lang"]
-    assert split_stats(prepared["train"])["truncated_sentences"] > 0
+    assert split_stats(prepared["train"]).truncated_sentences > 0
 
 
 def test_tokenize_and_align_column_types_and_worker_processes(hand_tokenizer, monkeypatch):
@@ -328,7 +331,7 @@ def test_tokenize_and_align_column_types_and_worker_processes(hand_tokenizer, mo
                                                "lang": datasets.Value("string"), "input_ids": ints("int32"),
                                                "labels": ints("int64"), "word_ids": ints("int64")})
     # --num-proc: the distinct words are encoded in worker processes, with the same result
-    monkeypatch.setattr("snekner.data.prepare.WORDS_PER_SEQUENCE", 3)  # several sequences even for this small vocabulary
+    monkeypatch.setattr("snekner.data.tokenize.WORDS_PER_SEQUENCE", 3)  # several sequences even for this small vocabulary
     workers = tokenize_and_align(dd, hand_tokenizer, max_length=8, label_all_tokens=True, labels=LABELS5, num_proc=2)["train"]
     assert workers.data.table.equals(here.data.table)
 
@@ -336,7 +339,7 @@ def test_tokenize_and_align_column_types_and_worker_processes(hand_tokenizer, mo
 def test_fast_path_that_disagrees_with_the_tokenizer_falls_back_to_it(hand_tokenizer, monkeypatch):
     """Should a tokenizer split a word differently by its place in the sentence, the distinct-word
     layout would be wrong: simulated here by a layout that shifts one sentence's ids."""
-    import snekner.data.prepare as features
+    import snekner.data.tokenize as features
 
     real = features.encode_sentences
 
@@ -357,7 +360,7 @@ def test_fast_path_that_disagrees_with_the_tokenizer_falls_back_to_it(hand_token
 
 
 def test_bert_tokenizer_takes_the_fast_path(hand_tokenizer, monkeypatch):
-    import snekner.data.prepare as features
+    import snekner.data.tokenize as features
 
     calls = []
     monkeypatch.setattr(features, "encode_directly", lambda *a: calls.append(len(a[1])) or encode_directly(*a))

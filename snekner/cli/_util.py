@@ -1,0 +1,156 @@
+"""What every command shares: the Typer app, one-line errors with hints, completion, shared options.
+
+The core raises errors that say what is wrong and carry the facts (snekner.errors); this is the
+one place that knows the command line, so it names options as flags (`--max-length`) and adds
+the hints that name commands (`snekner eval A --split test`).
+
+TensorFlow, transformers and datasets are imported only by commands that need them, so that
+`--help` and shell completion stay fast.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+from typing import Callable
+
+import typer
+from typer.core import TyperGroup
+
+from snekner.errors import (ManifestError, MissingEvaluationError, MissingModelError, OutputExistsError, RunNotFinishedError,
+                            RunNotFoundError, SneknerError, TrainingInterruptedError)
+from snekner.evaluation.bootstrap import DifferentSentencesError
+from snekner.evaluation.compare import MixedModesError
+from snekner.ner.tagset import named_tagsets
+from snekner.store.runs import DEFAULT_RUNS_DIR, list_runs
+
+try:  # typer >= 0.20 vendors click
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError
+except ImportError:  # pragma: no cover - older typer with click installed beside it
+    from click.exceptions import NoArgsIsHelpError, UsageError
+
+
+class OneLineErrors(TyperGroup):
+    """Usage errors (a missing argument, a value outside a choice) as one `error:` line and exit code 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            code = super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        except NoArgsIsHelpError as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except UsageError as e:
+            where = e.ctx.command_path if e.ctx is not None else "snekner"
+            typer.echo(f"error: {e.format_message()} (see `{where} --help`)", err=True)
+            sys.exit(2)
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+app = typer.Typer(name="snekner", help="Fine-tune transformer encoders for named-entity recognition with TensorFlow.",
+                  no_args_is_help=True, pretty_exceptions_enable=False, cls=OneLineErrors)
+
+RUNS_DIR = typer.Option(DEFAULT_RUNS_DIR, "--runs-dir", help="Folder that holds the runs.")
+
+
+def echo_err(message: str) -> None:
+    typer.echo(message, err=True)
+
+
+def flag(option: str) -> str:
+    """The command-line flag of an options field: max_length -> --max-length."""
+    return "--" + option.replace("_", "-")
+
+
+def hint(error: SneknerError, runs_dir: Path) -> str | None:
+    """How to fix an error with snekner's commands, for the errors whose fix is a command."""
+    if isinstance(error, ManifestError):
+        if error.problem == "version":
+            return "upgrade snekner" if error.newer else "make it again with this snekner"
+        if error.what == "run":
+            return ("train it again with `snekner train PREPARED --name NAME --overwrite`" if error.problem == "damaged"
+                    else "pass a run name under --runs-dir or a run folder made by `snekner train`")
+        return ("make it again with `snekner prep ... --overwrite`" if error.problem == "damaged"
+                else "run `snekner prep` to make one and pass its folder")
+    if isinstance(error, RunNotFoundError):
+        return f"train it with `snekner train PREPARED --name {Path(error.spec).name}`"
+    if isinstance(error, RunNotFinishedError):
+        return f"continue it with `snekner train {error.run.manifest.data} --name {error.run.name} --resume`"
+    if isinstance(error, MissingEvaluationError):
+        again = f"`snekner eval {error.run.name} --split {error.split} --runs-dir {runs_dir}`"
+        return f"run {again} first" if error.part == "scores" else f"re-run {again}, or pass --bootstrap 0"
+    if isinstance(error, DifferentSentencesError):
+        return (f"evaluate both on the same data and split (`snekner eval RUN --split {error.split} --data PREPARED`), "
+                "or pass --bootstrap 0")
+    if isinstance(error, MixedModesError):
+        return "re-run `snekner eval` with the same --strict setting"
+    if isinstance(error, TrainingInterruptedError):
+        return f"continue with `snekner train {error.prepared} --name {error.name} --runs-dir {error.runs_dir} --resume`"
+    if isinstance(error, MissingModelError):
+        return f"train it again with `snekner train ... --name {error.run.name} --overwrite`"
+    if isinstance(error, OutputExistsError):
+        if error.what == "run":
+            return "pass --resume to continue it, --overwrite to replace it, or choose another --name"
+        return "pass --overwrite to replace it, or choose another --out"
+    return None
+
+
+def error_line(error: SneknerError, runs_dir: Path = Path(DEFAULT_RUNS_DIR)) -> str:
+    text = error.render(flag)
+    extra = hint(error, runs_dir)
+    return f"error: {text}; {extra}" if extra else f"error: {text}"
+
+
+def quiet_libraries() -> None:
+    """Library chatter (deprecation notices, weight-loading reports, TensorFlow's C++ log) is not for snekner's user."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    # oneDNN kernels: TensorFlow turns them on by itself only on CPUs with AVX-512 VNNI/BF16 or AMX,
+    # but they speed up prediction on AVX2 CPUs too (set 0 to turn them off). An application choice,
+    # so the command line makes it, not the library.
+    os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "true")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    # transformers' TF classes warn about their own deprecations on every use
+    warnings.filterwarnings("ignore", message=".*seed_generator.* is deprecated")
+    if not sys.stderr.isatty():
+        os.environ.setdefault("HF_DATASETS_DISABLE_PROGRESS_BARS", "1")  # read when datasets is imported
+        if "datasets" in sys.modules and os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] == "1":
+            sys.modules["datasets"].disable_progress_bars()  # already imported (a test session, an embedding program)
+
+
+def handles_errors(fn: Callable) -> Callable:
+    """Turn the core's SneknerError (bad input) into one line on stderr and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        quiet_libraries()
+        try:
+            return fn(*args, **kwargs)
+        except SneknerError as e:
+            echo_err(error_line(e, Path(kwargs.get("runs_dir") or DEFAULT_RUNS_DIR)))
+            raise typer.Exit(2) from None
+        except KeyboardInterrupt:
+            echo_err("error: interrupted; nothing was written")
+            raise typer.Exit(130) from None
+
+    return wrapper
+
+
+def complete_tagset(incomplete: str) -> list[str]:
+    return [name for name in named_tagsets() if name.startswith(incomplete)]
+
+
+def complete_run(ctx: typer.Context, incomplete: str) -> list[str]:
+    runs_dir = (ctx.params or {}).get("runs_dir") or DEFAULT_RUNS_DIR
+    return [name for name in list_runs(runs_dir) if name.startswith(incomplete)]
+
+
+RUN_ARGUMENT = typer.Argument(..., help="Run name under --runs-dir, or a run folder.", autocompletion=complete_run)

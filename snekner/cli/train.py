@@ -1,0 +1,61 @@
+"""`snekner train`: fine-tune on a prepared dataset (and optionally push the model to the hub)."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from snekner.cli._util import RUNS_DIR, echo_err, handles_errors
+from snekner.hub import push_run, require_token
+from snekner.modeling.devices import Strategy
+from snekner.training.options import Batching, Schedule, TrainOptions
+from snekner.training.train import train
+
+DEFAULTS = TrainOptions()
+
+
+@handles_errors
+def train_cli(
+    prepared: Path = typer.Argument(..., help="A folder made by `snekner prep`."),
+    name: str = typer.Option(..., "--name", help="Run name: a folder under --runs-dir."),
+    runs_dir: Path = RUNS_DIR,
+    model: Optional[str] = typer.Option(DEFAULTS.model, "--model", help="Pretrained model (default: the one the data was prepared with)."),
+    epochs: int = typer.Option(DEFAULTS.epochs, "--epochs"),
+    batch_size: int = typer.Option(DEFAULTS.batch_size, "--batch-size", help="Global batch size (split across replicas)."),
+    learning_rate: float = typer.Option(DEFAULTS.learning_rate, "--learning-rate"),
+    weight_decay: float = typer.Option(DEFAULTS.weight_decay, "--weight-decay"),
+    warmup_ratio: float = typer.Option(DEFAULTS.warmup_ratio, "--warmup-ratio", help="Share of steps with a linear warm-up from 0."),
+    schedule: Schedule = typer.Option(DEFAULTS.schedule, "--schedule", help="Learning rate after the warm-up: linear (decays to 0), "
+                                      "constant, or stable-decay (constant, then linear to 0 over the last --decay-ratio of the steps)."),
+    decay_ratio: float = typer.Option(DEFAULTS.decay_ratio, "--decay-ratio", help="With --schedule stable-decay: share of the steps in the final decay."),
+    max_grad_norm: float = typer.Option(DEFAULTS.max_grad_norm, "--max-grad-norm", help="Clip the gradient to this global norm (0: off)."),
+    batching: Batching = typer.Option(DEFAULTS.batching, "--batching", help="bucketed: sentences of similar length together (fast); "
+                                      "random: a plain shuffle."),
+    seed: int = typer.Option(DEFAULTS.seed, "--seed"),
+    early_stopping_patience: int = typer.Option(DEFAULTS.early_stopping_patience, "--early-stopping-patience",
+                                                help="Stop after N epochs without validation F1 gain (0: off)."),
+    eval_batch_size: int = typer.Option(DEFAULTS.eval_batch_size, "--eval-batch-size", help="Sentences per prediction call in validation."),
+    mixed_precision: Optional[bool] = typer.Option(DEFAULTS.mixed_precision, "--mixed-precision/--no-mixed-precision", help="Default: on with a GPU."),
+    xla: Optional[bool] = typer.Option(DEFAULTS.xla, "--xla/--no-xla", help="Default: on with a GPU."),
+    strategy: Strategy = typer.Option(DEFAULTS.strategy, "--strategy", help="How to spread training over devices (auto: by what TensorFlow sees)."),
+    checkpoint_every: int = typer.Option(DEFAULTS.checkpoint_every, "--checkpoint-every", help="Also checkpoint every N steps (0: per epoch only)."),
+    tensorboard: bool = typer.Option(DEFAULTS.tensorboard, "--tensorboard", help="Write TensorBoard logs to RUN/tensorboard."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted run from its last checkpoint."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run of this name."),
+    push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Hub repo id to push the model to (token: HF_TOKEN or .env)."),
+):
+    """Fine-tune on a prepared dataset; keeps the best epoch by validation F1."""
+    options = TrainOptions(model=model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
+                           warmup_ratio=warmup_ratio, schedule=schedule, decay_ratio=decay_ratio, max_grad_norm=max_grad_norm,
+                           batching=batching, seed=seed, early_stopping_patience=early_stopping_patience, eval_batch_size=eval_batch_size,
+                           mixed_precision=mixed_precision, xla=xla, strategy=strategy, checkpoint_every=checkpoint_every,
+                           tensorboard=tensorboard)
+    if push_to_hub:
+        require_token()  # fail before hours of training, not after
+    run = train(prepared, name, runs_dir, options, resume=resume, overwrite=overwrite, log=echo_err)
+    best = run.manifest.best_validation_f1
+    typer.echo(f"trained {run.path} (best epoch {run.manifest.best_epoch}" + (f", validation F1 {best:.4f}" if best is not None else "") + ")")
+    if push_to_hub:
+        url = push_run(run, push_to_hub)  # writes the model card (RUN/README.md, RUN/model/README.md) first
+        typer.echo(f"pushed {run.name} with its model card {run.path / 'README.md'} to {url}")

@@ -1,0 +1,103 @@
+"""A comparison of runs (snekner.evaluation.compare) as a text table, markdown, CSV or JSON."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+from enum import Enum
+
+from snekner.evaluation.compare import delta_key
+
+
+class Format(str, Enum):
+    TABLE = "table"
+    MARKDOWN = "markdown"
+    CSV = "csv"
+    JSON = "json"
+
+
+def _columns(result: dict) -> list[str]:
+    names = result["runs"]
+    deltas = [delta_key(names[0], n, len(names)) for n in names[1:]]
+    return names + deltas + ["support"]
+
+
+def _difference(other: str, base: str) -> str:
+    """Column title of other minus base: `B-A`, or `(B-1)-(A-2)` when a name holds a hyphen itself."""
+    if "-" in other or "-" in base:
+        return f"({other})-({base})"
+    return f"{other}-{base}"
+
+
+def _headers(result: dict) -> list[str]:
+    names = result["runs"]
+    headers = ["type"] + names + [_difference(n, names[0]) for n in names[1:]] + ["support"]
+    if result.get("bootstrap"):
+        percent = f"{result['bootstrap']['confidence'] * 100:g}%"
+        headers += [f"{_difference(n, names[0])} {percent} CI" for n in names[1:]]
+    return headers
+
+
+def _cell(value, is_delta: bool) -> str:
+    if value is None:
+        return "absent"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:+.4f}" if is_delta else f"{value:.4f}"
+
+
+def interval_cell(interval: dict | None) -> str:
+    """`[-0.0123, +0.0456]`, marked ` *` when the interval excludes zero; `absent` for a type one run lacks."""
+    if interval is None:
+        return "absent"
+    text = f"[{interval['low']:+.4f}, {interval['high']:+.4f}]"
+    return f"{text} *" if interval["significant"] else text
+
+
+def rows(result: dict) -> list[list[str]]:
+    columns = _columns(result)
+    names = result["runs"]
+    n = len(names)
+    out = []
+    for typ, row in [*result["per_type"].items(), ("overall", result["overall"])]:
+        cells = [typ]
+        for i, col in enumerate(columns):
+            if col == "support":
+                cells.append("" if row.get(col) is None else str(row[col]))
+            else:
+                cells.append(_cell(row.get(col), is_delta=i >= n))
+        if result.get("bootstrap"):
+            found = row.get("interval")
+            per_run = {names[1]: found} if n == 2 else (found or {})
+            cells += [interval_cell(per_run.get(name)) for name in names[1:]]
+        out.append(cells)
+    return out
+
+
+def footnote(result: dict) -> str:
+    b = result["bootstrap"]
+    return (f"* marks a difference whose {b['confidence'] * 100:g}% bootstrap interval excludes 0 "
+            f"(paired percentile bootstrap over the {result['split']} sentences: {b['resamples']} resamples, seed {b['seed']})")
+
+
+def render(result: dict, fmt: str = "table") -> str:
+    fmt = Format(fmt)
+    if fmt == Format.JSON:
+        return json.dumps(result, indent=2)
+    headers = _headers(result)
+    body = rows(result)
+    if fmt == Format.CSV:
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\n")
+        writer.writerow(headers)
+        writer.writerows(body)
+        return buf.getvalue().rstrip("\n")
+    from tabulate import tabulate
+
+    n_intervals = len(result["runs"]) - 1 if result.get("bootstrap") else 0
+    title = f"{result['metric']} on {result['split']} ({result['mode']})"
+    table = tabulate(body, headers=headers, tablefmt="github" if fmt == Format.MARKDOWN else "simple", disable_numparse=True,
+                     colalign=("left",) + ("right",) * (len(headers) - 1 - n_intervals) + ("left",) * n_intervals)
+    if result.get("bootstrap"):
+        table += ("\n\n" if fmt == Format.MARKDOWN else "\n") + footnote(result)
+    return f"{title}\n{table}" if fmt == Format.TABLE else table

@@ -1,0 +1,60 @@
+"""A prepared dataset on disk: its manifest, its tokenized splits and its tokenizer.
+
+data/<name>/
+  snekner-prepared.json   the PreparedManifest (source, tagset = labels, tokenizer, max length, ...)
+  data/                   the tokenized DatasetDict (datasets' save_to_disk)
+  tokenizer/              the tokenizer it was made with
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from snekner.errors import ManifestError, MissingSplitError
+from snekner.ner.tagset import Tagset
+from snekner.store.manifests import PreparedManifest, read_prepared_manifest
+
+SPLIT_ALIASES = {"val": "validation", "dev": "validation", "valid": "validation"}
+
+
+def canonical_split(name: str) -> str:
+    """train / validation / test, whatever a source or a user calls them (val, dev, valid)."""
+    return SPLIT_ALIASES.get(name, name)
+
+
+@dataclass
+class Prepared:
+    path: Path
+    manifest: PreparedManifest
+    dataset: object  # datasets.DatasetDict
+
+    @property
+    def tagset(self) -> Tagset:
+        return self.manifest.tagset
+
+    @property
+    def labels(self) -> list[str]:
+        return self.manifest.labels
+
+    @property
+    def tokenizer_dir(self) -> Path:
+        return self.path / "tokenizer"
+
+    def split(self, name: str):
+        name = canonical_split(name)
+        if name not in self.dataset:
+            raise MissingSplitError(f"prepared dataset {self.path} has no {name} split (it has: {', '.join(self.dataset)})",
+                                    split=name, available=list(self.dataset))
+        return self.dataset[name]
+
+
+def load_prepared(path: Path) -> Prepared:
+    import datasets
+
+    manifest = read_prepared_manifest(path)
+    try:
+        dataset = datasets.load_from_disk(str(Path(path) / "data"))
+    except Exception as e:  # datasets raises several types for a damaged folder
+        raise ManifestError(f"prepared dataset {path} is damaged ({str(e).splitlines()[0]})", path=Path(path),
+                            what="prepared dataset", problem="damaged") from None
+    return Prepared(Path(path), manifest, dataset)
