@@ -46,7 +46,8 @@ class OneLineErrors(TyperGroup):
             sys.exit(e.exit_code)
         except UsageError as e:
             where = e.ctx.command_path if e.ctx is not None else "snekner"
-            typer.echo(f"error: {e.format_message()} (see `{where} --help`)", err=True)
+            message = e.format_message().replace("Value error, ", "")  # pydantic-style prefix typer adds to choice errors
+            typer.echo(f"error: {message} (see `{where} --help`)", err=True)
             sys.exit(2)
         except typer.Abort:
             typer.echo("error: aborted", err=True)

@@ -20,6 +20,7 @@ from snekner.errors import SneknerError
 from snekner.modeling.batches import EncodedSplit, batches_per_epoch, make_dataset, training_order
 from snekner.modeling.forward import gold_word_tags, predict_word_tags
 from snekner.modeling.models import build_token_classifier, save_model
+from snekner.ner.labels import IGNORE
 from snekner.ner.scoring import score
 from snekner.store.atomic import atomic_path, write_json
 from snekner.training.callbacks import CallbackList
@@ -38,7 +39,7 @@ def _masked_loss_sum(labels, logits):
     import tensorflow as tf
 
     logits = tf.cast(logits, tf.float32)
-    mask = tf.not_equal(labels, -100)
+    mask = tf.not_equal(labels, IGNORE)
     safe = tf.where(mask, labels, tf.zeros_like(labels))
     per_token = tf.keras.losses.sparse_categorical_crossentropy(safe, logits, from_logits=True)
     return tf.reduce_sum(per_token * tf.cast(mask, tf.float32))
@@ -109,7 +110,7 @@ class Trainer:
         def replica_step(batch):
             loss_sum, grads = gradients(batch)
             optimizer.apply_gradients(zip(dense_gradients(grads), model.trainable_variables))
-            return loss_sum, tf.reduce_sum(tf.cast(tf.not_equal(batch["labels"], -100), tf.float32))
+            return loss_sum, tf.reduce_sum(tf.cast(tf.not_equal(batch["labels"], IGNORE), tf.float32))
 
         strategy = self.setup.strategy
 
