@@ -38,7 +38,7 @@ def phase_snekner_prep(spec: dict) -> dict:
     manifest = prepare(PrepOptions(dataset=spec["data"], lang=spec["lang"], tagset=spec["tagset"], model=spec["model"],
                                    max_length=spec["max_length"], limit=spec["prep_limit"]), Path(spec["snekner_prep_dir"]))
     seconds = time.perf_counter() - t0
-    return {"seconds": seconds, "sentences": {k: v["sentences"] for k, v in manifest["splits"].items()}}
+    return {"seconds": seconds, "sentences": {k: v.sentences for k, v in manifest.splits.items()}}
 
 
 def phase_verify(spec: dict) -> dict:

@@ -163,7 +163,7 @@ def phase_snekner_train(spec: dict) -> dict:
     t0 = time.perf_counter()
     run = train(subset, f"bench-{spec['round']}", Path(spec["work"]) / "runs", options, log=log_lines.append, callbacks=[timer])
     total_seconds = time.perf_counter() - t0
-    epoch = run.manifest["timings"]
+    epoch = run.manifest.timings
     history_path = run.path / "metrics.jsonl"
     history = [json.loads(x) for x in history_path.read_text().splitlines()]
     steps = timer.steps
@@ -188,7 +188,7 @@ def phase_snekner_train(spec: dict) -> dict:
         "batches": batches,
         "train_rows": len(trainer.train_data),
         "train_subwords_total": int(trainer.train_data.lengths.sum()),
-        "devices": run.manifest.get("devices"),
+        "devices": run.manifest.devices,
         "log": log_lines,
         "model_dir": str(run.model_dir),
         "model": _model_dims(trainer.model),

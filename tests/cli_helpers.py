@@ -27,3 +27,9 @@ def one_line_error(result, *fragments: str) -> str:
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
     return lines[0]
+
+
+def prep_sample(out, sample_dir, model, tagset: str = "b", max_length: int = 48):
+    """`snekner prep` of the English sample for `model`'s tokenizer into `out`."""
+    ok("prep", "--dataset", sample_dir, "--lang", "en", "--tagset", tagset, "--model", model, "--max-length", max_length, "--out", out)
+    return out

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_helpers import prep_sample
 from typer.testing import CliRunner
 
 from snekner.cli import app
@@ -83,10 +84,7 @@ def test_batches_are_padded_to_a_multiple_of_eight():
 @pytest.fixture(scope="module")
 def prepared(tmp_path_factory, sample_dir, tiny_model) -> Path:
     out = tmp_path_factory.mktemp("train") / "data"
-    result = runner.invoke(app, ["prep", "--dataset", str(sample_dir), "--lang", "en", "--tagset", "b", "--model", str(tiny_model),
-                                 "--max-length", "48", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+    return prep_sample(out, sample_dir, tiny_model)
 
 
 def snekner(*args, env: dict | None = None, timeout: int = 300) -> subprocess.CompletedProcess:

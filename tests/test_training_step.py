@@ -15,12 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from typer.testing import CliRunner
+from cli_helpers import prep_sample
 
-from snekner.cli import app
 
 tf = pytest.importorskip("tensorflow")
-runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
@@ -36,10 +34,7 @@ def no_dropout_model(tiny_model, tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def prepared(sample_dir, no_dropout_model, tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("step") / "data"
-    result = runner.invoke(app, ["prep", "--dataset", str(sample_dir), "--lang", "en", "--tagset", "b", "--model", str(no_dropout_model),
-                                 "--max-length", "48", "--out", str(out)])
-    assert result.exit_code == 0, result.output
-    return out
+    return prep_sample(out, sample_dir, no_dropout_model)
 
 
 def _batches(train_data, batch_size: int, steps: int):

@@ -88,6 +88,31 @@ def _known(cls, data: dict) -> dict:
     return {k: v for k, v in data.items() if k in names}
 
 
+def _plain(value: Any) -> Any:
+    """A manifest field as JSON data."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, Tagset):
+        return value.to_manifest()
+    if isinstance(value, SplitStats):
+        return {k: v for k, v in asdict(value).items() if v is not None}
+    if isinstance(value, PreparedManifest):
+        return value.to_dict()
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+def _manifest_dict(manifest, keep_none: tuple[str, ...] = ()) -> dict:
+    """kind, format_version, then every field that is set (and those in keep_none even when None)."""
+    data = {"kind": manifest.KIND, "format_version": manifest.VERSION}
+    for f in fields(manifest):
+        value = getattr(manifest, f.name)
+        if value is not None or f.name in keep_none:
+            data[f.name] = _plain(value)
+    return data
+
+
 def _check_kind(data: Any, path: Path, kind: str, versions: tuple[int, ...], what: str) -> None:
     if not isinstance(data, dict) or data.get("kind") != kind:
         raise ManifestError(f"{path} is not a {what} manifest (kind is not {kind!r})", path=path, what=what, problem="kind")
@@ -127,18 +152,7 @@ class PreparedManifest:
         return self.tagset.labels
 
     def to_dict(self) -> dict:
-        data = {"kind": self.KIND, "format_version": self.VERSION}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "tagset":
-                value = value.to_manifest()
-            elif f.name == "splits":
-                value = {name: {k: v for k, v in asdict(s).items() if v is not None} for name, s in value.items()}
-            elif isinstance(value, Enum):
-                value = value.value
-            if value is not None or f.name in ("lang", "limit"):
-                data[f.name] = value
-        return data
+        return _manifest_dict(self, keep_none=("lang", "limit"))
 
     @classmethod
     def from_dict(cls, data: Any, path: Path) -> "PreparedManifest":
@@ -191,16 +205,7 @@ class RunManifest:
         return self.status == RunStatus.FINISHED
 
     def to_dict(self) -> dict:
-        data = {"kind": self.KIND, "format_version": self.VERSION}
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.name == "data_manifest":
-                value = value.to_dict()
-            elif isinstance(value, Enum):
-                value = value.value
-            if value is not None:
-                data[f.name] = value
-        return data
+        return _manifest_dict(self)
 
     @classmethod
     def from_dict(cls, data: Any, path: Path) -> "RunManifest":
