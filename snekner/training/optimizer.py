@@ -1,4 +1,4 @@
-"""The optimizer: AdamW with a linear warm-up and a linear decay, as Hugging Face's `create_optimizer`.
+"""The optimizer: AdamW with a linear warm-up, a hold and a linear decay, gradient clipping by global norm.
 
 The same mathematics as `transformers.create_optimizer` (Adam, epsilon 1e-8, decoupled weight
 decay skipping LayerNorm and bias weights, learning rate warming up linearly then decaying
@@ -6,8 +6,8 @@ linearly to 0), built so that a step costs what the arithmetic costs:
 
 - every update goes through TensorFlow's fused `ResourceApplyAdam` kernel (one pass over a
   weight and its two moments). `transformers.AdamWeightDecay` wraps each update in extra ops and
-  control dependencies; on this 2-core CPU its update of MiniLM took ~360 ms against ~80 ms here
-  (benchmarks/benchmark.py measures the effect on whole training steps);
+  control dependencies that cost several times the update itself (benchmarks/speed_train.py
+  measures the effect on whole training steps; the README gives the last figures);
 - the embedding gradients, which arrive as `IndexedSlices` (only the rows a batch used), are
   made dense before the update. Adam moves every row of the matrix at every step anyway (the
   moments decay everywhere), so the result is the same as the sparse path, but the sparse

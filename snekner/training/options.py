@@ -41,9 +41,9 @@ class TrainOptions:
     learning_rate: float = 5e-5
     weight_decay: float = 0.0
     warmup_ratio: float = 0.0
-    schedule: Schedule = Schedule.LINEAR
+    schedule: Schedule = Schedule.STABLE_DECAY  # issue 8: linear decay to 0 halves the mean rate of short runs
     decay_ratio: float = 0.2  # with stable-decay: the share of steps in the final decay
-    max_grad_norm: float = 0.0  # 0: no clipping
+    max_grad_norm: float = 1.0  # 0: no clipping; 1.0 as Hugging Face's Trainer (issue 8)
     batching: Batching = Batching.BUCKETED
     seed: int = 42
     early_stopping_patience: int = 0  # 0: off
