@@ -84,10 +84,13 @@ class OutputExistsError(SneknerError):
 
 
 class MissingEvaluationError(SneknerError):
-    """A run lacks what `eval` writes for a split: its scores or its stored predictions (part)."""
+    """A run lacks what `eval` writes for a split: its scores or its stored predictions (part).
 
-    def __init__(self, message: str, *, run, split: str, part: str):
-        self.run, self.split, self.part = run, split, part
+    bootstrap_only: the predictions were wanted only for the bootstrap (so turning it off is a way round).
+    """
+
+    def __init__(self, message: str, *, run, split: str, part: str, bootstrap_only: bool = True):
+        self.run, self.split, self.part, self.bootstrap_only = run, split, part, bootstrap_only
         super().__init__(message)
 
 

@@ -122,11 +122,11 @@ def test_table_markdown_and_csv_show_the_interval_column_and_the_mark(runs):
     rows = list(csv.reader(io.StringIO(text)))
     assert rows[0] == ["type", "A", "B", "B-A", "support", "B-A 95% CI"]
     by_type = {r[0]: r for r in rows[1:]}
-    assert set(by_type) == {"PER", "LOC", "ORG", "FOOD", "overall"}
+    assert set(by_type) == {"PER", "LOC", "ORG", "FOOD", "overall (PER LOC ORG)"}
     assert by_type["FOOD"][2:4] == ["absent", "absent"] and by_type["FOOD"][5] == "absent"
     assert by_type["PER"][5] == expected + (" *" if interval["significant"] else "")
     overall = data["overall"]["interval"]
-    assert by_type["overall"][5].startswith(f"[{overall['low']:+.4f}, {overall['high']:+.4f}]")
+    assert by_type["overall (PER LOC ORG)"][5].startswith(f"[{overall['low']:+.4f}, {overall['high']:+.4f}]")
 
 
 def test_bootstrap_zero_leaves_the_intervals_out(runs):
@@ -137,9 +137,101 @@ def test_bootstrap_zero_leaves_the_intervals_out(runs):
     assert text.splitlines()[0] == "type,A,B,B-A,support"
     table = ok("compare", "A", "B", "--runs-dir", runs, "--bootstrap", 0).output
     assert "CI" not in table and "bootstrap" not in table
-    # no predictions needed without the bootstrap
+    # runs with different types need their predictions for the common-ground overall, bootstrap or not
     (runs / "B" / "eval" / "test.predictions.jsonl").unlink()
-    ok("compare", "A", "B", "--runs-dir", runs, "--bootstrap", 0)
+    error = one_line_error(invoke("compare", "A", "B", "--runs-dir", runs, "--bootstrap", 0), "run B has no test predictions",
+                           "snekner eval B --split test")
+    assert "--bootstrap 0" not in error
+
+
+def test_runs_with_the_same_types_need_no_predictions_without_the_bootstrap(tmp_path):
+    tokens, gold = corpus()
+    make_run(tmp_path, "A", tokens, gold, noisy(gold, 0.4, seed=1), TYPES)
+    make_run(tmp_path, "B", tokens, gold, noisy(gold, 0.2, seed=2), TYPES)
+    for name in "AB":
+        (tmp_path / name / "eval" / "test.predictions.jsonl").unlink()
+    data = compare_json(tmp_path, "A", "B", "--bootstrap", 0)
+    a = json.loads((tmp_path / "A" / "eval" / "test.json").read_text())
+    assert data["overall"]["A"] == a["overall"]["f1"] and data["overall_types"] == TYPES
+    table = ok("compare", "A", "B", "--runs-dir", tmp_path, "--bootstrap", 0).output
+    assert any(line.startswith("overall ") for line in table.splitlines()) and "own types" not in table
+    one_line_error(invoke("compare", "A", "B", "--runs-dir", tmp_path), "run A has no test predictions", "or pass --bootstrap 0")
+
+
+# ---- common ground ----------------------------------------------------------------------------
+
+
+def hand_worked_runs(tmp_path):
+    """A scores PER LOC ORG FOOD, B the same sentences without FOOD (worked out in the test below)."""
+    tokens = [["John", "ate", "pizza", "in", "Rome"], ["Acme", "sold", "bread"], ["Mary", "met", "Bob"]]
+    gold_a = [["B-PER", "O", "B-FOOD", "O", "B-LOC"], ["B-ORG", "O", "B-FOOD"], ["B-PER", "O", "B-PER"]]
+    pred_a = [["B-PER", "O", "O", "O", "B-LOC"], ["B-ORG", "O", "B-FOOD"], ["B-PER", "O", "O"]]
+    gold_b = [["B-PER", "O", "O", "O", "B-LOC"], ["B-ORG", "O", "O"], ["B-PER", "O", "B-PER"]]
+    pred_b = [["B-PER", "O", "O", "O", "O"], ["B-ORG", "O", "O"], ["B-PER", "O", "B-PER"]]
+    make_run(tmp_path, "A", tokens, gold_a, pred_a, TYPES)
+    make_run(tmp_path, "B", tokens, gold_b, pred_b, TYPES[:3])
+
+
+def test_overall_is_scored_on_the_types_both_runs_have(tmp_path):
+    """A: PER tp 2 fn 1, LOC tp 1, ORG tp 1, FOOD tp 1 fn 1 -> its own overall F1 is 2*5/(2*5+2) = 0.8333.
+    B: PER tp 3, LOC fn 1, ORG tp 1 -> 2*4/(2*4+1) = 0.8889. The old row set these side by side (+0.0556, support 7:
+    A's). On common ground (FOOD mapped to O) A is tp 4 fn 1 as well: 0.8889 each, difference 0, support 5."""
+    hand_worked_runs(tmp_path)
+    data = compare_json(tmp_path, "A", "B", "--bootstrap", 0)
+    assert data["overall_types"] == ["PER", "LOC", "ORG"]
+    overall = data["overall"]
+    assert overall["A"] == pytest.approx(8 / 9) and overall["B"] == pytest.approx(8 / 9)
+    assert overall["delta"] == pytest.approx(0) and overall["support"] == 5
+    assert data["own_overall"]["A"] == {"types": TYPES, "f1": pytest.approx(10 / 12), "support": 7}
+    assert data["own_overall"]["B"] == {"types": TYPES[:3], "f1": pytest.approx(8 / 9), "support": 5}
+    assert data["per_type"]["PER"]["A"] == pytest.approx(0.8) and data["per_type"]["PER"]["B"] == 1.0
+    recall = compare_json(tmp_path, "A", "B", "--bootstrap", 0, "--metric", "recall")["overall"]
+    assert recall["A"] == recall["B"] == pytest.approx(4 / 5)
+
+    table = ok("compare", "A", "B", "--runs-dir", tmp_path, "--bootstrap", 0).output.splitlines()
+    row = next(line for line in table if line.startswith("overall"))
+    assert row.split()[:8] == ["overall", "(PER", "LOC", "ORG)", "0.8889", "0.8889", "+0.0000", "5"]
+    assert table[-1] == ("each run over its own types (different gold, not compared): A 0.8333 over its 4 types, "
+                         "B 0.8889 over its 3 types")
+    text = ok("compare", "A", "B", "--runs-dir", tmp_path, "--format", "csv", "--bootstrap", 0).output
+    assert "overall (PER LOC ORG),0.8889,0.8889,+0.0000,5" in text.splitlines()
+
+
+def test_the_common_ground_interval_pairs_identical_gold(tmp_path):
+    """With the bootstrap on, the overall interval is of the common-ground difference, resampled by hand here:
+    per sentence (tp, fp, fn) on PER LOC ORG, A: (2,0,0) (1,0,0) (1,0,1); B: (1,0,1) (1,0,0) (2,0,0)."""
+    hand_worked_runs(tmp_path)
+    data = compare_json(tmp_path, "A", "B")
+    a = np.array([[[2, 0, 0]], [[1, 0, 0]], [[1, 0, 1]]])
+    b = np.array([[[1, 0, 1]], [[1, 0, 0]], [[2, 0, 0]]])
+    indices = np.concatenate(list(bootstrap.resample_indices(3, 1000, 0)))
+    diffs = slow_scores(b, indices, "f1")[:, -1] - slow_scores(a, indices, "f1")[:, -1]
+    found = data["overall"]["interval"]
+    assert found["low"] == pytest.approx(np.percentile(diffs, 2.5)) and found["high"] == pytest.approx(np.percentile(diffs, 97.5))
+    assert found["low"] < 0 < found["high"] and not found["significant"]
+    markdown = ok("compare", "A", "B", "--runs-dir", tmp_path, "--format", "markdown").output
+    assert "| overall (PER LOC ORG) |" in markdown and "over its 4 types" in markdown
+
+
+def test_mapping_other_types_to_o_equals_summing_the_shared_types(runs):
+    """The common ground from predictions with other types mapped to O gives each shared type the counts it had."""
+    from snekner.evaluation.bootstrap import common_ground_counts, load_predictions
+    from snekner.store.runs import open_run
+
+    run = open_run("A", runs)
+    sentences = load_predictions(run, "test")
+    for mode in ("conlleval", "strict"):
+        full = sentence_counts([s["gold"] for s in sentences], [s["pred"] for s in sentences], mode, types=TYPES)
+        common = common_ground_counts(sentences, ["PER", "LOC", "ORG"], mode)
+        np.testing.assert_array_equal(common.counts, full.counts[:, :3])
+
+
+def test_runs_on_different_test_sets_are_refused_without_the_bootstrap_too(tmp_path):
+    tokens, gold = corpus()
+    make_run(tmp_path, "A", tokens, gold, gold, TYPES)
+    make_run(tmp_path, "B", tokens[:-1], gold[:-1], gold[:-1], TYPES)
+    error = one_line_error(invoke("compare", "A", "B", "--runs-dir", tmp_path, "--bootstrap", 0), "different sentences", "80 vs 79")
+    assert "--bootstrap 0" not in error
 
 
 def test_three_runs_compare_each_later_run_with_the_first(runs):
@@ -265,7 +357,7 @@ def test_runs_on_different_sentences_are_a_one_line_error(tmp_path):
     make_run(tmp_path, "A", tokens, gold, gold, TYPES)
     make_run(tmp_path, "B", tokens[:-1], gold[:-1], gold[:-1], TYPES)
     one_line_error(invoke("compare", "A", "B", "--runs-dir", tmp_path),
-                   "runs A and B were evaluated on different sentences", "80 vs 79", "evaluate both on the same data and split", "--bootstrap 0")
+                   "runs A and B were evaluated on different sentences", "80 vs 79", "evaluate both on the same data and split")
     changed = [list(t) for t in tokens]
     changed[10][2] = "other"
     make_run(tmp_path, "C", changed, gold, gold, TYPES)
@@ -286,7 +378,9 @@ def test_missing_or_stale_predictions_name_the_eval_command(runs):
     path.write_text("\n".join(lines[:3]) + "\n{not json\n")
     one_line_error(invoke("compare", "A", "B", "--runs-dir", runs), "line 4 is not valid JSON", "snekner eval B")
     path.unlink()
-    one_line_error(invoke("compare", "A", "B", "--runs-dir", runs), "run B has no test predictions", "snekner eval B --split test", "--bootstrap 0")
+    # A and B differ in types: the overall needs the predictions whether or not the bootstrap runs
+    error = one_line_error(invoke("compare", "A", "B", "--runs-dir", runs), "run B has no test predictions", "snekner eval B --split test")
+    assert "--bootstrap 0" not in error
 
 
 @pytest.mark.parametrize("args, fragments", [

@@ -86,10 +86,11 @@ def hint(error: SneknerError, runs_dir: Path) -> str | None:
         return f"continue it with `snekner train {error.run.manifest.data} --name {error.run.name} --resume`"
     if isinstance(error, MissingEvaluationError):
         again = f"`snekner eval {error.run.name} --split {error.split} --runs-dir {runs_dir}`"
-        return f"run {again} first" if error.part == "scores" else f"re-run {again}, or pass --bootstrap 0"
+        if error.part == "scores":
+            return f"run {again} first"
+        return f"re-run {again}, or pass --bootstrap 0" if error.bootstrap_only else f"re-run {again}"
     if isinstance(error, DifferentSentencesError):
-        return (f"evaluate both on the same data and split (`snekner eval RUN --split {error.split} --data PREPARED`), "
-                "or pass --bootstrap 0")
+        return f"evaluate both on the same data and split (`snekner eval RUN --split {error.split} --data PREPARED`)"
     if isinstance(error, MixedModesError):
         return "re-run `snekner eval` with the same --strict setting"
     if isinstance(error, TrainingInterruptedError):

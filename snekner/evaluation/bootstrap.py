@@ -16,7 +16,7 @@ import json
 import numpy as np
 
 from snekner.errors import MissingEvaluationError, SneknerError
-from snekner.ner.scoring import sentence_counts
+from snekner.ner.scoring import SentenceCounts, restrict_to_types, sentence_counts
 from snekner.store.runs import Run
 
 CONFIDENCE = 0.95
@@ -25,12 +25,15 @@ METRICS = ("f1", "precision", "recall")
 CHUNK_ELEMENTS = 2_000_000
 
 
-def load_predictions(run: Run, split: str) -> list[dict]:
-    """The sentences of RUN/eval/<split>.predictions.jsonl, each with tokens, gold and pred."""
+def load_predictions(run: Run, split: str, bootstrap_only: bool = True) -> list[dict]:
+    """The sentences of RUN/eval/<split>.predictions.jsonl, each with tokens, gold and pred.
+
+    bootstrap_only: they are wanted only for the bootstrap (said in the error when they are missing).
+    """
     path = run.predictions_path(split)
 
     def damaged(problem: str) -> MissingEvaluationError:
-        return MissingEvaluationError(problem, run=run, split=split, part="predictions")
+        return MissingEvaluationError(problem, run=run, split=split, part="predictions", bootstrap_only=bootstrap_only)
 
     if not path.is_file():
         raise damaged(f"run {run.name} has no {split} predictions ({path})")
@@ -142,17 +145,26 @@ def _counts(run: Run, sentences: list[dict], types: list[str], mode: str, evalua
     return sc
 
 
+def common_ground_counts(sentences: list[dict], types: list[str], mode: str) -> SentenceCounts:
+    """Per-sentence counts over `types` only, every other type mapped to O in gold and prediction alike."""
+    return sentence_counts([restrict_to_types(s["gold"], types) for s in sentences],
+                           [restrict_to_types(s["pred"], types) for s in sentences], mode, types=list(types))
+
+
 def paired_intervals(runs: list[Run], evals: list[dict], split: str, mode: str, metric: str = "f1", resamples: int = 1000,
-                     seed: int = 0) -> dict:
+                     seed: int = 0, sentences: list[list[dict]] | None = None, common: list[SentenceCounts] | None = None) -> dict:
     """The first run against each later one: 95% percentile intervals of (later - first) per type and overall.
 
     The runs must have been evaluated in `mode` (snekner.evaluation.compare.check_comparable says so).
-    Per type only where the type is scored by both runs (else None).
+    Per type only where the type is scored by both runs (else None). The overall interval is on common
+    ground: `common` holds each run's counts over the types every run has (common_ground_counts;
+    default: over each run's own types, right only when all runs have the same types).
+    `sentences`: the runs' stored predictions when the caller has read them already.
     Returns {"resamples", "seed", "confidence", "pairs": {later run: {"per_type": {type: interval | None}, "overall": interval}}}.
     """
     if resamples < 1:
         raise ValueError(f"{resamples} resamples: at least 1 is needed")
-    sentences = [load_predictions(r, split) for r in runs]
+    sentences = sentences if sentences is not None else [load_predictions(r, split) for r in runs]
     types = [list(e["per_type"]) for e in evals]
     counts = [_counts(r, s, t, mode, e, split) for r, s, t, e in zip(runs, sentences, types, evals)]
     for r, s in zip(runs[1:], sentences[1:]):
@@ -160,7 +172,9 @@ def paired_intervals(runs: list[Run], evals: list[dict], split: str, mode: str, 
     if not sentences[0]:
         raise SneknerError(f"run {runs[0].name} has no {split} sentences to resample", fix="evaluate on a non-empty split, or pass {option} 0",
                            option="bootstrap")
-    scores = resample_scores([c.counts for c in counts], metric, resamples, seed)
+    common = common if common is not None else counts
+    scores = resample_scores([c.counts for c in counts] + [c.counts for c in common], metric, resamples, seed)
+    scores, common_scores = scores[:len(runs)], scores[len(runs):]
     base = scores[0]
     base_index = {t: i for i, t in enumerate(counts[0].types)}
     pairs = {}
@@ -170,5 +184,6 @@ def paired_intervals(runs: list[Run], evals: list[dict], split: str, mode: str, 
         for typ in dict.fromkeys(types[0] + types[j]):
             both = typ in types[0] and typ in types[j]
             per_type[typ] = interval(other[:, index[typ]] - base[:, base_index[typ]]) if both else None
-        pairs[run.name] = {"per_type": per_type, "overall": interval(other[:, -1] - base[:, -1])}
+        overall = interval(common_scores[j][:, -1] - common_scores[0][:, -1]) if common[0].types else None
+        pairs[run.name] = {"per_type": per_type, "overall": overall}
     return {"resamples": resamples, "seed": seed, "confidence": CONFIDENCE, "pairs": pairs}

@@ -11,7 +11,9 @@ from enum import Enum
 from pathlib import Path
 
 from snekner.errors import MissingEvaluationError, OptionError, SneknerError
-from snekner.evaluation.bootstrap import paired_intervals
+from snekner.evaluation.bootstrap import (DifferentSentencesError, check_same_sentences, common_ground_counts, load_predictions,
+                                          metric_values, paired_intervals)
+from snekner.ner.scoring import SentenceCounts
 from snekner.store.prepared import canonical_split
 from snekner.store.runs import DEFAULT_RUNS_DIR, Run, open_run
 
@@ -55,10 +57,19 @@ def check_comparable(runs: list[Run], evals: list[dict], metric: str) -> str:
     return modes.pop()
 
 
+def shared_types(evals: list[dict]) -> list[str]:
+    """The types every evaluation scores, in the first one's order: the common ground of an overall score."""
+    return [t for t in evals[0]["per_type"] if all(t in e["per_type"] for e in evals[1:])]
+
+
 def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", metric: str = "f1",
                  bootstrap: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
-    """The first run against each later one, per type (see `compare`), with `bootstrap` paired resamples
-    of the test sentences for the intervals of the differences (0: none)."""
+    """The first run against each later one, per type and overall on common ground (see `compare`), with
+    `bootstrap` paired resamples of the test sentences for the intervals of the differences (0: none).
+
+    The overall row covers only the types every run has: when the runs' types differ it is recomputed from
+    their stored predictions with every other type mapped to O, so that all runs are scored on the same gold.
+    """
     if bootstrap < 0:
         raise OptionError("bootstrap", bootstrap, "0 (off) or a number of resamples such as 1000")
     metric = Metric(metric).value  # a plain str from here on (a str Enum does not hash like its value)
@@ -66,13 +77,35 @@ def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split
     opened = [open_run(r, runs_dir) for r in runs]
     evals = [load_eval(r, split) for r in opened]
     mode = check_comparable(opened, evals, metric)
-    intervals = paired_intervals(opened, evals, split, mode, metric, bootstrap, seed) if bootstrap else None
-    return compare(opened, evals, metric, split, intervals)
+    for run, e in zip(opened[1:], evals[1:]):
+        if e["n_sentences"] != evals[0]["n_sentences"]:
+            raise DifferentSentencesError(f"runs {opened[0].name} and {run.name} were evaluated on different sentences "
+                                          f"({evals[0]['n_sentences']} vs {e['n_sentences']} {split} sentences)", split=split)
+    shared = shared_types(evals)
+    same_types = all(set(e["per_type"]) == set(evals[0]["per_type"]) for e in evals)
+    sentences = common = None
+    if bootstrap or not same_types:
+        sentences = [load_predictions(r, split, bootstrap_only=same_types) for r in opened]
+        for run, e, found in zip(opened, evals, sentences):
+            if len(found) != e["n_sentences"]:
+                raise MissingEvaluationError(f"the {split} predictions of run {run.name} do not match its {split} scores "
+                                             f"({len(found)} vs {e['n_sentences']} sentences)", run=run, split=split,
+                                             part="predictions", bootstrap_only=same_types)
+        for run, found in zip(opened[1:], sentences[1:]):
+            check_same_sentences(opened[0].name, sentences[0], run.name, found, split)
+        if not same_types:
+            common = [common_ground_counts(found, shared, mode) for found in sentences]
+    intervals = paired_intervals(opened, evals, split, mode, metric, bootstrap, seed, sentences, common) if bootstrap else None
+    return compare(opened, evals, metric, split, intervals, common)
 
 
-def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str = "test", intervals: dict | None = None) -> dict:
-    """A against each later run: per type the metric of each run, the difference and the gold support.
+def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str = "test", intervals: dict | None = None,
+            common: list[SentenceCounts] | None = None) -> dict:
+    """A against each later run: per type the metric of each run, the difference and the gold support;
+    overall, the same on the types all runs share (`overall_types`), and each run's own overall as information.
 
+    `common`: each run's counts over the shared types (snekner.evaluation.bootstrap.common_ground_counts);
+    needed when the runs' types differ, else the stored overall scores are the common ground.
     `intervals` (from snekner.evaluation.bootstrap.paired_intervals) adds a bootstrap interval of each difference:
     row["interval"] is {"low", "high", "significant"} (None for a type absent in one run) with two runs,
     and {later run: interval} with more.
@@ -82,6 +115,7 @@ def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str =
     types: list[str] = []
     for e in evals:
         types += [t for t in e["per_type"] if t not in types]
+    shared = shared_types(evals)
     base = names[0]
     per_type = {}
     for typ in types:
@@ -96,15 +130,35 @@ def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str =
         if intervals is not None:
             row["interval"] = _intervals_of(intervals, names, lambda pair: pair["per_type"].get(typ))
         per_type[typ] = row
-    overall = {name: e["overall"][metric] for name, e in zip(names, evals)}
-    for name, e in zip(names[1:], evals[1:]):
-        overall[delta_key(base, name, len(names))] = e["overall"][metric] - evals[0]["overall"][metric]
-    overall["support"] = evals[0]["overall"].get("support")
+    overall = _common_overall(names, evals, metric, shared, common)
     if intervals is not None:
         overall["interval"] = _intervals_of(intervals, names, lambda pair: pair["overall"])
+    own = {name: {"types": list(e["per_type"]), metric: e["overall"][metric], "support": e["overall"].get("support")}
+           for name, e in zip(names, evals)}
     bootstrap = None if intervals is None else {k: intervals[k] for k in ("resamples", "seed", "confidence")}
-    return {"metric": Metric(metric).value, "split": split, "mode": mode, "runs": names, "per_type": per_type, "overall": overall,
+    return {"metric": Metric(metric).value, "split": split, "mode": mode, "runs": names, "per_type": per_type,
+            "overall_types": shared, "overall": overall, "own_overall": own,
             "n_sentences": {name: e["n_sentences"] for name, e in zip(names, evals)}, "bootstrap": bootstrap}
+
+
+def _common_overall(names: list[str], evals: list[dict], metric: str, shared: list[str], common: list[SentenceCounts] | None) -> dict:
+    """The overall row: each run's metric on the shared types, the differences to the first run, the shared gold support."""
+    if common is None:
+        if any(set(e["per_type"]) != set(shared) for e in evals):
+            raise ValueError("runs with different types need their common-ground counts")
+        values = [e["overall"][metric] for e in evals]
+        supports = {e["overall"].get("support") for e in evals}
+    elif not shared:
+        values, supports = [None] * len(names), {None}
+    else:
+        totals = [c.counts.sum(axis=(0, 1)) for c in common]
+        values = [float(metric_values(t, metric)) for t in totals]
+        supports = {int(t[0] + t[2]) for t in totals}
+    row = dict(zip(names, values))
+    for name, value in zip(names[1:], values[1:]):
+        row[delta_key(names[0], name, len(names))] = None if value is None or values[0] is None else value - values[0]
+    row["support"] = supports.pop() if len(supports) == 1 else None
+    return row
 
 
 def _intervals_of(intervals: dict, names: list[str], pick):

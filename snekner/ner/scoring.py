@@ -132,6 +132,12 @@ def summarize(sc: SentenceCounts, rows: np.ndarray | None = None) -> dict:
     return {"overall": overall, "per_type": per_type}
 
 
+def restrict_to_types(tags: list[str], types) -> list[str]:
+    """The tags with every entity of a type outside `types` turned into O (its B- and I- tags alike)."""
+    keep = set(types)
+    return [t if t == "O" or t[2:] in keep else "O" for t in tags]
+
+
 def score(gold: list[list[str]], pred: list[list[str]], mode: str = "conlleval", types: list[str] | None = None) -> dict:
     return summarize(sentence_counts(gold, pred, mode, types))
 

@@ -54,12 +54,30 @@ def interval_cell(interval: dict | None) -> str:
     return f"{text} *" if interval["significant"] else text
 
 
+def overall_label(result: dict) -> str:
+    """`overall` when every run has the same types, else `overall (PER ORG LOC)`: the types it covers."""
+    shared = result.get("overall_types")
+    own = result.get("own_overall") or {}
+    if shared is None or all(set(o["types"]) == set(shared) for o in own.values()):
+        return "overall"
+    return f"overall ({' '.join(shared)})" if shared else "overall (no shared types)"
+
+
+def own_overall_note(result: dict) -> str | None:
+    """Each run's overall over its own types, as information only (no difference): None when the types are the same."""
+    own = result.get("own_overall") or {}
+    if overall_label(result) == "overall":
+        return None
+    parts = [f"{name} {o[result['metric']]:.4f} over its {len(o['types'])} type{'s' if len(o['types']) != 1 else ''}" for name, o in own.items()]
+    return f"each run over its own types (different gold, not compared): {', '.join(parts)}"
+
+
 def rows(result: dict) -> list[list[str]]:
     columns = _columns(result)
     names = result["runs"]
     n = len(names)
     out = []
-    for typ, row in [*result["per_type"].items(), ("overall", result["overall"])]:
+    for typ, row in [*result["per_type"].items(), (overall_label(result), result["overall"])]:
         cells = [typ]
         for i, col in enumerate(columns):
             if col == "support":
@@ -98,6 +116,7 @@ def render(result: dict, fmt: str = "table") -> str:
     title = f"{result['metric']} on {result['split']} ({result['mode']})"
     table = tabulate(body, headers=headers, tablefmt="github" if fmt == Format.MARKDOWN else "simple", disable_numparse=True,
                      colalign=("left",) + ("right",) * (len(headers) - 1 - n_intervals) + ("left",) * n_intervals)
-    if result.get("bootstrap"):
-        table += ("\n\n" if fmt == Format.MARKDOWN else "\n") + footnote(result)
+    notes = [n for n in (own_overall_note(result), footnote(result) if result.get("bootstrap") else None) if n]
+    if notes:
+        table += ("\n\n" if fmt == Format.MARKDOWN else "\n") + ("\n\n" if fmt == Format.MARKDOWN else "\n").join(notes)
     return f"{title}\n{table}" if fmt == Format.TABLE else table

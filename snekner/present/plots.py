@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 from snekner.errors import SneknerError
+from snekner.present.comparison import overall_label, own_overall_note
 from snekner.store.atomic import atomic_path
 
 FORMATS = ("png", "svg", "pdf")
@@ -62,7 +63,7 @@ def plot_comparison(result: dict, path: Path) -> Path:
     runs = result["runs"]
     metric = result["metric"]
     types = _type_order(result)
-    groups = types + ["overall"]
+    groups = types + [overall_label(result)]
     rows = [result["per_type"][t] for t in types] + [result["overall"]]
     n_runs = len(runs)
     width = 0.8 / n_runs
@@ -94,6 +95,9 @@ def plot_comparison(result: dict, path: Path) -> Path:
     ax.set_xticks(range(len(groups)))
     many = len(groups) > 6
     labels = [g if row.get("support") is None else f"{g} ({row['support']})" for g, row in zip(groups, rows)]
+    if groups[-1] != "overall":  # `overall (PER LOC ORG)`: its types on lines of their own, under the bars
+        support = rows[-1].get("support")
+        labels[-1] = textwrap.fill(groups[-1], width=14) + ("" if support is None else f"\n({support})")
     ax.set_xticklabels(labels, rotation=45 if many else 0, ha="right" if many else "center", rotation_mode="anchor")
     ax.set_xlim(-0.6, len(groups) - 0.4)
     ax.set_ylim(0, top + 0.15)
@@ -103,12 +107,17 @@ def plot_comparison(result: dict, path: Path) -> Path:
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8, title="run", title_fontsize=8)
     fig.suptitle(f"{metric} per entity type on {result['split']} ({result['mode']}); types by gold support")
     bootstrap = result.get("bootstrap")
+    notes = []
     if bootstrap:
         diffs = ", ".join(f"{n}-{runs[0]}" for n in runs[1:])
-        note = (f"error bars: {bootstrap['confidence'] * 100:g}% paired bootstrap interval of {diffs} drawn around {runs[0]} + difference "
-                f"({bootstrap['resamples']} resamples, seed {bootstrap['seed']})")
-        note = textwrap.fill(note, width=int(fig_width * 16)) + ("\n* the interval of the difference excludes 0" if marked else "")
-        ax.set_title(note, fontsize=7, color="0.3")
+        notes.append(textwrap.fill(f"error bars: {bootstrap['confidence'] * 100:g}% paired bootstrap interval of {diffs} drawn around "
+                                   f"{runs[0]} + difference ({bootstrap['resamples']} resamples, seed {bootstrap['seed']})",
+                                   width=int(fig_width * 16)) + ("\n* the interval of the difference excludes 0" if marked else ""))
+    own = own_overall_note(result)
+    if own:
+        notes.append(textwrap.fill(own, width=int(fig_width * 16)))
+    if notes:
+        ax.set_title("\n".join(notes), fontsize=7, color="0.3")
     _save(fig, path)
     return path
 
