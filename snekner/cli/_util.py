@@ -83,7 +83,8 @@ def hint(error: SneknerError, runs_dir: Path) -> str | None:
     if isinstance(error, RunNotFoundError):
         return f"train it with `snekner train PREPARED --name {Path(error.spec).name}`"
     if isinstance(error, RunNotFinishedError):
-        return f"continue it with `snekner train {error.run.manifest.data} --name {error.run.name} --resume`"
+        name = error.run.name.split("/")[0]  # a group member (GROUP/seed-N) resumes with its group
+        return f"continue it with `snekner train {error.run.manifest.data} --name {name} --resume`"
     if isinstance(error, MissingEvaluationError):
         again = f"`snekner eval {error.run.name} --split {error.split} --runs-dir {runs_dir}`"
         if error.part == "scores":

@@ -9,8 +9,8 @@ import typer
 from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, handles_errors
 from snekner.evaluation.evaluate import evaluate_run
 from snekner.modeling.forward import EVAL_BATCH_SIZE
-from snekner.present.text import render_confusion, render_scores
-from snekner.store.runs import open_run
+from snekner.present.text import render_confusion, render_scores, render_seed_summary
+from snekner.store.runs import open_experiment
 
 
 @handles_errors
@@ -23,8 +23,16 @@ def eval_cli(
     batch_size: int = typer.Option(EVAL_BATCH_SIZE, "--batch-size"),
     confusion: bool = typer.Option(False, "--confusion", help="Also print the entity-type confusion table (always stored in the JSON)."),
 ):
-    """Score a run per entity type (and per language) at word level; writes RUN/eval/<split>.json."""
-    result = evaluate_run(open_run(run, runs_dir), split, data, strict, batch_size)
-    typer.echo(render_scores(result))
-    if confusion:
-        typer.echo("\n" + render_confusion(result["confusion"]))
+    """Score a run (or each run of a group of seeds) per entity type (and per language) at word level; writes RUN/eval/<split>.json."""
+    experiment = open_experiment(run, runs_dir)
+    results = []
+    for member in experiment.runs:
+        result = evaluate_run(member, split, data, strict, batch_size)
+        typer.echo(render_scores(result))
+        if confusion:
+            typer.echo("\n" + render_confusion(result["confusion"]))
+        if experiment.is_group:
+            typer.echo("")
+        results.append(result)
+    if experiment.is_group:
+        typer.echo(render_seed_summary(experiment.name, experiment.seeds, results))

@@ -7,8 +7,11 @@ from typing import Optional
 import typer
 
 from snekner.cli._util import RUNS_DIR, echo_err, handles_errors
+from snekner.errors import SneknerError
 from snekner.hub import push_run, require_token
 from snekner.modeling.devices import Strategy
+from snekner.store.runs import is_group
+from snekner.training.groups import parse_seeds, train_group
 from snekner.training.options import Batching, Schedule, TrainOptions
 from snekner.training.train import train
 
@@ -33,6 +36,8 @@ def train_cli(
     batching: Batching = typer.Option(DEFAULTS.batching, "--batching", help="bucketed: sentences of similar length together (fast); "
                                       "random: a plain shuffle."),
     seed: int = typer.Option(DEFAULTS.seed, "--seed"),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help="Train one run per seed (e.g. 1,2,3) as the group NAME: "
+                                        "runs NAME/seed-1, ...; eval, compare and card take the group."),
     early_stopping_patience: int = typer.Option(DEFAULTS.early_stopping_patience, "--early-stopping-patience",
                                                 help="Stop after N epochs without validation F1 gain (0: off)."),
     eval_batch_size: int = typer.Option(DEFAULTS.eval_batch_size, "--eval-batch-size", help="Sentences per prediction call in validation."),
@@ -53,6 +58,17 @@ def train_cli(
                            tensorboard=tensorboard)
     if push_to_hub:
         require_token()  # fail before hours of training, not after
+    if seeds is not None or (resume and is_group(runs_dir / name)):
+        if push_to_hub:
+            raise SneknerError("--push-to-hub pushes one run, not a group of seeds", fix="train the run to push without --seeds")
+        if seeds is not None and seed != DEFAULTS.seed:
+            raise SneknerError("--seed and --seeds both given", fix="pass one of them")
+        group = train_group(prepared, name, runs_dir, options, None if seeds is None else parse_seeds(seeds), resume=resume,
+                            overwrite=overwrite, log=echo_err)
+        best = [r.manifest.best_validation_f1 for r in group.runs]
+        summary = ", ".join(f"seed {s}: {b:.4f}" for s, b in zip(group.seeds, best) if b is not None)
+        typer.echo(f"trained group {group.path} ({len(group.runs)} runs" + (f"; best validation F1 {summary}" if summary else "") + ")")
+        return
     run = train(prepared, name, runs_dir, options, resume=resume, overwrite=overwrite, log=echo_err)
     best = run.manifest.best_validation_f1
     typer.echo(f"trained {run.path} (best epoch {run.manifest.best_epoch}" + (f", validation F1 {best:.4f}" if best is not None else "") + ")")

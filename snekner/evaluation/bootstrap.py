@@ -134,7 +134,7 @@ def interval(diffs: np.ndarray, confidence: float = CONFIDENCE) -> dict:
     return {"low": low, "high": high, "significant": bool(low > 0 or high < 0)}
 
 
-def _counts(run: Run, sentences: list[dict], types: list[str], mode: str, evaluation: dict, split: str):
+def checked_counts(run: Run, sentences: list[dict], types: list[str], mode: str, evaluation: dict, split: str):
     sc = sentence_counts([s["gold"] for s in sentences], [s["pred"] for s in sentences], mode, types=types)
     overall = evaluation.get("overall", {})
     stored = tuple(overall.get(k) for k in ("tp", "fp", "fn"))
@@ -166,7 +166,7 @@ def paired_intervals(runs: list[Run], evals: list[dict], split: str, mode: str, 
         raise ValueError(f"{resamples} resamples: at least 1 is needed")
     sentences = sentences if sentences is not None else [load_predictions(r, split) for r in runs]
     types = [list(e["per_type"]) for e in evals]
-    counts = [_counts(r, s, t, mode, e, split) for r, s, t, e in zip(runs, sentences, types, evals)]
+    counts = [checked_counts(r, s, t, mode, e, split) for r, s, t, e in zip(runs, sentences, types, evals)]
     for r, s in zip(runs[1:], sentences[1:]):
         check_same_sentences(runs[0].name, sentences[0], r.name, s, split)
     if not sentences[0]:
@@ -187,3 +187,46 @@ def paired_intervals(runs: list[Run], evals: list[dict], split: str, mode: str, 
         overall = interval(common_scores[j][:, -1] - common_scores[0][:, -1]) if common[0].types else None
         pairs[run.name] = {"per_type": per_type, "overall": overall}
     return {"resamples": resamples, "seed": seed, "confidence": CONFIDENCE, "pairs": pairs}
+
+
+def seed_resampled_means(member_scores: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
+    """The second level of the bootstrap: on each resample, draw the group's seeds with replacement and
+    average their scores. member_scores: one [resamples, columns] array per seed, all scored on the same
+    drawn sentences; returns [resamples, columns]. One seed: its own scores."""
+    stacked = np.stack(member_scores)  # [seeds, resamples, columns]
+    k, resamples = stacked.shape[:2]
+    drawn = rng.integers(0, k, size=(resamples, k))
+    return stacked[drawn, np.arange(resamples)[:, None], :].mean(axis=1)
+
+
+def group_intervals(groups: list[list[SentenceCounts]], commons: list[list[SentenceCounts]], metric: str, resamples: int,
+                    seed: int) -> dict:
+    """Two-level paired bootstrap of groups of runs (one per seed) on the same sentences: each resample draws
+    the sentences once for every run (the pairing), then each group's seeds with replacement, and takes the
+    mean over the drawn seeds. The interval of (later group's mean - first group's mean) thus covers the
+    spread of both seeds and sentences.
+
+    groups: per group, each member's per-type counts (the same types within a group); commons: per group,
+    each member's counts on the types all groups share (common_ground_counts).
+    Returns {"per_type": [per later group: {type: interval | None}], "overall": [per later group: interval | None]}.
+    """
+    flat = [c.counts for g in groups for c in g] + [c.counts for g in commons for c in g]
+    scores = resample_scores(flat, metric, resamples, seed)
+    rng = np.random.default_rng([seed, 1])
+    means, common_means, at = [], [], 0
+    for g in groups:
+        means.append(seed_resampled_means(scores[at:at + len(g)], rng))
+        at += len(g)
+    for g in commons:
+        common_means.append(seed_resampled_means(scores[at:at + len(g)], rng))
+        at += len(g)
+    types = [g[0].types for g in groups]
+    per_type, overall = [], []
+    for j in range(1, len(groups)):
+        found = {}
+        for typ in dict.fromkeys(types[0] + types[j]):
+            both = typ in types[0] and typ in types[j]
+            found[typ] = interval(means[j][:, types[j].index(typ)] - means[0][:, types[0].index(typ)]) if both else None
+        per_type.append(found)
+        overall.append(interval(common_means[j][:, -1] - common_means[0][:, -1]) if commons[0][0].types else None)
+    return {"per_type": per_type, "overall": overall}

@@ -6,16 +6,18 @@ predictions, and return one result dict (rendered by snekner.present.comparison)
 """
 from __future__ import annotations
 
+import itertools
 import json
+import statistics
 from enum import Enum
 from pathlib import Path
 
 from snekner.errors import MissingEvaluationError, OptionError, SneknerError
-from snekner.evaluation.bootstrap import (DifferentSentencesError, check_same_sentences, common_ground_counts, load_predictions,
-                                          metric_values, paired_intervals)
+from snekner.evaluation.bootstrap import (CONFIDENCE, DifferentSentencesError, check_same_sentences, checked_counts,
+                                          common_ground_counts, group_intervals, load_predictions, metric_values, paired_intervals)
 from snekner.ner.scoring import SentenceCounts
 from snekner.store.prepared import canonical_split
-from snekner.store.runs import DEFAULT_RUNS_DIR, Run, open_run
+from snekner.store.runs import DEFAULT_RUNS_DIR, Experiment, Run, open_experiment
 
 
 class Metric(str, Enum):
@@ -64,19 +66,23 @@ def shared_types(evals: list[dict]) -> list[str]:
 
 def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", metric: str = "f1",
                  bootstrap: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
-    """The first run against each later one, per type and overall on common ground (see `compare`), with
-    `bootstrap` paired resamples of the test sentences for the intervals of the differences (0: none).
+    """The first run (or group of seeds) against each later one, per type and overall on common ground
+    (see `compare` and `compare_groups`), with `bootstrap` paired resamples of the test sentences for the
+    intervals of the differences (0: none).
 
     The overall row covers only the types every run has: when the runs' types differ it is recomputed from
     their stored predictions with every other type mapped to O, so that all runs are scored on the same gold.
+    A group of one seed is compared exactly as a run.
     """
     if bootstrap < 0:
         raise OptionError("bootstrap", bootstrap, "0 (off) or a number of resamples such as 1000")
     metric = Metric(metric).value  # a plain str from here on (a str Enum does not hash like its value)
     split = canonical_split(split)
-    opened = [open_run(r, runs_dir) for r in runs]
+    experiments = [open_experiment(r, runs_dir) for r in runs]
+    check_comparable(experiments, [{"mode": None}] * len(experiments), metric)  # two or more, each named once
+    opened = [r for e in experiments for r in e.runs]
     evals = [load_eval(r, split) for r in opened]
-    mode = check_comparable(opened, evals, metric)
+    mode = check_comparable(opened, evals, metric) if len(opened) > 1 else evals[0].get("mode")
     for run, e in zip(opened[1:], evals[1:]):
         if e["n_sentences"] != evals[0]["n_sentences"]:
             raise DifferentSentencesError(f"runs {opened[0].name} and {run.name} were evaluated on different sentences "
@@ -95,12 +101,78 @@ def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split
             check_same_sentences(opened[0].name, sentences[0], run.name, found, split)
         if not same_types:
             common = [common_ground_counts(found, shared, mode) for found in sentences]
+    if any(len(e.runs) > 1 for e in experiments):
+        return compare_groups(experiments, evals, mode, metric, split, shared, common, sentences, bootstrap, seed)
     intervals = paired_intervals(opened, evals, split, mode, metric, bootstrap, seed, sentences, common) if bootstrap else None
-    return compare(opened, evals, metric, split, intervals, common)
+    return compare(opened, evals, metric, split, intervals, common, names=[e.name for e in experiments])
+
+
+def _stats(values: dict) -> dict | None:
+    """{seed: value} -> mean, sd over seeds (None for one seed) and the values per seed."""
+    if not values or None in values.values():
+        return None
+    found = list(values.values())
+    return {"mean": statistics.fmean(found), "sd": statistics.stdev(found) if len(found) > 1 else None,
+            "per_seed": {str(k): v for k, v in values.items()}}
+
+
+def compare_groups(experiments: list[Experiment], evals: list[dict], mode: str, metric: str, split: str, shared: list[str],
+                   common: list[SentenceCounts] | None, sentences: list[list[dict]] | None, bootstrap: int, seed: int) -> dict:
+    """Groups of seeds (a run counts as a group of one): per type and overall (on common ground) each group's
+    mean and standard deviation over its seeds with every seed's value, the difference of the means to the
+    first group, and with `bootstrap` a two-level interval of it (seeds and sentences: bootstrap.group_intervals).
+
+    evals, common, sentences: per member run, in the order of the experiments' runs.
+    """
+    names = [e.name for e in experiments]
+    bounds = list(itertools.accumulate([0] + [len(e.runs) for e in experiments]))
+    spans = [range(a, b) for a, b in zip(bounds, bounds[1:])]
+    types: list[str] = []
+    for e in evals:
+        types += [t for t in e["per_type"] if t not in types]
+    if common is None:
+        overall_values = [e["overall"][metric] for e in evals]
+        supports = {e["overall"].get("support") for e in evals}
+    else:
+        totals = [c.counts.sum(axis=(0, 1)) for c in common]
+        overall_values = [float(metric_values(t, metric)) if shared else None for t in totals]
+        supports = {int(t[0] + t[2]) for t in totals} if shared else {None}
+    intervals = None
+    if bootstrap:
+        counts = [checked_counts(r, s, list(e["per_type"]), mode, e, split)
+                  for r, s, e in zip([r for x in experiments for r in x.runs], sentences, evals)]
+        commons = common if common is not None else counts
+        intervals = group_intervals([[counts[i] for i in span] for span in spans], [[commons[i] for i in span] for span in spans],
+                                    metric, bootstrap, seed)
+
+    def row_of(value_of, support, pick_interval) -> dict:
+        row = {name: _stats({x.seeds[k]: value_of(i) for k, i in enumerate(span)}) for name, x, span in zip(names, experiments, spans)}
+        for j, name in enumerate(names[1:], start=1):
+            both = row[name] is not None and row[names[0]] is not None
+            row[delta_key(names[0], name, len(names))] = row[name]["mean"] - row[names[0]]["mean"] if both else None
+        row["support"] = support
+        if intervals is not None:
+            found = {name: pick_interval(j) for j, name in enumerate(names[1:])}
+            row["interval"] = found[names[1]] if len(names) == 2 else found
+        return row
+
+    per_type = {}
+    for typ in types:
+        supports_typ = {e["per_type"][typ]["support"] for e in evals if typ in e["per_type"]}
+        per_type[typ] = row_of(lambda i: evals[i]["per_type"][typ][metric] if typ in evals[i]["per_type"] else None,
+                               supports_typ.pop() if len(supports_typ) == 1 else None,
+                               lambda j: intervals["per_type"][j].get(typ))
+    overall = row_of(lambda i: overall_values[i], supports.pop() if len(supports) == 1 else None, lambda j: intervals["overall"][j])
+    own = {name: {"types": list(evals[span[0]]["per_type"]), metric: statistics.fmean(evals[i]["overall"][metric] for i in span),
+                  "support": evals[span[0]]["overall"].get("support")} for name, span in zip(names, spans)}
+    boot = None if intervals is None else {"resamples": bootstrap, "seed": seed, "confidence": CONFIDENCE, "levels": "seeds and sentences"}
+    return {"metric": metric, "split": split, "mode": mode, "runs": names, "seeds": {x.name: x.seeds for x in experiments},
+            "per_type": per_type, "overall_types": shared, "overall": overall, "own_overall": own,
+            "n_sentences": {name: evals[span[0]]["n_sentences"] for name, span in zip(names, spans)}, "bootstrap": boot}
 
 
 def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str = "test", intervals: dict | None = None,
-            common: list[SentenceCounts] | None = None) -> dict:
+            common: list[SentenceCounts] | None = None, names: list[str] | None = None) -> dict:
     """A against each later run: per type the metric of each run, the difference and the gold support;
     overall, the same on the types all runs share (`overall_types`), and each run's own overall as information.
 
@@ -111,7 +183,8 @@ def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str =
     and {later run: interval} with more.
     """
     mode = check_comparable(runs, evals, metric)
-    names = [r.name for r in runs]
+    run_names = [r.name for r in runs]
+    names = names or run_names  # as shown: a group of one seed goes by the group's name
     types: list[str] = []
     for e in evals:
         types += [t for t in e["per_type"] if t not in types]
@@ -128,11 +201,11 @@ def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str =
         supports = {e["per_type"][typ]["support"] for e in evals if typ in e["per_type"]}
         row["support"] = supports.pop() if len(supports) == 1 else None
         if intervals is not None:
-            row["interval"] = _intervals_of(intervals, names, lambda pair: pair["per_type"].get(typ))
+            row["interval"] = _intervals_of(intervals, run_names, names, lambda pair: pair["per_type"].get(typ))
         per_type[typ] = row
     overall = _common_overall(names, evals, metric, shared, common)
     if intervals is not None:
-        overall["interval"] = _intervals_of(intervals, names, lambda pair: pair["overall"])
+        overall["interval"] = _intervals_of(intervals, run_names, names, lambda pair: pair["overall"])
     own = {name: {"types": list(e["per_type"]), metric: e["overall"][metric], "support": e["overall"].get("support")}
            for name, e in zip(names, evals)}
     bootstrap = None if intervals is None else {k: intervals[k] for k in ("resamples", "seed", "confidence")}
@@ -161,8 +234,8 @@ def _common_overall(names: list[str], evals: list[dict], metric: str, shared: li
     return row
 
 
-def _intervals_of(intervals: dict, names: list[str], pick):
-    found = {name: pick(intervals["pairs"][name]) for name in names[1:]}
+def _intervals_of(intervals: dict, run_names: list[str], names: list[str], pick):
+    found = {name: pick(intervals["pairs"][run]) for run, name in zip(run_names[1:], names[1:])}
     return found[names[1]] if len(names) == 2 else found
 
 

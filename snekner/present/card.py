@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import re
+import statistics
 from pathlib import Path
 
 from snekner.data.sources import SAMPLE_DATASET
@@ -18,7 +19,7 @@ from snekner.errors import MissingModelError
 from snekner.evaluation.compare import load_eval
 from snekner.store.atomic import write_lines
 from snekner.store.manifests import Alignment, PreparedManifest
-from snekner.store.runs import Run
+from snekner.store.runs import Experiment, Run
 
 CARD_NAME = "README.md"
 TAGS = ["token-classification", "ner", "snekner", "tensorflow"]
@@ -327,3 +328,40 @@ def write_card(run: Run, repo_id: str | None = None) -> Path:
     write_lines(path, [text])
     write_lines(run.model_dir / CARD_NAME, [text])
     return path
+
+
+def render_group_card(experiment: Experiment) -> str:
+    """The README of a group of seeds: what it is, its members, and their test scores side by side (mean ± sd)."""
+    name, seeds = experiment.name, experiment.seeds
+    first = experiment.runs[0].manifest
+    lines = [f"# {name}: {len(seeds)} runs of one recipe, seeds {', '.join(map(str, seeds))}", "",
+             f"Each member is a run with its own model and card: {', '.join(f'`{r.path.name}/`' for r in experiment.runs)}. "
+             f"They share the data (`{first.data}`), the base model (`{first.model}`) and every option but the seed.", ""]
+    evaluations = []
+    for run in experiment.runs:
+        path = run.eval_path("test")
+        evaluations.append(json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None)
+    if None in evaluations:
+        missing = [r.name for r, e in zip(experiment.runs, evaluations) if e is None]
+        lines += [f"No test evaluation yet for {', '.join(missing)}: run `snekner eval {name}`, then `snekner card {name}`.", ""]
+    else:
+        lines += [f"Word-level F1 on the test split ({evaluations[0].get('n_sentences', '?')} sentences, "
+                  f"{evaluations[0].get('mode', 'conlleval')}): mean ± standard deviation over the seeds, then each seed.", ""]
+        types: list[str] = []
+        for e in evaluations:
+            types += [t for t in e["per_type"] if t not in types]
+        rows = []
+        for typ, values in [*((t, [e["per_type"][t]["f1"] for e in evaluations]) for t in types),
+                            ("**overall**", [e["overall"]["f1"] for e in evaluations])]:
+            sd = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
+            rows.append([typ, f"{statistics.fmean(values):.4f}{sd}", *(f"{v:.4f}" for v in values)])
+        lines += [*_md_table(["type", "F1 mean ± sd", *(f"seed {s}" for s in seeds)], rows), ""]
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def write_group_card(experiment: Experiment) -> list[Path]:
+    """Every member's card (write_card), then GROUP/README.md; returns the paths, the group's first."""
+    members = [write_card(run) for run in experiment.runs]
+    path = experiment.path / CARD_NAME
+    write_lines(path, [render_group_card(experiment).rstrip("\n")])
+    return [path, *members]

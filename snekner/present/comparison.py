@@ -29,9 +29,18 @@ def _difference(other: str, base: str) -> str:
     return f"{other}-{base}"
 
 
-def _headers(result: dict) -> list[str]:
+def _is_groups(result: dict) -> bool:
+    return "seeds" in result
+
+
+def _headers(result: dict, split_sd: bool = False) -> list[str]:
     names = result["runs"]
-    headers = ["type"] + names + [_difference(n, names[0]) for n in names[1:]] + ["support"]
+    if _is_groups(result):
+        shown = [f"{n} ({len(result['seeds'][n])} seed{'s' if len(result['seeds'][n]) != 1 else ''})" for n in names]
+        runs = [h for n, s in zip(names, shown) for h in ((f"{n} mean", f"{n} sd") if split_sd else (f"{s} mean ± sd",))]
+        headers = ["type"] + runs + [f"{_difference(n, names[0])} (means)" for n in names[1:]] + ["support"]
+    else:
+        headers = ["type"] + names + [_difference(n, names[0]) for n in names[1:]] + ["support"]
     if result.get("bootstrap"):
         percent = f"{result['bootstrap']['confidence'] * 100:g}%"
         headers += [f"{_difference(n, names[0])} {percent} CI" for n in names[1:]]
@@ -41,6 +50,8 @@ def _headers(result: dict) -> list[str]:
 def _cell(value, is_delta: bool) -> str:
     if value is None:
         return "absent"
+    if isinstance(value, dict):  # a group's {mean, sd, per_seed}
+        return f"{value['mean']:.4f}" + ("" if value["sd"] is None else f" ± {value['sd']:.4f}")
     if isinstance(value, int):
         return str(value)
     return f"{value:+.4f}" if is_delta else f"{value:.4f}"
@@ -72,7 +83,8 @@ def own_overall_note(result: dict) -> str | None:
     return f"each run over its own types (different gold, not compared): {', '.join(parts)}"
 
 
-def rows(result: dict) -> list[list[str]]:
+def rows(result: dict, split_sd: bool = False) -> list[list[str]]:
+    """Table rows; split_sd: a group's mean and sd in two cells (CSV) instead of `mean ± sd`."""
     columns = _columns(result)
     names = result["runs"]
     n = len(names)
@@ -80,10 +92,13 @@ def rows(result: dict) -> list[list[str]]:
     for typ, row in [*result["per_type"].items(), (overall_label(result), result["overall"])]:
         cells = [typ]
         for i, col in enumerate(columns):
+            value = row.get(col)
             if col == "support":
-                cells.append("" if row.get(col) is None else str(row[col]))
+                cells.append("" if value is None else str(value))
+            elif split_sd and i < n and _is_groups(result):
+                cells += ["absent", "absent"] if value is None else [f"{value['mean']:.4f}", "" if value["sd"] is None else f"{value['sd']:.4f}"]
             else:
-                cells.append(_cell(row.get(col), is_delta=i >= n))
+                cells.append(_cell(value, is_delta=i >= n))
         if result.get("bootstrap"):
             found = row.get("interval")
             per_run = {names[1]: found} if n == 2 else (found or {})
@@ -94,6 +109,9 @@ def rows(result: dict) -> list[list[str]]:
 
 def footnote(result: dict) -> str:
     b = result["bootstrap"]
+    if _is_groups(result):
+        return (f"* marks a difference of means whose {b['confidence'] * 100:g}% bootstrap interval excludes 0 (two-level percentile "
+                f"bootstrap: each group's seeds, then the {result['split']} sentences, paired; {b['resamples']} resamples, seed {b['seed']})")
     return (f"* marks a difference whose {b['confidence'] * 100:g}% bootstrap interval excludes 0 "
             f"(paired percentile bootstrap over the {result['split']} sentences: {b['resamples']} resamples, seed {b['seed']})")
 
@@ -102,8 +120,8 @@ def render(result: dict, fmt: str = "table") -> str:
     fmt = Format(fmt)
     if fmt == Format.JSON:
         return json.dumps(result, indent=2)
-    headers = _headers(result)
-    body = rows(result)
+    headers = _headers(result, split_sd=fmt == Format.CSV)
+    body = rows(result, split_sd=fmt == Format.CSV)
     if fmt == Format.CSV:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")

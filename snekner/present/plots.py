@@ -45,6 +45,11 @@ def _type_order(result: dict) -> list[str]:
     return sorted(result["per_type"], key=lambda t: (-support(t), t))
 
 
+def _mean(value):
+    """A run's value, or a group's mean over its seeds."""
+    return value["mean"] if isinstance(value, dict) else value
+
+
 def _interval_for(row: dict, runs: list[str], name: str) -> dict | None:
     found = row.get("interval")
     if found is None:
@@ -75,7 +80,7 @@ def plot_comparison(result: dict, path: Path) -> Path:
     marked = False
     for r, name in enumerate(runs):
         xs = [g + (r - (n_runs - 1) / 2) * width for g in range(len(groups))]
-        heights = [row.get(name) for row in rows]
+        heights = [_mean(row.get(name)) for row in rows]
         ax.bar(xs, [0.0 if h is None else h for h in heights], width, color=f"C{r % 10}", label=name, edgecolor="white", linewidth=0.5)
         for x, row, h in zip(xs, rows, heights):
             if h is None:
@@ -84,7 +89,7 @@ def plot_comparison(result: dict, path: Path) -> Path:
             found = _interval_for(row, runs, name) if r > 0 else None
             if found is None or row.get(runs[0]) is None:
                 continue
-            low, high = row[runs[0]] + found["low"], row[runs[0]] + found["high"]
+            low, high = _mean(row[runs[0]]) + found["low"], _mean(row[runs[0]]) + found["high"]
             ax.errorbar([x], [h], yerr=[[max(0.0, h - low)], [max(0.0, high - h)]], fmt="none", ecolor="black", elinewidth=1, capsize=2)
             top = max(top, high)
             if found["significant"]:
@@ -105,7 +110,8 @@ def plot_comparison(result: dict, path: Path) -> Path:
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8, title="run", title_fontsize=8)
-    fig.suptitle(f"{metric} per entity type on {result['split']} ({result['mode']}); types by gold support")
+    groups_note = "; bars: mean over seeds" if "seeds" in result else ""
+    fig.suptitle(f"{metric} per entity type on {result['split']} ({result['mode']}); types by gold support{groups_note}")
     bootstrap = result.get("bootstrap")
     notes = []
     if bootstrap:

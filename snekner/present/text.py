@@ -22,6 +22,27 @@ def render_scores(result: dict) -> str:
     return text
 
 
+def render_seed_summary(name: str, seeds: list[int], results: list[dict], metric: str = "f1") -> str:
+    """A group's evaluations side by side: per type the mean and sd over seeds, then each seed's value."""
+    import statistics
+
+    def stats(values: list[float]) -> str:
+        sd = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
+        return f"{statistics.fmean(values):.4f}{sd}"
+
+    types: list[str] = []
+    for r in results:
+        types += [t for t in r["per_type"] if t not in types]
+    rows = []
+    for typ in types:
+        values = [r["per_type"][typ][metric] for r in results if typ in r["per_type"]]
+        rows.append([typ, stats(values), *(f"{v:.4f}" for v in values), str(results[0]["per_type"][typ]["support"])])
+    overall = [r["overall"][metric] for r in results]
+    rows.append(["overall", stats(overall), *(f"{v:.4f}" for v in overall), str(results[0]["overall"]["support"])])
+    head = f"group {name} on {results[0]['split']} ({results[0]['n_sentences']} sentences, {results[0]['mode']}): {metric} over {len(seeds)} seeds"
+    return head + "\n" + _table(rows, ["type", "mean ± sd", *(f"seed {s}" for s in seeds), "support"])
+
+
 def render_per_language(per_language: dict) -> str:
     """Overall P/R/F1 per language, then F1 per type (rows) and language (columns)."""
     langs = list(per_language)

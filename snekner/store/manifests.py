@@ -29,6 +29,7 @@ from snekner.store.atomic import write_json
 
 PREPARED_MANIFEST = "snekner-prepared.json"
 RUN_MANIFEST = "snekner-run.json"
+GROUP_MANIFEST = "snekner-group.json"
 
 
 def now_iso() -> str:
@@ -227,6 +228,41 @@ class RunManifest:
             raise ManifestError(f"run manifest {path} is damaged ({type(e).__name__}: {e})", path=path, what=what, problem="damaged") from None
 
 
+@dataclass(kw_only=True)
+class GroupManifest:
+    """What `train --seeds` made: one run per seed of the same recipe, its members' folders inside the group's.
+
+    Each member is a normal run (its own RunManifest, model, evaluations) named GROUP/seed-N; the group
+    records the seeds, the members' folder names and the options they share (TrainOptions without the seed).
+    """
+
+    KIND: ClassVar[str] = "snekner.group"
+    VERSION: ClassVar[int] = 1
+
+    name: str
+    data: str
+    seeds: list[int]
+    members: list[str]
+    options: dict[str, Any]
+    created: str | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return _manifest_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any, path: Path) -> "GroupManifest":
+        what = "run group"
+        _check_kind(data, path, cls.KIND, (1,), what)
+        _required(data, ("name", "data", "seeds", "members", "options"), path, what)
+        seeds, members = data["seeds"], data["members"]
+        if (not isinstance(seeds, list) or not isinstance(members, list) or len(seeds) != len(members) or not seeds
+                or not all(isinstance(x, int) for x in seeds) or not all(isinstance(m, str) and m and "/" not in m for m in members)):
+            raise ManifestError(f"{what} manifest {path} is damaged (seeds and members must be lists of the same length)", path=path,
+                                what=what, problem="damaged")
+        return cls(**_known(cls, data))
+
+
 def _read(directory: Path, filename: str, what: str) -> tuple[Path, Any]:
     directory = Path(directory)
     if not directory.is_dir():
@@ -245,6 +281,15 @@ def read_prepared_manifest(directory: Path) -> PreparedManifest:
 def read_run_manifest(directory: Path) -> RunManifest:
     path, data = _read(directory, RUN_MANIFEST, "run")
     return RunManifest.from_dict(data, path)
+
+
+def read_group_manifest(directory: Path) -> GroupManifest:
+    path, data = _read(directory, GROUP_MANIFEST, "run group")
+    return GroupManifest.from_dict(data, path)
+
+
+def write_group_manifest(directory: Path, manifest: GroupManifest) -> None:
+    write_json(Path(directory) / GROUP_MANIFEST, manifest.to_dict())
 
 
 def write_prepared_manifest(directory: Path, manifest: PreparedManifest) -> None:

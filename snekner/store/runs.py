@@ -6,14 +6,20 @@ runs/NAME/
   model/             save_pretrained: weights, config with label maps, tokenizer
   eval/<split>.json  scores written by `snekner eval`
   checkpoints/       while training (removed when the run finishes)
+
+runs/GROUP/          `train --seeds 1,2,3`: one experiment, several seeds
+  snekner-group.json the GroupManifest: seeds, member folders, the options they share
+  seed-1/ seed-2/ .. each a run folder as above (run name GROUP/seed-N)
+
+Commands that read runs (eval, compare, card) take a run or a group: `open_experiment`.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
-from snekner.errors import RunNotFinishedError, RunNotFoundError
-from snekner.store.manifests import RUN_MANIFEST, RunManifest, read_run_manifest
+from snekner.errors import RunNotFinishedError, RunNotFoundError, SneknerError
+from snekner.store.manifests import GROUP_MANIFEST, RUN_MANIFEST, GroupManifest, RunManifest, read_group_manifest, read_run_manifest
 
 DEFAULT_RUNS_DIR = "runs"
 
@@ -46,18 +52,49 @@ class Run:
         return self.path / "eval" / f"{split}.predictions.jsonl"
 
 
+@dataclass
+class Experiment:
+    """A run, or a group of runs of one recipe with different seeds (`train --seeds`): what eval, compare and card take."""
+
+    name: str
+    path: Path
+    runs: list[Run]
+    group: GroupManifest | None = None
+
+    @property
+    def is_group(self) -> bool:
+        return self.group is not None
+
+    @property
+    def seeds(self) -> list[int]:
+        return list(self.group.seeds) if self.group else [int(self.runs[0].manifest.options.get("seed", 0))]
+
+
+def is_group(path: Path) -> bool:
+    return (Path(path) / GROUP_MANIFEST).is_file()
+
+
+def _is_artifact(path: Path) -> bool:
+    return (path / RUN_MANIFEST).is_file() or (path / GROUP_MANIFEST).is_file()
+
+
 def run_path(spec: str, runs_dir: str | Path = DEFAULT_RUNS_DIR) -> Path:
+    """The folder of a run or group: a name under runs_dir (a group member is GROUP/seed-N), or a folder."""
     path = Path(spec).expanduser()
-    if (path / RUN_MANIFEST).is_file() or "/" in spec:
+    if _is_artifact(path):
         return path
-    return Path(runs_dir) / spec
+    under = Path(runs_dir) / spec
+    if "/" in spec and not _is_artifact(under):
+        return path
+    return under
 
 
 def list_runs(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> list[str]:
+    """Names of the runs and groups in runs_dir (group members are not listed)."""
     root = Path(runs_dir)
     if not root.is_dir():
         return []
-    return sorted(p.name for p in root.iterdir() if (p / RUN_MANIFEST).is_file())
+    return sorted(p.name for p in root.iterdir() if _is_artifact(p))
 
 
 def open_run(spec: str, runs_dir: str | Path = DEFAULT_RUNS_DIR, finished: bool = True) -> Run:
@@ -66,7 +103,22 @@ def open_run(spec: str, runs_dir: str | Path = DEFAULT_RUNS_DIR, finished: bool 
         known = list_runs(runs_dir)
         raise RunNotFoundError(f"run {spec} not found (runs in {runs_dir}: {', '.join(known) or 'none'})",
                                spec=spec, runs_dir=Path(runs_dir), known=known)
+    if (path / GROUP_MANIFEST).is_file() and not (path / RUN_MANIFEST).is_file():
+        group = read_group_manifest(path)
+        raise SneknerError(f"{spec} is a group of {len(group.members)} runs (seeds {', '.join(map(str, group.seeds))})",
+                           fix=f"name one of them, e.g. {spec.rstrip('/')}/{group.members[0]}")
     run = Run(path, read_run_manifest(path))
     if finished and not run.manifest.is_finished:
         raise RunNotFinishedError(f"run {spec} has not finished (status: {run.manifest.status.value})", run=run)
     return run
+
+
+def open_experiment(spec: str, runs_dir: str | Path = DEFAULT_RUNS_DIR, finished: bool = True) -> Experiment:
+    """A run as a group of one, or a group with all its members (each must have finished when `finished`)."""
+    path = run_path(spec, runs_dir)
+    if (path / GROUP_MANIFEST).is_file():
+        group = read_group_manifest(path)
+        members = [open_run(str(path / member), runs_dir, finished) for member in group.members]
+        return Experiment(group.name, path, members, group)
+    run = open_run(spec, runs_dir, finished)
+    return Experiment(run.name, run.path, [run])

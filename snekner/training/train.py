@@ -24,8 +24,10 @@ from snekner.training.options import TrainOptions
 
 
 def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions, resume: bool = False,
-          overwrite: bool = False, log=lambda msg: None, callbacks=()) -> Run:
+          overwrite: bool = False, log=lambda msg: None, callbacks=(), group: str | None = None) -> Run:
     """Train (or resume) run `name` on a prepared dataset; returns the finished run.
+
+    `group`: the run is a member of that group (runs_dir is the group's folder; the run is named GROUP/name).
 
     `callbacks` (snekner.training.callbacks.Callback) join snekner's own and are called before
     them at each hook, so that a timer sees a step before checkpoints or logs add to it.
@@ -55,7 +57,7 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
     trainer.build(model_name)
     if not resume and run_dir.exists() and setup.is_chief:
         shutil.rmtree(run_dir)  # --overwrite: only now that data and model have loaded
-    manifest = session_manifest(resumed, name, prepared, model_name, options, setup)
+    manifest = session_manifest(resumed, f"{group}/{name}" if group else name, prepared, model_name, options, setup)
     if setup.is_chief:
         run_dir.mkdir(parents=True, exist_ok=True)
         write_run_manifest(run_dir, manifest)

@@ -1,0 +1,92 @@
+"""`snekner train --seeds 1,2,3`: one experiment as a group of runs that differ only in their seed.
+
+The group is a folder under the runs folder holding its manifest (snekner-group.json) and one normal
+run folder per seed (seed-1/, seed-2/, ...; named GROUP/seed-N). Why nested and not runs side by side
+(A-s1, A-s2): an experiment stays one name in `runs/` (listing, completion, copying or deleting it is
+one folder), its members cannot collide with other runs' names, and each member is still a run that
+every command can open on its own (`snekner predict A/seed-2 ...`).
+"""
+from __future__ import annotations
+
+import shutil
+from dataclasses import replace
+from pathlib import Path
+
+from snekner.errors import OutputExistsError, SneknerError, TrainingInterruptedError
+from snekner.modeling.devices import chief_by_tf_config
+from snekner.store.manifests import GROUP_MANIFEST, RUN_MANIFEST, GroupManifest, environment_versions, now_iso, read_group_manifest
+from snekner.store.manifests import read_run_manifest, write_group_manifest
+from snekner.store.runs import Experiment, open_experiment
+from snekner.training.options import TrainOptions
+from snekner.training.train import train
+
+
+def member_name(seed: int) -> str:
+    return f"seed-{seed}"
+
+
+def parse_seeds(text: str) -> list[int]:
+    """`1,2,3` -> [1, 2, 3]; a one-line error for anything else (empty, not integers, repeated)."""
+    try:
+        seeds = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise SneknerError(f"seeds {text!r} are not comma-separated integers", fix="pass {option} such as 1,2,3", option="seeds") from None
+    if not seeds:
+        raise SneknerError("no seeds given", fix="pass {option} such as 1,2,3", option="seeds")
+    if len(set(seeds)) != len(seeds):
+        raise SneknerError(f"seeds {text!r} name a seed twice", fix="name each seed once in {option}", option="seeds")
+    if any(s < 0 for s in seeds):
+        raise SneknerError(f"seeds {text!r} include a negative seed", fix="use seeds of 0 or more in {option}", option="seeds")
+    return seeds
+
+
+def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions, seeds: list[int] | None,
+                resume: bool = False, overwrite: bool = False, log=lambda msg: None, callbacks=()) -> Experiment:
+    """Train one run per seed into the group `name` (or, with `resume`, finish the members that have not finished:
+    an interrupted one continues from its checkpoint, a missing one starts). Returns the finished group."""
+    group_dir = Path(runs_dir) / name
+    if "/" in name or name in ("", ".", ".."):
+        raise SneknerError(f"run name {name!r} is not a plain name (it becomes a folder of the runs folder)", fix="choose another {option}",
+                           option="name")
+    chief = chief_by_tf_config()
+    if resume:
+        if not (group_dir / GROUP_MANIFEST).is_file():
+            raise SneknerError(f"{name} is not a group of runs in {runs_dir}, so there are no seeds to resume",
+                               fix="drop {option} to start it", option="resume")
+        group = read_group_manifest(group_dir)
+        if seeds is not None and seeds != group.seeds:
+            raise SneknerError(f"group {name} has seeds {','.join(map(str, group.seeds))}, not {','.join(map(str, seeds))}",
+                               fix="resume it without {option}", option="seeds")
+        seeds = group.seeds
+        options = TrainOptions.from_manifest(group.options)
+    else:
+        if not seeds:
+            raise SneknerError("no seeds given", fix="pass {option} such as 1,2,3", option="seeds")
+        if group_dir.exists() and not overwrite:
+            raise OutputExistsError(f"run {name} already exists in {runs_dir}", path=group_dir, what="run")
+        if (group_dir / RUN_MANIFEST).is_file():
+            raise SneknerError(f"{name} in {runs_dir} is a single run, not a group", fix="choose another {option}", option="name")
+        options.validate()
+        group = GroupManifest(name=name, data=str(Path(prepared_path).resolve()), seeds=list(seeds), members=[member_name(s) for s in seeds],
+                              options={k: v for k, v in options.to_manifest().items() if k != "seed"}, created=now_iso(),
+                              versions=environment_versions())
+        if chief:
+            group_dir.mkdir(parents=True, exist_ok=True)
+            write_group_manifest(group_dir, group)
+    for i, (seed, member) in enumerate(zip(group.seeds, group.members), start=1):
+        member_dir = group_dir / member
+        started = (member_dir / RUN_MANIFEST).is_file()
+        if resume and started and read_run_manifest(member_dir).is_finished:
+            log(f"{name}/{member}: finished already")
+            continue
+        log(f"{name}/{member} ({i} of {len(group.seeds)}): seed {seed}")
+        try:
+            train(prepared_path, member, group_dir, replace(options, seed=seed), resume=resume and started,
+                  overwrite=overwrite or (resume and member_dir.exists() and not started), log=log, callbacks=callbacks, group=name)
+        except TrainingInterruptedError as e:
+            raise TrainingInterruptedError(f"{name}/{member}: {e}", prepared=e.prepared, name=name, runs_dir=Path(runs_dir)) from None
+    if overwrite and chief:  # members of the group this one replaced, with seeds it does not have
+        for stale in group_dir.iterdir():
+            if stale.is_dir() and stale.name not in group.members and (stale / RUN_MANIFEST).is_file():
+                shutil.rmtree(stale)
+    return open_experiment(str(group_dir), runs_dir)

@@ -1,0 +1,87 @@
+"""`snekner train --seeds`: a group of runs, then eval, card and compare of the group; resume of a group; bad seeds."""
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+from cli_helpers import invoke, ok, one_line_error
+
+TRAIN = ("--epochs", 1, "--batch-size", 8, "--learning-rate", 1e-3)
+
+
+@pytest.fixture(scope="module")
+def grouped(tmp_path_factory, sample_dir, tiny_model):
+    """Experiment B as a group of two seeds, and B trained once more as a plain run, on the English sample."""
+    work = tmp_path_factory.mktemp("groups")
+    data = work / "data-b"
+    ok("prep", "--dataset", sample_dir, "--lang", "en", "--tagset", "b", "--model", tiny_model, "--max-length", 48, "--out", data)
+    out = ok("train", data, "--name", "G", "--runs-dir", work / "runs", "--seeds", "3,5", *TRAIN).output
+    assert "trained group" in out
+    ok("train", data, "--name", "R", "--runs-dir", work / "runs", "--seed", 3, *TRAIN)
+    return work
+
+
+def test_a_group_is_a_folder_of_normal_runs(grouped):
+    group = grouped / "runs" / "G"
+    manifest = json.loads((group / "snekner-group.json").read_text())
+    assert manifest["kind"] == "snekner.group" and manifest["format_version"] == 1
+    assert manifest["seeds"] == [3, 5] and manifest["members"] == ["seed-3", "seed-5"]
+    assert "seed" not in manifest["options"] and manifest["options"]["epochs"] == 1
+    for seed in (3, 5):
+        run = json.loads((group / f"seed-{seed}" / "snekner-run.json").read_text())
+        assert run["name"] == f"G/seed-{seed}" and run["status"] == "finished" and run["options"]["seed"] == seed
+        assert (group / f"seed-{seed}" / "model" / "tf_model.h5").is_file()
+    # seed 3 of the group is the same training as the plain run with --seed 3
+    member = json.loads((group / "seed-3" / "snekner-run.json").read_text())
+    plain = json.loads((grouped / "runs" / "R" / "snekner-run.json").read_text())
+    assert member["best_validation_f1"] == plain["best_validation_f1"]
+
+
+def test_eval_card_and_compare_take_the_group(grouped):
+    runs = grouped / "runs"
+    out = ok("eval", "G", "--runs-dir", runs).output
+    assert "G/seed-3 on test" in out and "G/seed-5 on test" in out
+    summary = out[out.index("group G on test"):].splitlines()
+    assert "mean ± sd" in summary[1] and "seed 3" in summary[1] and "seed 5" in summary[1]
+    overall = next(line for line in summary if line.startswith("overall")).split()
+    f1 = [json.loads((runs / "G" / f"seed-{seed}" / "eval" / "test.json").read_text())["overall"]["f1"] for seed in (3, 5)]
+    assert overall[1] == f"{(f1[0] + f1[1]) / 2:.4f}" and overall[4:6] == [f"{f1[0]:.4f}", f"{f1[1]:.4f}"]
+    ok("eval", "R", "--runs-dir", runs)
+    paths = ok("card", "G", "--runs-dir", runs).output.split()
+    assert paths[0].endswith("G/README.md") and len(paths) == 3
+    card = (runs / "G" / "README.md").read_text()
+    assert "seeds 3, 5" in card and "| **overall** |" in card and "F1 mean ± sd" in card
+    data = json.loads(ok("compare", "R", "G", "--runs-dir", runs, "--format", "json").output)
+    assert data["seeds"] == {"R": [3], "G": [3, 5]}
+    assert set(data["overall"]["G"]["per_seed"]) == {"3", "5"}
+    # one member alone is a run
+    ok("eval", "G/seed-5", "--runs-dir", runs)
+
+
+def test_resume_trains_only_the_members_that_have_not_finished(grouped):
+    runs = grouped / "runs"
+    weights = runs / "G" / "seed-3" / "model" / "tf_model.h5"
+    before = weights.stat().st_mtime_ns
+    shutil.rmtree(runs / "G" / "seed-5")  # as if the machine stopped before seed 5 started
+    one_line_error(invoke("compare", "G", "R", "--runs-dir", runs), "not found")
+    out = ok("train", grouped / "data-b", "--name", "G", "--runs-dir", runs, "--resume").output
+    assert "trained group" in out
+    assert weights.stat().st_mtime_ns == before  # seed 3 untouched
+    assert json.loads((runs / "G" / "seed-5" / "snekner-run.json").read_text())["status"] == "finished"
+    one_line_error(invoke("train", grouped / "data-b", "--name", "G", "--runs-dir", runs, "--resume", "--seeds", "1,2"),
+                   "group G has seeds 3,5, not 1,2")
+
+
+@pytest.mark.parametrize("seeds, fragment", [("1,x", "not comma-separated integers"), ("1,1", "twice"), (",", "no seeds")])
+def test_bad_seeds_are_one_line(grouped, seeds, fragment):
+    one_line_error(invoke("train", grouped / "data-b", "--name", "H", "--runs-dir", grouped / "runs", "--seeds", seeds, *TRAIN),
+                   fragment, "--seeds")
+    assert not (grouped / "runs" / "H").exists()
+
+
+def test_a_group_name_that_exists_is_refused(grouped):
+    one_line_error(invoke("train", grouped / "data-b", "--name", "G", "--runs-dir", grouped / "runs", "--seeds", "1", *TRAIN),
+                   "run G already exists")
+    one_line_error(invoke("train", grouped / "data-b", "--name", "R", "--runs-dir", grouped / "runs", "--seeds", "1", "--overwrite", *TRAIN),
+                   "R in", "is a single run, not a group")
