@@ -77,7 +77,8 @@ def test_compiled_step_learns_what_the_plain_recipe_learns(prepared, no_dropout_
     from snekner.training.options import TrainOptions
 
     data = load_prepared(prepared)
-    options = TrainOptions(batch_size=8, learning_rate=2e-3, epochs=1)
+    # the plain recipe's optimizer is transformers.create_optimizer: linear decay to 0, no clipping
+    options = TrainOptions(batch_size=8, learning_rate=2e-3, epochs=1, schedule="linear", max_grad_norm=0.0)
     trainer = Trainer(data, tmp_path / "run", options, setup_devices("one", False, False), log=lambda m: None)
     tf.keras.utils.set_random_seed(11)
     trainer.build(str(no_dropout_model))
@@ -93,3 +94,21 @@ def test_compiled_step_learns_what_the_plain_recipe_learns(prepared, no_dropout_
     theirs = _plain_losses(no_dropout_model, data.labels, batches, 2e-3, trainer.steps_per_epoch)
     assert ours[-1] < ours[0]  # it learned
     np.testing.assert_allclose(ours, theirs, rtol=2e-4, atol=1e-5)
+
+
+def test_weighted_loss_is_the_weighted_mean_over_labelled_subwords():
+    from snekner.training.loop import _masked_loss_sum
+
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(2, 5, 3)).astype(np.float32)
+    labels = np.array([[0, 1, -100, 2, 1], [2, -100, -100, 0, 0]], dtype=np.int32)
+    weights = np.array([0.5, 2.0, 4.0], dtype=np.float32)
+    log_p = logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+    kept = labels != -100
+    ce = -np.take_along_axis(log_p, np.where(kept, labels, 0)[..., None], axis=-1)[..., 0]
+    w = np.where(kept, weights[np.where(kept, labels, 0)], 0.0)
+    loss_sum, total = _masked_loss_sum(tf.constant(labels), tf.constant(logits), tf.constant(weights))
+    assert float(total) == pytest.approx(w.sum())
+    assert float(loss_sum) / float(total) == pytest.approx((w * ce).sum() / w.sum(), rel=1e-5)
+    plain_sum, count = _masked_loss_sum(tf.constant(labels), tf.constant(logits))
+    assert float(count) == kept.sum() and float(plain_sum) == pytest.approx(ce[kept].sum(), rel=1e-5)

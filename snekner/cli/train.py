@@ -12,6 +12,7 @@ from snekner.hub import push_run, require_token
 from snekner.modeling.devices import Strategy
 from snekner.store.runs import is_group
 from snekner.training.groups import parse_seeds, train_group
+from snekner.training.imbalance import ClassWeights
 from snekner.training.options import Batching, Schedule, TrainOptions
 from snekner.training.train import train
 
@@ -35,6 +36,10 @@ def train_cli(
     max_grad_norm: float = typer.Option(DEFAULTS.max_grad_norm, "--max-grad-norm", help="Clip the gradient to this global norm (0: off)."),
     batching: Batching = typer.Option(DEFAULTS.batching, "--batching", help="bucketed: sentences of similar length together (fast); "
                                       "random: a plain shuffle."),
+    class_weights: ClassWeights = typer.Option(DEFAULTS.class_weights, "--class-weights", help="Per-label loss weights from the "
+                                               "training label counts: none, inverse or sqrt-inverse (for rare types)."),
+    oversample: float = typer.Option(DEFAULTS.oversample, "--oversample", help="Repeat sentences of rare types in each epoch until "
+                                     "every type is in about this share of its sentences, e.g. 0.05 (0: off)."),
     seed: int = typer.Option(DEFAULTS.seed, "--seed"),
     seeds: Optional[str] = typer.Option(None, "--seeds", help="Train one run per seed (e.g. 1,2,3) as the group NAME: "
                                         "runs NAME/seed-1, ...; eval, compare and card take the group."),
@@ -53,9 +58,10 @@ def train_cli(
     """Fine-tune on a prepared dataset; keeps the best epoch by validation F1."""
     options = TrainOptions(model=model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
                            warmup_ratio=warmup_ratio, schedule=schedule, decay_ratio=decay_ratio, max_grad_norm=max_grad_norm,
-                           batching=batching, seed=seed, early_stopping_patience=early_stopping_patience, eval_batch_size=eval_batch_size,
+                           batching=batching, class_weights=class_weights, oversample=oversample, seed=seed, early_stopping_patience=early_stopping_patience, eval_batch_size=eval_batch_size,
                            mixed_precision=mixed_precision, xla=xla, strategy=strategy, checkpoint_every=checkpoint_every,
                            tensorboard=tensorboard)
+    options.validate()  # at the boundary: before any data or model loads
     if push_to_hub:
         require_token()  # fail before hours of training, not after
     if seeds is not None or (resume and is_group(runs_dir / name)):

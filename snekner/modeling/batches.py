@@ -51,14 +51,17 @@ class EncodedSplit:
         return len(self.lengths)
 
 
-def training_order(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, window: int = 50, bucketed: bool = True) -> np.ndarray:
+def training_order(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, window: int = 50, bucketed: bool = True,
+                   repeats: np.ndarray | None = None) -> np.ndarray:
     """Sentence indices for one epoch, grouped so that consecutive `batch_size` runs form batches.
 
     bucketed: batches of sentences of similar length (see the module docstring); otherwise a
     plain seeded permutation (every batch as long as its longest sentence: ~2x the padding).
+    repeats: how often each sentence goes into the epoch (oversampling; default once each).
     """
     rng = np.random.default_rng([seed, epoch])
-    perm = rng.permutation(len(lengths))
+    population = np.arange(len(lengths)) if repeats is None else np.repeat(np.arange(len(lengths)), repeats)
+    perm = population[rng.permutation(len(population))]
     if not bucketed:
         return perm
     span = batch_size * window
@@ -88,15 +91,17 @@ def pad_multiple(gpu: bool, xla: bool) -> int:
 
 
 def make_dataset(data: EncodedSplit, order: np.ndarray, batch_size: int, skip_batches: int = 0, labels: bool = True,
-                 multiple: int = PAD_MULTIPLE):
+                 multiple: int = PAD_MULTIPLE, class_weights: np.ndarray | None = None):
     """tf.data.Dataset of batches in `order`, padded to a multiple of `multiple`: input_ids,
-    attention_mask (+ labels, n_labels)."""
+    attention_mask (+ labels, n_labels: the labelled sub-words of the batch, or with class_weights
+    the sum of their labels' weights)."""
     import tensorflow as tf
 
     row_lengths = tf.constant(data.lengths)
     ids = tf.RaggedTensor.from_row_lengths(tf.constant(data.input_ids), row_lengths)
     lab = tf.RaggedTensor.from_row_lengths(tf.constant(data.labels), row_lengths) if labels else None
     pad_id = data.pad_id
+    weights = None if class_weights is None else tf.constant(class_weights, tf.float32)
 
     # not autograph-converted (no tensor-dependent Python control flow here): converting it cost
     # more at every make_dataset than a whole evaluation batch
@@ -115,7 +120,10 @@ def make_dataset(data: EncodedSplit, order: np.ndarray, batch_size: int, skip_ba
             out["labels"] = batch_labels
             # the loss is normalised by the labelled tokens of the whole (global) batch, which every
             # replica must know; carried per example so that splitting the batch keeps it
-            n_labels = tf.reduce_sum(tf.cast(batch_labels != IGNORE, tf.float32))
+            mask = tf.cast(batch_labels != IGNORE, tf.float32)
+            if weights is not None:
+                mask = mask * tf.gather(weights, tf.maximum(batch_labels, 0))
+            n_labels = tf.reduce_sum(mask)
             out["n_labels"] = tf.fill(tf.shape(index), n_labels)
         return out
 

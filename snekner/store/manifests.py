@@ -196,6 +196,7 @@ class RunManifest:
     best_epoch: int | None = None
     best_validation_f1: float | None = None
     timings: dict[str, Any] | None = None
+    imbalance: dict[str, Any] | None = None  # with --class-weights or --oversample: label counts, weights, repeats
 
     @property
     def labels(self) -> list[str]:

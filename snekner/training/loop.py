@@ -23,7 +23,9 @@ from snekner.modeling.models import build_token_classifier, save_model
 from snekner.ner.labels import IGNORE
 from snekner.ner.scoring import score
 from snekner.store.atomic import atomic_path, write_json
+from snekner.training import imbalance
 from snekner.training.callbacks import CallbackList
+from snekner.training.imbalance import ClassWeights
 from snekner.training.optimizer import build_optimizer, dense_gradients
 from snekner.training.options import Batching, TrainOptions
 
@@ -35,14 +37,19 @@ class TrainingInterrupted(Exception):
     given to Trainer.run says where."""
 
 
-def _masked_loss_sum(labels, logits):
+def _masked_loss_sum(labels, logits, weights=None):
+    """The summed cross-entropy of the labelled sub-words (each times its label's weight, with weights),
+    and their count (or summed weights)."""
     import tensorflow as tf
 
     logits = tf.cast(logits, tf.float32)
     mask = tf.not_equal(labels, IGNORE)
     safe = tf.where(mask, labels, tf.zeros_like(labels))
     per_token = tf.keras.losses.sparse_categorical_crossentropy(safe, logits, from_logits=True)
-    return tf.reduce_sum(per_token * tf.cast(mask, tf.float32))
+    mask = tf.cast(mask, tf.float32)
+    if weights is not None:
+        mask = mask * tf.gather(weights, safe)
+    return tf.reduce_sum(per_token * mask), tf.reduce_sum(mask)
 
 
 class Trainer:
@@ -62,7 +69,9 @@ class Trainer:
         opts = self.options
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.prepared.tokenizer_dir))
         self.train_data = EncodedSplit.from_split(self.prepared.split("train"), self.tokenizer.pad_token_id)
-        self.steps_per_epoch = batches_per_epoch(len(self.train_data), opts.batch_size)
+        self._rare_type_remedies()
+        epoch_sentences = len(self.train_data) if self.repeats is None else int(self.repeats.sum())
+        self.steps_per_epoch = batches_per_epoch(epoch_sentences, opts.batch_size)
         total = self.steps_per_epoch * opts.epochs
         with self.setup.strategy.scope():
             self.model = build_token_classifier(model_name, self.labels)
@@ -87,30 +96,47 @@ class Trainer:
         self._train_step = self._make_train_step()
         self._compiled_step = None
 
+    def _rare_type_remedies(self) -> None:
+        """Class weights and sentence repeats from the training split (snekner.training.imbalance), if asked for."""
+        opts, data = self.options, self.train_data
+        self.class_weights = self.repeats = self.imbalance = None
+        if opts.class_weights == ClassWeights.NONE and not opts.oversample:
+            return
+        counts = imbalance.label_counts(data.labels, len(self.labels))
+        self.class_weights = imbalance.class_weights(counts, opts.class_weights)
+        types, present = imbalance.sentence_types(data.labels, data.lengths, self.labels)
+        repeats, factors = imbalance.sentence_repeats(present, opts.oversample)
+        self.repeats = repeats if (repeats > 1).any() else None
+        self.imbalance = imbalance.describe(self.labels, counts, self.class_weights, types, factors, repeats)
+        if self.repeats is not None:
+            self.log(f"oversampling {', '.join(f'{t} x{f}' for t, f in self.imbalance['oversampled_types'].items())}: "
+                     f"{self.imbalance['epoch_sentences']} sentences per epoch from {len(data)}")
+
     def _make_train_step(self):
         import tensorflow as tf
 
         model, optimizer = self.model, self.optimizer
         scaled = self.setup.precision_policy == "mixed_float16"
+        weights = None if self.class_weights is None else tf.constant(self.class_weights, tf.float32)
 
         def gradients(batch):
             with tf.GradientTape() as tape:
                 logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], training=True).logits
-                loss_sum = _masked_loss_sum(batch["labels"], logits)
-                loss = loss_sum / tf.maximum(tf.reduce_max(batch["n_labels"]), 1.0)
+                loss_sum, count = _masked_loss_sum(batch["labels"], logits, weights)
+                loss = loss_sum / tf.maximum(tf.reduce_max(batch["n_labels"]), 1e-6 if weights is not None else 1.0)
                 target = optimizer.get_scaled_loss(loss) if scaled else loss
             grads = tape.gradient(target, model.trainable_variables)
             if scaled:
                 grads = optimizer.get_unscaled_gradients(grads)
-            return loss_sum, grads
+            return loss_sum, count, grads
 
         if self.setup.xla:
             gradients = tf.function(gradients, jit_compile=True, reduce_retracing=True, autograph=False)
 
         def replica_step(batch):
-            loss_sum, grads = gradients(batch)
+            loss_sum, count, grads = gradients(batch)
             optimizer.apply_gradients(zip(dense_gradients(grads), model.trainable_variables))
-            return loss_sum, tf.reduce_sum(tf.cast(tf.not_equal(batch["labels"], IGNORE), tf.float32))
+            return loss_sum, count
 
         strategy = self.setup.strategy
 
@@ -195,8 +221,9 @@ class Trainer:
         """This epoch's sentence order, and its batches from the current step on."""
         opts = self.options
         order = training_order(self.train_data.lengths, opts.batch_size, opts.seed, state["epoch"],
-                               bucketed=opts.batching == Batching.BUCKETED)
-        dataset = make_dataset(self.train_data, order, opts.batch_size, skip_batches=state["step"], multiple=self.setup.pad_multiple)
+                               bucketed=opts.batching == Batching.BUCKETED, repeats=self.repeats)
+        dataset = make_dataset(self.train_data, order, opts.batch_size, skip_batches=state["step"], multiple=self.setup.pad_multiple,
+                               class_weights=self.class_weights)
         # one replica: the plain dataset (distributing it costs a third of each step here, and its
         # hidden autotuned iterator stalls at each epoch end); several: split every global batch
         if self.setup.replicas == 1 and self.setup.strategy_name == "one":

@@ -11,6 +11,7 @@ from enum import Enum
 from snekner.errors import OptionError
 from snekner.modeling.devices import Strategy
 from snekner.modeling.forward import EVAL_BATCH_SIZE
+from snekner.training.imbalance import ClassWeights
 
 
 class Schedule(str, Enum):
@@ -30,7 +31,8 @@ class Batching(str, Enum):
 
 # what a run manifest written before an option existed meant by leaving it out (so that
 # `--resume` of an older run keeps its recipe, whatever today's default is)
-LEGACY_OPTIONS = {"schedule": "linear", "decay_ratio": 0.0, "max_grad_norm": 0.0, "batching": "bucketed"}
+LEGACY_OPTIONS = {"schedule": "linear", "decay_ratio": 0.0, "max_grad_norm": 0.0, "batching": "bucketed", "class_weights": "none",
+                  "oversample": 0.0}
 
 
 @dataclass(kw_only=True)
@@ -45,6 +47,8 @@ class TrainOptions:
     decay_ratio: float = 0.2  # with stable-decay: the share of steps in the final decay
     max_grad_norm: float = 1.0  # 0: no clipping; 1.0 as Hugging Face's Trainer (issue 8)
     batching: Batching = Batching.BUCKETED
+    class_weights: ClassWeights = ClassWeights.NONE  # per-label loss weights from the training label counts
+    oversample: float = 0.0  # repeat sentences of rare types until each type is in about this share of an epoch's sentences
     seed: int = 42
     early_stopping_patience: int = 0  # 0: off
     eval_batch_size: int = EVAL_BATCH_SIZE
@@ -64,6 +68,8 @@ class TrainOptions:
             raise OptionError("warmup_ratio", self.warmup_ratio, "at least 0 and below 1")
         if not 0 <= self.decay_ratio <= 1:
             raise OptionError("decay_ratio", self.decay_ratio, "between 0 and 1")
+        if not 0 <= self.oversample < 1:
+            raise OptionError("oversample", self.oversample, "0 (off) or a share below 1 such as 0.05")
         if not self.max_grad_norm >= 0:
             raise OptionError("max_grad_norm", self.max_grad_norm, "0 (off) or positive")
         for name in ("early_stopping_patience", "checkpoint_every"):
@@ -71,7 +77,7 @@ class TrainOptions:
                 raise OptionError(name, getattr(self, name), "0 (off) or more")
 
     def __post_init__(self):
-        for name, choices in (("schedule", Schedule), ("batching", Batching), ("strategy", Strategy)):
+        for name, choices in (("schedule", Schedule), ("batching", Batching), ("strategy", Strategy), ("class_weights", ClassWeights)):
             value = getattr(self, name)
             try:
                 setattr(self, name, choices(value))

@@ -58,6 +58,7 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
     if not resume and run_dir.exists() and setup.is_chief:
         shutil.rmtree(run_dir)  # --overwrite: only now that data and model have loaded
     manifest = session_manifest(resumed, f"{group}/{name}" if group else name, prepared, model_name, options, setup)
+    manifest.imbalance = trainer.imbalance
     if setup.is_chief:
         run_dir.mkdir(parents=True, exist_ok=True)
         write_run_manifest(run_dir, manifest)
