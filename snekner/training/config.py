@@ -1,0 +1,75 @@
+"""Training options replayed from what is on disk: a TOML file (`train --config`) or another run (`train --like`).
+
+A config file names `snekner train`'s options, as flags without the dashes or as field names,
+at the top level or under a `[train]` table:
+
+    [train]
+    epochs = 3
+    learning-rate = 5e-5
+    schedule = "stable-decay"
+    seeds = [1, 2, 3]      # optional: train a group
+
+Precedence (the CLI applies it): the defaults, then the file or the run, then the options given
+on the command line.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from snekner.errors import SneknerError
+from snekner.store.manifests import read_group_manifest
+from snekner.store.runs import is_group, open_run, run_path
+from snekner.training.options import TrainOptions
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+OPTION_NAMES = tuple(f.name for f in fields(TrainOptions))
+
+
+def _normalised(data: dict[str, Any], source: str) -> dict[str, Any]:
+    out = {}
+    for key, value in data.items():
+        name = key.replace("-", "_")
+        if name not in OPTION_NAMES and name != "seeds":
+            raise SneknerError(f"{source} names an unknown option {key!r}",
+                               fix=f"use the names of snekner train's options ({', '.join(n.replace('_', '-') for n in OPTION_NAMES)}, seeds)")
+        out[name] = value
+    return out
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """Option values from a TOML file (see the module docstring); seeds as a list of integers if given."""
+    path = Path(path)
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except FileNotFoundError:
+        raise SneknerError(f"config file {path} not found", fix="pass an existing TOML file to {option}", option="config") from None
+    except IsADirectoryError:
+        raise SneknerError(f"config {path} is a folder", fix="pass a TOML file to {option}", option="config") from None
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise SneknerError(f"config file {path} is not valid TOML ({e})", fix="fix the file") from None
+    if isinstance(data.get("train"), dict):
+        data = data["train"]
+    values = _normalised(data, f"config file {path}")
+    seeds = values.get("seeds")
+    if seeds is not None and (not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds)):
+        raise SneknerError(f"config file {path}: seeds must be a list of integers such as [1, 2, 3]", fix="fix the file")
+    return values
+
+
+def options_like(spec: str, runs_dir: Path) -> dict[str, Any]:
+    """The options of a finished run or group (a group's without the seed, plus its seeds)."""
+    path = run_path(spec, runs_dir)
+    if is_group(path):
+        group = read_group_manifest(path)
+        options = TrainOptions.from_manifest(group.options).to_manifest()
+        del options["seed"]
+        return {**options, "seeds": list(group.seeds)}
+    return TrainOptions.from_manifest(open_run(spec, runs_dir, finished=False).manifest.options).to_manifest()
