@@ -200,7 +200,7 @@ def no_dotenv(tmp_path, monkeypatch):
 
 def fake_training(monkeypatch, run_path: Path):
     """`snekner train` returns this finished run without training (the push is what is tested)."""
-    def train(prepared, name, runs_dir, options, resume=False, overwrite=False, log=lambda m: None):
+    def train(prepared, name, runs_dir, options, resume=False, overwrite=False, log=lambda m: None, explicit=()):
         return open_run(str(run_path))
 
     monkeypatch.setattr("snekner.cli.train.train", train)

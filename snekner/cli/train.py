@@ -1,15 +1,16 @@
 """`snekner train`: fine-tune on a prepared dataset (and optionally push the model to the hub)."""
 from __future__ import annotations
 
+from dataclasses import fields
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from snekner.cli._util import RUNS_DIR, echo_err, handles_errors
+from snekner.cli._util import RUNS_DIR, echo_err, flag, given_on_command_line, handles_errors
 from snekner.hub import push_run, require_token
 from snekner.modeling.devices import Strategy
-from snekner.training.options import Batching, Schedule, TrainOptions
+from snekner.training.options import RESUME_MAY_CHANGE, Batching, Schedule, TrainOptions
 from snekner.training.train import train
 
 DEFAULTS = TrainOptions()
@@ -17,6 +18,7 @@ DEFAULTS = TrainOptions()
 
 @handles_errors
 def train_cli(
+    ctx: typer.Context,
     prepared: Path = typer.Argument(..., help="A folder made by `snekner prep`."),
     name: str = typer.Option(..., "--name", help="Run name: a folder under --runs-dir."),
     runs_dir: Path = RUNS_DIR,
@@ -41,7 +43,8 @@ def train_cli(
     strategy: Strategy = typer.Option(DEFAULTS.strategy, "--strategy", help="How to spread training over devices (auto: by what TensorFlow sees)."),
     checkpoint_every: int = typer.Option(DEFAULTS.checkpoint_every, "--checkpoint-every", help="Also checkpoint every N steps (0: per epoch only)."),
     tensorboard: bool = typer.Option(DEFAULTS.tensorboard, "--tensorboard", help="Write TensorBoard logs to RUN/tensorboard."),
-    resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted run from its last checkpoint."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted run from its last checkpoint with its "
+                                f"options; only {', '.join(map(flag, RESUME_MAY_CHANGE))} may be given anew (--epochs: more)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run of this name."),
     push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Hub repo id to push the model to (token: HF_TOKEN or .env)."),
 ):
@@ -53,7 +56,8 @@ def train_cli(
                            tensorboard=tensorboard)
     if push_to_hub:
         require_token()  # fail before hours of training, not after
-    run = train(prepared, name, runs_dir, options, resume=resume, overwrite=overwrite, log=echo_err)
+    explicit = given_on_command_line(ctx, [f.name for f in fields(TrainOptions)])
+    run = train(prepared, name, runs_dir, options, resume=resume, overwrite=overwrite, log=echo_err, explicit=explicit)
     best = run.manifest.best_validation_f1
     typer.echo(f"trained {run.path} (best epoch {run.manifest.best_epoch}" + (f", validation F1 {best:.4f}" if best is not None else "") + ")")
     if push_to_hub:
