@@ -9,7 +9,7 @@ import typer
 
 from snekner.cli._util import RUNS_DIR, echo_err, flag, given_on_command_line, handles_errors
 from snekner.hub import push_run, require_token
-from snekner.modeling.devices import Strategy
+from snekner.modeling.devices import Strategy, chief_by_tf_config
 from snekner.training.options import RESUME_MAY_CHANGE, Batching, Schedule, TrainOptions
 from snekner.training.train import train
 
@@ -54,12 +54,17 @@ def train_cli(
                            batching=batching, seed=seed, early_stopping_patience=early_stopping_patience, eval_batch_size=eval_batch_size,
                            mixed_precision=mixed_precision, xla=xla, strategy=strategy, checkpoint_every=checkpoint_every,
                            tensorboard=tensorboard)
-    if push_to_hub:
+    # in a multi-worker cluster every machine runs this command, but only the chief has the model
+    # and the run folder: only it writes the card and pushes (and needs a token)
+    pushes = bool(push_to_hub) and chief_by_tf_config()
+    if pushes:
         require_token()  # fail before hours of training, not after
     explicit = given_on_command_line(ctx, [f.name for f in fields(TrainOptions)])
     run = train(prepared, name, runs_dir, options, resume=resume, overwrite=overwrite, log=echo_err, explicit=explicit)
     best = run.manifest.best_validation_f1
     typer.echo(f"trained {run.path} (best epoch {run.manifest.best_epoch}" + (f", validation F1 {best:.4f}" if best is not None else "") + ")")
-    if push_to_hub:
+    if pushes:
         url = push_run(run, push_to_hub)  # writes the model card (RUN/README.md, RUN/model/README.md) first
         typer.echo(f"pushed {run.name} with its model card {run.path / 'README.md'} to {url}")
+    elif push_to_hub:
+        echo_err(f"not the chief of the cluster: the chief pushes {run.name} to {push_to_hub}")
