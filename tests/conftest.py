@@ -17,7 +17,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("SNEKNER_SHARED") or ROOT.parent / "shared")  # the override: for a checkout elsewhere, e.g. a git worktree
 WIKINEURAL = SHARED / "data" / "wikineural"
 MINILM_TOOL = SHARED / "tools" / "pretrained-minilm"
 
