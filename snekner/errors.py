@@ -44,6 +44,30 @@ class OptionError(SneknerError):
         return f"{name_option(self.option)} must be {self.requirement}, not {self.value!r}"
 
 
+class ResumeOptionError(SneknerError):
+    """Resuming a run with an option value other than the run's, where the option cannot change mid-run
+    (or, for epochs, with fewer than the run's)."""
+
+    def __init__(self, option: str, value, stored, *, fewer: bool = False):
+        self.value, self.stored, self.fewer = value, stored, fewer
+        super().__init__(f"{option} {_shown(value)} differs from the run's {_shown(stored)}", option=option)
+
+    def render(self, name_option: Callable[[str], str] = _field) -> str:
+        option, resume = name_option(self.option), name_option("resume")
+        if self.fewer:
+            return (f"{option} {_shown(self.value)} is fewer than the run's {_shown(self.stored)}; {resume} can add epochs, "
+                    f"not remove them (drop {option}, or train a new run)")
+        return (f"{option} {_shown(self.value)} differs from the run's {_shown(self.stored)}; {resume} continues with the "
+                f"stored options (drop {option}, or train a new run)")
+
+
+def _shown(value) -> str:
+    """An option value as the user typed it: an Enum's value, None (picked automatically) as auto."""
+    if value is None:
+        return "auto"
+    return str(getattr(value, "value", value))
+
+
 class ManifestError(SneknerError):
     """A folder that should be a prepared dataset or a run is not one, or its manifest cannot be read.
 

@@ -17,7 +17,7 @@ os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+SHARED = Path(os.environ.get("SNEKNER_SHARED") or ROOT.parent / "shared")  # the override: for a checkout elsewhere, e.g. a git worktree
 WIKINEURAL = SHARED / "data" / "wikineural"
 MINILM_TOOL = SHARED / "tools" / "pretrained-minilm"
 
@@ -42,6 +42,7 @@ def tiny_model(tmp_path_factory, sample_dir) -> Path:
     """A random 2-layer DistilBERT (TF weights) with a fast WordPiece tokenizer, saved with save_pretrained."""
     import json
 
+    import tensorflow as tf
     from transformers import BertTokenizerFast, DistilBertConfig, TFDistilBertForMaskedLM
 
     words = []
@@ -54,6 +55,7 @@ def tiny_model(tmp_path_factory, sample_dir) -> Path:
     tokenizer = BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True)
     tokenizer.save_pretrained(str(out))
     config = DistilBertConfig(vocab_size=len(vocab), dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=128)
+    tf.keras.utils.set_random_seed(0)  # the same random model in every session, so no test depends on the draw
     model = TFDistilBertForMaskedLM(config)
     model(model.dummy_inputs)
     model.save_pretrained(str(out))

@@ -301,3 +301,30 @@ def test_length_mismatch_after_the_lang_filter_names_the_row_of_the_saved_datase
                           "split train", "3 tokens but 2 ner_tags")
     assert "row 3" in line, line
     assert not (tmp_path / "o").exists()
+
+
+def test_errors_after_limit_on_a_multi_language_layout_name_the_right_file_and_line(tmp_path, tiny_model):
+    """--limit takes rows evenly from each language, so the kept rows are not the first rows of the files read.
+
+    train_de.jsonl (5 rows) is read before train_en.jsonl, whose line 2 (row 1) has a tag id outside tagset a.
+    --limit 4 keeps de rows 0-1 and en rows 0-1: the bad sentence is kept row 3, which is not line 4 of train_de.jsonl.
+    """
+    root = hub_layout(tmp_path / "src", {"de": {"train": 5, "validation": 1, "test": 1}, "en": {"train": 5, "validation": 1, "test": 1}})
+    rows = rows_of("en", "train", 5)
+    rows[1] = row(["en-train-1", "Ann"], [0, 31], "en")
+    write_jsonl(root / "train" / "train_en.jsonl", rows)
+    line = one_line_error(invoke("prep", "--dataset", root, "--tagset", "a", "--limit", 4, "--model", tiny_model, "--out", tmp_path / "o"),
+                          "split train", "tag id 31")
+    assert "row 1 of train_en.jsonl" in line and "line 2)" in line, line
+    assert not (tmp_path / "o").exists()
+
+
+def test_errors_after_limit_on_a_multi_language_saved_dataset_name_the_row_of_the_saved_split(tmp_path, tiny_model):
+    """Saved rows en, en, en, de, de with the last one bad: --limit 4 keeps rows 0, 1, 3, 4, so the bad row is kept row 3."""
+    rows = [row([f"en-{i}", "Ann"], [0, 1], "en") for i in range(3)] + [row([f"de-{i}", "Ann"], [0, 1], "de") for i in range(2)]
+    rows[4] = row(["de-1", "Ann", "Lee"], [0, 1], "de")
+    path = save_dataset(tmp_path / "s", {"train": rows, "test": MIXED["test"]})
+    line = one_line_error(invoke("prep", "--dataset", path, "--limit", 4, "--model", tiny_model, "--out", tmp_path / "o"),
+                          "split train", "3 tokens but 2 ner_tags")
+    assert "row 4" in line, line
+    assert not (tmp_path / "o").exists()

@@ -80,7 +80,7 @@ def test_folder_without_weights_or_config(tmp_path, tiny_model):
         build_token_classifier(str(tmp_path), LABELS)
 
 
-def test_tokenizer_must_be_fast(tmp_path, tiny_model):
+def test_slow_wordpiece_tokenizer_is_converted_to_fast(tmp_path, tiny_model):
     from transformers import BertTokenizer
 
     slow = BertTokenizer(vocab_file=str(tiny_model / "vocab.txt"))
@@ -89,6 +89,27 @@ def test_tokenizer_must_be_fast(tmp_path, tiny_model):
     (tmp_path / "config.json").write_text((tiny_model / "config.json").read_text())
     tokenizer = load_tokenizer(str(tmp_path))  # transformers converts a WordPiece vocab to a fast tokenizer
     assert tokenizer.is_fast
+
+
+def test_tokenizer_without_a_fast_version_is_refused(tmp_path, sample_dir):
+    """ESM's tokenizer exists only in a slow (Python) version, which gives no word ids: prep must refuse it
+    in one line that names the tokenizer and the option to change, and write nothing."""
+    from cli_helpers import invoke, one_line_error
+    from transformers import EsmConfig, EsmTokenizer
+
+    model = tmp_path / "esm"
+    model.mkdir()
+    vocab = ["<cls>", "<pad>", "<eos>", "<unk>", "<mask>", "A", "C", "D", "E"]
+    (model / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    EsmTokenizer(vocab_file=str(model / "vocab.txt")).save_pretrained(str(model))
+    EsmConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2, intermediate_size=64,
+              pad_token_id=1).save_pretrained(str(model))
+    with pytest.raises(SneknerError, match="EsmTokenizer"):
+        load_tokenizer(str(model))
+    out = tmp_path / "prepared"
+    one_line_error(invoke("prep", "--dataset", sample_dir, "--lang", "en", "--model", model, "--out", out),
+                   f"the tokenizer of {model} (EsmTokenizer) has no fast version", "word ids", "--model")
+    assert not out.exists()
 
 
 @pytest.mark.shared

@@ -200,10 +200,32 @@ def no_dotenv(tmp_path, monkeypatch):
 
 def fake_training(monkeypatch, run_path: Path):
     """`snekner train` returns this finished run without training (the push is what is tested)."""
-    def train(prepared, name, runs_dir, options, resume=False, overwrite=False, log=lambda m: None):
+    def train(prepared, name, runs_dir, options, resume=False, overwrite=False, log=lambda m: None, explicit=()):
         return open_run(str(run_path))
 
     monkeypatch.setattr("snekner.cli.train.train", train)
+
+
+@pytest.mark.parametrize("index, token, pushes", [(0, True, True), (1, True, False), (1, False, False)],
+                         ids=["chief", "other-worker", "other-worker-without-token"])
+def test_only_the_chief_writes_the_card_and_pushes(no_dotenv, tmp_path, monkeypatch, index, token, pushes):
+    """In a multi-worker cluster every machine runs the same `snekner train --push-to-hub`; only the chief
+    (worker 0 here) has the model, so only it writes the card and pushes, and only it needs a token."""
+    import huggingface_hub
+
+    calls = []
+    monkeypatch.setattr(huggingface_hub.HfApi, "create_repo", lambda self, repo_id, **k: calls.append(("create", repo_id)) or f"https://hub/{repo_id}")
+    monkeypatch.setattr(huggingface_hub.HfApi, "upload_folder", lambda self, **k: calls.append(("upload", k["repo_id"])))
+    if token:
+        monkeypatch.setenv("HF_TOKEN", FAKE_TOKEN)
+    cluster = {"worker": ["10.0.0.1:12345", "10.0.0.2:12345"]}
+    monkeypatch.setenv("TF_CONFIG", json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+    path = make_run(tmp_path / "runs")
+    fake_training(monkeypatch, path)
+    result = runner.invoke(app, ["train", str(tmp_path / "data"), "--name", "R", "--runs-dir", str(tmp_path / "runs"), "--push-to-hub", "me/ner"])
+    assert result.exit_code == 0, result.output
+    assert calls == ([("create", "me/ner"), ("upload", "me/ner")] if pushes else [])
+    assert (path / "README.md").exists() == pushes and (path / "model" / "README.md").exists() == pushes
 
 
 def test_push_without_token_fails_before_training(no_dotenv, tmp_path, monkeypatch):

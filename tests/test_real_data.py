@@ -144,12 +144,20 @@ def test_prep_wikineural_pol_has_no_misc_left(prepared_en, wikineural):
     assert source_misc > 0  # there was MISC to remove
 
 
-def test_train_minilm_one_epoch_and_eval(prepared_en, wikineural, tmp_path):
+def test_train_minilm_learns_and_eval_scores_it(prepared_en, wikineural, tmp_path):
+    """Three epochs on 200 English sentences (39 steps) must learn something: the training loss falls and
+    test F1 is clearly above the all-O baseline's 0. Measured on the 2-core CPU (seeds 42, 1, 2): loss
+    0.82-0.86 in epoch 1, 0.22-0.32 in epoch 3; test F1 0.37, 0.50, 0.28 (one epoch gets 0.14-0.17);
+    word accuracy 0.91-0.93 against the all-O 0.87."""
     folder = prepared_en["wikineural"]
     runs = tmp_path / "runs"
-    ok("train", folder, "--name", "wn", "--runs-dir", runs, "--epochs", 1, "--batch-size", 16, "--learning-rate", 3e-4)
+    ok("train", folder, "--name", "wn", "--runs-dir", runs, "--epochs", 3, "--batch-size", 16, "--learning-rate", 3e-4)
     run_manifest = json.loads((runs / "wn" / "snekner-run.json").read_text(encoding="utf-8"))
-    assert run_manifest["status"] == "finished" and run_manifest["best_epoch"] == 1
+    assert run_manifest["status"] == "finished" and run_manifest["epochs_run"] == 3
+    history = [json.loads(line) for line in (runs / "wn" / "metrics.jsonl").read_text(encoding="utf-8").splitlines()]
+    losses = [h["train_loss"] for h in history]
+    assert losses[0] > losses[1] > losses[2] and losses[2] < 0.6 * losses[0], losses
+    assert history[run_manifest["best_epoch"] - 1]["validation"]["f1"] == max(h["validation"]["f1"] for h in history)
     out = ok("eval", "wn", "--runs-dir", runs).output
     result = json.loads((runs / "wn" / "eval" / "test.json").read_text(encoding="utf-8"))
     assert {"split", "mode", "n_sentences", "overall", "per_type", "confusion", "run", "data"} <= set(result)
@@ -157,12 +165,16 @@ def test_train_minilm_one_epoch_and_eval(prepared_en, wikineural, tmp_path):
     assert list(result["per_type"]) == ["PER", "ORG", "LOC", "MISC"]
     overall = result["overall"]
     assert {"precision", "recall", "f1", "accuracy", "support"} <= set(overall)
-    assert math.isfinite(overall["f1"]) and 0.0 <= overall["f1"] <= 1.0
+    assert math.isfinite(overall["f1"]) and overall["f1"] >= 0.15, overall  # all-O scores 0
     assert f"F1 {overall['f1']:.4f}" in out
     # support is the gold entity count of the 200 test sentences, counted here independently
-    gold, _ = conlleval_counts([r["ner_tags"] for r in head(wikineural, "test", "en", 200)], WIKINEURAL_LABELS)
+    test_rows = head(wikineural, "test", "en", 200)
+    gold, _ = conlleval_counts([r["ner_tags"] for r in test_rows], WIKINEURAL_LABELS)
     assert overall["support"] == sum(gold.values())
     assert {t: v["support"] for t, v in result["per_type"].items()} == {t: gold.get(t, 0) for t in result["per_type"]}
+    tags = [t for r in test_rows for t in r["ner_tags"]]
+    all_o_accuracy = tags.count(0) / len(tags)
+    assert overall["accuracy"] > all_o_accuracy + 0.01, (overall["accuracy"], all_o_accuracy)
     lines = (runs / "wn" / "eval" / "test.predictions.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 200
 

@@ -145,6 +145,51 @@ def test_ctrl_c_writes_a_checkpoint_and_resumes(prepared, tmp_path):
     assert [m["epoch"] for m in metrics(runs / "C")] == [1, 2]
 
 
+def test_resume_refuses_a_changed_recipe_and_honours_more_epochs(prepared, tmp_path):
+    """--resume continues the stored recipe: an option given with another value is one line and changes
+    nothing; what may change mid-run (more epochs, checkpointing) is honoured and recorded in the manifest."""
+    from cli_helpers import invoke, one_line_error
+
+    runs = tmp_path / "runs"
+    stopped = snekner(*train_args(prepared, runs, "R", "--epochs", 1), env={"SNEKNER_FAULT": "INT@4"})
+    assert stopped.returncode == 2, stopped.stderr[-2000:]
+    run = runs / "R"
+    before = {name: (run / name).read_text() for name in ("snekner-run.json", "checkpoints/state.json")}
+    resume = ["train", prepared, "--name", "R", "--runs-dir", runs, "--resume"]
+    one_line_error(invoke(*resume, "--learning-rate", 3e-5),
+                   "--learning-rate 3e-05 differs from the run's 0.001; --resume continues with the stored options "
+                   "(drop --learning-rate, or train a new run)")
+    one_line_error(invoke(*resume, "--schedule", "linear", "--epochs", 2), "--schedule linear differs from the run's stable-decay")
+    assert {name: (run / name).read_text() for name in before} == before
+
+    # the stored values given again are no change; more epochs and another checkpoint interval are taken
+    resumed = snekner(*resume, "--learning-rate", 1e-3, "--seed", 3, "--epochs", 2, "--checkpoint-every", 5)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "resuming at epoch 1, step 4" in resumed.stderr
+    assert [m["epoch"] for m in metrics(run)] == [1, 2]
+    options = json.loads((run / "snekner-run.json").read_text())["options"]
+    assert (options["epochs"], options["checkpoint_every"], options["learning_rate"], options["batch_size"]) == (2, 5, 1e-3, 8)
+
+
+def test_resume_options_keep_the_recipe_and_take_what_may_change():
+    from snekner.errors import ResumeOptionError
+    from snekner.training.options import TrainOptions, resume_options
+
+    stored = TrainOptions(epochs=2, learning_rate=1e-3, seed=3).to_manifest()
+    given = TrainOptions(model="m", epochs=4, learning_rate=1e-3, seed=7, tensorboard=True, early_stopping_patience=2)
+    options = resume_options(stored, given, {"model", "epochs", "learning_rate", "tensorboard", "early_stopping_patience"}, run_model="m")
+    assert (options.model, options.epochs, options.learning_rate, options.seed) == (None, 4, 1e-3, 3)  # seed 7 was not given
+    assert (options.tensorboard, options.early_stopping_patience) == (True, 2)
+    assert resume_options(stored, given, set(), run_model="m") == TrainOptions.from_manifest(stored)
+    with pytest.raises(ResumeOptionError) as refused:
+        resume_options(stored, given, {"seed"}, run_model="m")
+    assert str(refused.value) == "seed 7 differs from the run's 3; resume continues with the stored options (drop seed, or train a new run)"
+    with pytest.raises(ResumeOptionError, match="model other differs from the run's m"):
+        resume_options(stored, TrainOptions(model="other"), {"model"}, run_model="m")
+    with pytest.raises(ResumeOptionError, match="epochs 1 is fewer than the run's 2; resume can add epochs, not remove them"):
+        resume_options(stored, TrainOptions(epochs=1), {"epochs"}, run_model="m")
+
+
 def final_loss(run: Path) -> float:
     return metrics(run)[-1]["train_loss"]
 
@@ -216,3 +261,91 @@ def test_two_worker_multiworker_run_on_localhost(prepared, tmp_path):
     assert [m["epoch"] for m in metrics(runs / "mw")] == [1]
     assert sorted(p.name for p in (runs / "mw" / "model").iterdir() if p.suffix == ".h5") == ["tf_model.h5"]
     assert sorted(p.name for p in runs.iterdir()) == ["mw"]
+
+
+def test_two_workers_resume_without_a_shared_run_folder(prepared, tmp_path):
+    """Only the chief writes the run folder, so a resumed worker must get the recipe, the resume point and the
+    weights from the chief, not from files of its own: here each worker has its own runs folder and temp folder.
+
+    Both are interrupted after global step 20 (epoch 2, step 5 of 15) and resumed with `--resume` alone; the
+    stored recipe has 2 epochs, the worker's command line today's default of 3."""
+    try:
+        ports = _free_ports(2)
+    except OSError as e:
+        pytest.skip(f"cannot bind 127.0.0.1 ports: {e}")
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+
+    def workers(*extra, fault: str | None = None) -> list[tuple[int, str]]:
+        procs = []
+        for index in range(2):
+            (tmp_path / f"tmp{index}").mkdir(exist_ok=True)
+            env = {**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}),
+                   "TMPDIR": str(tmp_path / f"tmp{index}")}
+            if fault:
+                env["SNEKNER_FAULT"] = fault
+            args = ["train", prepared, "--name", "mw", "--runs-dir", tmp_path / f"runs{index}", "--strategy", "multiworker", *extra]
+            procs.append(subprocess.Popen([sys.executable, "-m", "snekner", *map(str, args)], env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        try:
+            return [(p.wait(timeout=300), p.communicate()[1]) for p in procs]
+        finally:
+            for p in procs:
+                p.kill()
+
+    common = ("--batch-size", 8, "--learning-rate", 1e-3, "--seed", 3)
+    stopped = workers(*common, "--epochs", 2, fault="INT@20")
+    assert [code for code, _ in stopped] == [2, 2], stopped[1][1][-3000:]
+    state = json.loads((tmp_path / "runs0" / "mw" / "checkpoints" / "state.json").read_text())
+    assert (state["epoch"], state["step"], state["global_step"]) == (1, 5, 20)
+
+    resumed = workers("--resume")
+    for code, err in resumed:
+        assert code == 0, err[-3000:]
+        assert "resuming at epoch 2, step 5 (global step 20)" in err, err[-3000:]
+    assert [m["epoch"] for m in metrics(tmp_path / "runs0" / "mw")] == [1, 2]
+    assert json.loads((tmp_path / "runs0" / "mw" / "snekner-run.json").read_text())["status"] == "finished"
+    assert not (tmp_path / "runs1").exists()  # the worker wrote no run folder of its own
+    assert not list((tmp_path / "tmp1").glob("snekner-worker-*"))  # nor left its scratch checkpoints behind
+
+
+BROADCAST_SCRIPT = """
+import json
+import snekner  # sets TF_USE_LEGACY_KERAS before TensorFlow loads
+import tensorflow as tf
+from snekner.modeling.devices import setup_devices, text_from_chief, values_from_chief
+
+setup = setup_devices("multiworker")
+mine = "chief" if setup.is_chief else "worker"
+text = text_from_chief(setup, json.dumps({"from": mine, "words": "Zürich " * (3 if setup.is_chief else 1)}))
+with setup.strategy.scope():
+    weights, step = tf.Variable(tf.zeros([2, 3])), tf.Variable(0, dtype=tf.int64)
+weights.assign(tf.fill([2, 3], 2.5 if setup.is_chief else -1.0))  # as a restored checkpoint would, on one worker
+step.assign(41 if setup.is_chief else 0)
+values_from_chief(setup, [weights, step])
+print(json.dumps({"me": mine, "text": json.loads(text), "weights": weights.numpy().tolist(), "step": int(step.numpy())}))
+"""
+
+
+def test_workers_get_the_chiefs_text_and_variable_values(tmp_path):
+    """modeling.devices.text_from_chief and values_from_chief: what the chief holds, every worker ends with."""
+    try:
+        ports = _free_ports(2)
+    except OSError as e:
+        pytest.skip(f"cannot bind 127.0.0.1 ports: {e}")
+    cluster = {"worker": [f"127.0.0.1:{p}" for p in ports]}
+    procs = [subprocess.Popen([sys.executable, "-c", BROADCAST_SCRIPT], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env={**os.environ, "TF_CONFIG": json.dumps({"cluster": cluster, "task": {"type": "worker", "index": i}})})
+             for i in range(2)]
+    try:
+        outputs = [p.communicate(timeout=200) for p in procs]
+    finally:
+        for p in procs:
+            p.kill()
+    seen = []
+    for p, (out, err) in zip(procs, outputs):
+        assert p.returncode == 0, err[-3000:]
+        seen.append(json.loads(out.strip().splitlines()[-1]))
+    assert [s["me"] for s in seen] == ["chief", "worker"]
+    for s in seen:
+        assert s["text"] == {"from": "chief", "words": "Zürich " * 3}
+        assert s["weights"] == [[2.5] * 3] * 2 and s["step"] == 41

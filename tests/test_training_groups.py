@@ -85,3 +85,35 @@ def test_a_group_name_that_exists_is_refused(grouped):
                    "run G already exists")
     one_line_error(invoke("train", grouped / "data-b", "--name", "R", "--runs-dir", grouped / "runs", "--seeds", "1", "--overwrite", *TRAIN),
                    "R in", "is a single run, not a group")
+
+
+def test_like_replays_a_group_or_a_run(grouped):
+    runs, data = grouped / "runs", grouped / "data-b"
+    ok("train", data, "--name", "L", "--runs-dir", runs, "--like", "G", "--seeds", "9")
+    group = json.loads((runs / "L" / "snekner-group.json").read_text())
+    source = json.loads((runs / "G" / "snekner-group.json").read_text())
+    assert group["seeds"] == [9] and group["options"] == source["options"]
+    ok("train", data, "--name", "L2", "--runs-dir", runs, "--like", "R", "--learning-rate", 2e-3)
+    options = json.loads((runs / "L2" / "snekner-run.json").read_text())["options"]
+    stored = json.loads((runs / "R" / "snekner-run.json").read_text())["options"]
+    assert options == {**stored, "learning_rate": 2e-3}
+
+
+def test_config_file_sets_options_and_seeds(grouped, tmp_path):
+    runs, data = grouped / "runs", grouped / "data-b"
+    config = tmp_path / "b.toml"
+    config.write_text('[train]\nepochs = 1\nbatch-size = 8\nlearning_rate = 1e-3\nschedule = "linear"\nseeds = [4]\n')
+    ok("train", data, "--name", "T", "--runs-dir", runs, "--config", config, "--max-grad-norm", 0.5)
+    member = json.loads((runs / "T" / "seed-4" / "snekner-run.json").read_text())["options"]
+    assert (member["epochs"], member["batch_size"], member["learning_rate"], member["schedule"], member["max_grad_norm"], member["seed"]) == (
+        1, 8, 1e-3, "linear", 0.5, 4)
+    bad = tmp_path / "bad.toml"
+    bad.write_text("learning-rat = 1e-3\n")
+    one_line_error(invoke("train", data, "--name", "U", "--runs-dir", runs, "--config", bad), "unknown option 'learning-rat'")
+    bad.write_text("epochs = [\n")
+    one_line_error(invoke("train", data, "--name", "U", "--runs-dir", runs, "--config", bad), "is not valid TOML")
+    bad.write_text('epochs = "three"\n')
+    one_line_error(invoke("train", data, "--name", "U", "--runs-dir", runs, "--config", bad), "epochs")
+    one_line_error(invoke("train", data, "--name", "U", "--runs-dir", runs, "--config", tmp_path / "none.toml"), "not found", "--config")
+    one_line_error(invoke("train", data, "--name", "U", "--runs-dir", runs, "--config", config, "--like", "R"), "--like and --config both given")
+    assert not (runs / "U").exists()

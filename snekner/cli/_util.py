@@ -28,8 +28,10 @@ from snekner.ner.tagset import named_tagsets
 from snekner.store.runs import DEFAULT_RUNS_DIR, list_runs
 
 try:  # typer >= 0.20 vendors click
+    from typer._click.core import ParameterSource
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
 except ImportError:  # pragma: no cover - older typer with click installed beside it
+    from click.core import ParameterSource
     from click.exceptions import NoArgsIsHelpError, UsageError
 
 
@@ -63,6 +65,11 @@ RUNS_DIR = typer.Option(DEFAULT_RUNS_DIR, "--runs-dir", help="Folder that holds 
 
 def echo_err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+def given_on_command_line(ctx: typer.Context, names) -> set[str]:
+    """Which of the parameters `names` the user set (on the command line or from the environment), not left at their default."""
+    return {name for name in names if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)}
 
 
 def flag(option: str) -> str:

@@ -6,14 +6,15 @@ from typing import Optional
 
 import typer
 
-from snekner.cli._util import RUNS_DIR, echo_err, handles_errors
+from snekner.cli._util import RUNS_DIR, complete_run, echo_err, flag, given_on_command_line, handles_errors
 from snekner.errors import SneknerError
 from snekner.hub import push_run, require_token
-from snekner.modeling.devices import Strategy
+from snekner.modeling.devices import Strategy, chief_by_tf_config
 from snekner.store.runs import is_group
+from snekner.training.config import OPTION_NAMES, options_like, read_config
 from snekner.training.groups import parse_seeds, train_group
 from snekner.training.imbalance import ClassWeights
-from snekner.training.options import Batching, Schedule, TrainOptions
+from snekner.training.options import RESUME_MAY_CHANGE, Batching, Schedule, TrainOptions
 from snekner.training.train import train
 
 DEFAULTS = TrainOptions()
@@ -21,6 +22,7 @@ DEFAULTS = TrainOptions()
 
 @handles_errors
 def train_cli(
+    ctx: typer.Context,
     prepared: Path = typer.Argument(..., help="A folder made by `snekner prep`."),
     name: str = typer.Option(..., "--name", help="Run name: a folder under --runs-dir."),
     runs_dir: Path = RUNS_DIR,
@@ -51,33 +53,52 @@ def train_cli(
     strategy: Strategy = typer.Option(DEFAULTS.strategy, "--strategy", help="How to spread training over devices (auto: by what TensorFlow sees)."),
     checkpoint_every: int = typer.Option(DEFAULTS.checkpoint_every, "--checkpoint-every", help="Also checkpoint every N steps (0: per epoch only)."),
     tensorboard: bool = typer.Option(DEFAULTS.tensorboard, "--tensorboard", help="Write TensorBoard logs to RUN/tensorboard."),
-    resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted run from its last checkpoint."),
+    resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted run from its last checkpoint with its "
+                                f"options; only {', '.join(map(flag, RESUME_MAY_CHANGE))} may be given anew (--epochs: more)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run of this name."),
     push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Hub repo id to push the model to (token: HF_TOKEN or .env)."),
+    like: Optional[str] = typer.Option(None, "--like", help="Take the options of this run or group (a group's seeds too); "
+                                       "options given here override them.", autocompletion=complete_run),
+    config: Optional[Path] = typer.Option(None, "--config", help="Take the options from this TOML file (keys: the options' "
+                                          "names, e.g. learning-rate = 3e-5, seeds = [1, 2, 3]); options given here override them."),
 ):
-    """Fine-tune on a prepared dataset; keeps the best epoch by validation F1."""
-    options = TrainOptions(model=model, epochs=epochs, batch_size=batch_size, learning_rate=learning_rate, weight_decay=weight_decay,
-                           warmup_ratio=warmup_ratio, schedule=schedule, decay_ratio=decay_ratio, max_grad_norm=max_grad_norm,
-                           batching=batching, class_weights=class_weights, oversample=oversample, seed=seed, early_stopping_patience=early_stopping_patience, eval_batch_size=eval_batch_size,
-                           mixed_precision=mixed_precision, xla=xla, strategy=strategy, checkpoint_every=checkpoint_every,
-                           tensorboard=tensorboard)
+    """Fine-tune on a prepared dataset; keeps the best epoch by validation F1.
+
+    Options come from the defaults, then --like RUN or --config FILE, then what is given on the command line."""
+    explicit = given_on_command_line(ctx, [*OPTION_NAMES, "seeds"])
+    if like is not None and config is not None:
+        raise SneknerError("--like and --config both given", fix="take the options from one of them")
+    if resume and (like is not None or config is not None):
+        raise SneknerError("--resume continues with the run's own options", fix="drop --like/--config")
+    base = options_like(like, runs_dir) if like is not None else read_config(config) if config is not None else {}
+    values = {**{k: v for k, v in base.items() if k != "seeds"}, **{k: ctx.params[k] for k in explicit if k != "seeds"}}
+    try:
+        options = TrainOptions(**{**DEFAULTS.to_manifest(), **values})
+    except TypeError as e:
+        raise SneknerError(f"options of {like or config} do not fit this snekner ({e})", fix="fix them or pass them as flags") from None
     options.validate()  # at the boundary: before any data or model loads
-    if push_to_hub:
-        require_token()  # fail before hours of training, not after
-    if seeds is not None or (resume and is_group(runs_dir / name)):
+    if "seed" in explicit and "seeds" in explicit:
+        raise SneknerError("--seed and --seeds both given", fix="pass one of them")
+    group_seeds = parse_seeds(seeds) if "seeds" in explicit else None if "seed" in explicit else base.get("seeds")
+    # in a multi-worker cluster every machine runs this command, but only the chief has the model
+    # and the run folder: only it writes the card and pushes (and needs a token)
+    pushes = bool(push_to_hub) and chief_by_tf_config()
+    if group_seeds is not None or (resume and is_group(runs_dir / name)):
         if push_to_hub:
             raise SneknerError("--push-to-hub pushes one run, not a group of seeds", fix="train the run to push without --seeds")
-        if seeds is not None and seed != DEFAULTS.seed:
-            raise SneknerError("--seed and --seeds both given", fix="pass one of them")
-        group = train_group(prepared, name, runs_dir, options, None if seeds is None else parse_seeds(seeds), resume=resume,
-                            overwrite=overwrite, log=echo_err)
+        group = train_group(prepared, name, runs_dir, options, group_seeds, resume=resume, overwrite=overwrite, log=echo_err,
+                            explicit=explicit - {"seeds"})
         best = [r.manifest.best_validation_f1 for r in group.runs]
         summary = ", ".join(f"seed {s}: {b:.4f}" for s, b in zip(group.seeds, best) if b is not None)
         typer.echo(f"trained group {group.path} ({len(group.runs)} runs" + (f"; best validation F1 {summary}" if summary else "") + ")")
         return
-    run = train(prepared, name, runs_dir, options, resume=resume, overwrite=overwrite, log=echo_err)
+    if pushes:
+        require_token()  # fail before hours of training, not after
+    run = train(prepared, name, runs_dir, options, resume=resume, overwrite=overwrite, log=echo_err, explicit=explicit)
     best = run.manifest.best_validation_f1
     typer.echo(f"trained {run.path} (best epoch {run.manifest.best_epoch}" + (f", validation F1 {best:.4f}" if best is not None else "") + ")")
-    if push_to_hub:
+    if pushes:
         url = push_run(run, push_to_hub)  # writes the model card (RUN/README.md, RUN/model/README.md) first
         typer.echo(f"pushed {run.name} with its model card {run.path / 'README.md'} to {url}")
+    elif push_to_hub:
+        echo_err(f"not the chief of the cluster: the chief pushes {run.name} to {push_to_hub}")

@@ -32,22 +32,35 @@ class Source:
     layout: str  # "per-language files" | "save_to_disk" | "hub builder"
     languages: list[str] = field(default_factory=list)  # present before filtering
     label_names: list[str] | None = None  # when the data declares its ClassLabel names
-    # where each row came from, so that errors name a row one can find: per split, either the
-    # files read in order with their row counts, or the rows kept by the language filter
+    # where each row came from, so that errors name a row one can find: per split, the files
+    # read in order with their row counts (when the data came from files), and which of the rows
+    # read are kept (when the language filter or the limit dropped some)
     files_read: dict = field(default_factory=dict)  # split -> [(path, rows)]
-    kept_rows: dict = field(default_factory=dict)  # split -> row indices in the saved split
+    kept_rows: dict = field(default_factory=dict)  # split -> indices of the kept rows among the rows read
     lang: str | None = None  # the language chosen, if any
 
     def where(self, split: str, row: int) -> str:
         """A row of a split as the user can find it: file and line, or row of the saved split."""
+        if split in self.kept_rows:
+            row = int(self.kept_rows[split][row])
         if split in self.files_read:
             for path, rows in self.files_read[split]:
                 if row < rows:
                     return f"split {split} row {row} of {path.name} ({path} line {row + 1})"
                 row -= rows
-        if split in self.kept_rows:
-            return f"split {split} row {int(self.kept_rows[split][row])}"
         return f"split {split} row {row}"
+
+    def select(self, rows: dict) -> None:
+        """Keep only `rows` (split -> indices into the split as it is now); `where` follows them."""
+        import numpy as np
+
+        for name, indices in rows.items():
+            indices = np.asarray(indices, dtype=np.int64)
+            self.kept_rows[name] = np.asarray(self.kept_rows[name])[indices] if name in self.kept_rows else indices
+        # flatten_indices: later steps work on the Arrow tables, which must hold only the kept rows
+        self.dataset = type(self.dataset)(
+            {name: split.select(rows[name]).flatten_indices() if name in rows else split for name, split in self.dataset.items()}
+        )
 
 
 def sample_dataset_dir() -> Path:
@@ -80,10 +93,7 @@ def open_source(spec: str, lang: str | None = None, limit: int | None = None) ->
     if limit is not None:
         if limit < 1:
             raise OptionError("limit", limit, "at least 1")
-        # flatten_indices: later steps work on the Arrow tables, which must hold only the kept rows
-        source.dataset = type(source.dataset)(
-            {name: split.select(_first_rows(split, limit)).flatten_indices() for name, split in source.dataset.items()}
-        )
+        source.select({name: _first_rows(split, limit) for name, split in source.dataset.items()})
     validate_columns(source)
     return source
 

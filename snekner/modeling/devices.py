@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from snekner.errors import SneknerError
 from snekner.modeling.batches import pad_multiple
+
 
 class Strategy(str, Enum):
     """How training is spread over devices (tf.distribute)."""
@@ -36,6 +37,18 @@ class DeviceSetup:
     @property
     def pad_multiple(self) -> int:
         return pad_multiple(self.gpus > 0, self.xla)
+
+    @property
+    def multiworker(self) -> bool:
+        return self.strategy_name == "multiworker"
+
+    def with_precision(self, mixed_precision: bool | None, xla: bool | None) -> "DeviceSetup":
+        """This setup with the precision and XLA that `mixed_precision` and `xla` ask for (setting the global policy)."""
+        import tensorflow as tf
+
+        policy = pick_precision(mixed_precision, self.gpus)
+        tf.keras.mixed_precision.set_global_policy(policy)
+        return replace(self, precision_policy=policy, xla=(self.gpus > 0) if xla is None else xla)
 
     def describe(self) -> str:
         where = f"{self.gpus} GPU(s)" if self.gpus else "CPU"
@@ -146,3 +159,52 @@ def setup_devices(strategy: str = "auto", mixed_precision: bool | None = None, x
         xla=(len(gpus) > 0) if xla is None else xla,
         is_chief=is_chief,
     )
+
+
+# Handing the chief's values to every worker of a multi-worker cluster. The chief holds global
+# replica 0 (MultiWorkerMirroredStrategy numbers the chief's replicas first, or worker 0's when the
+# cluster has no chief task), so an all-reduce to which only replica 0 contributes is a broadcast.
+# Collective: every worker must make the same calls in the same order.
+
+
+def _from_chief(strategy, values: list) -> list:
+    """The chief's `values` (tensors, or variables made under `strategy`), as tensors on this worker."""
+    import tensorflow as tf
+
+    @tf.function(autograph=False)
+    def chiefs():
+        def replica_fn():
+            context = tf.distribute.get_replica_context()
+            first = tf.equal(context.replica_id_in_sync_group, 0)
+            mine = [tf.where(first, tf.convert_to_tensor(v), tf.zeros_like(v)) for v in values]
+            by_dtype: dict = {}  # one all-reduce per dtype: it packs its tensors into one
+            for i, value in enumerate(mine):
+                by_dtype.setdefault(value.dtype, []).append(i)
+            out = [None] * len(mine)
+            for indices in by_dtype.values():
+                for i, reduced in zip(indices, context.all_reduce(tf.distribute.ReduceOp.SUM, [mine[i] for i in indices])):
+                    out[i] = reduced
+            return out
+
+        return strategy.run(replica_fn)
+
+    return [strategy.experimental_local_results(value)[0] for value in chiefs()]
+
+
+def values_from_chief(setup: DeviceSetup, variables: list) -> None:
+    """Set `variables` (made under setup.strategy) on every worker to the chief's values."""
+    for variable, value in zip(variables, _from_chief(setup.strategy, variables)):
+        variable.assign(value)
+
+
+def text_from_chief(setup: DeviceSetup, text: str) -> str:
+    """The chief's `text` on every worker (each passes its own; only the chief's counts)."""
+    import numpy as np
+    import tensorflow as tf
+
+    raw = text.encode("utf-8") if setup.is_chief else b""
+    (length,) = _from_chief(setup.strategy, [tf.constant(len(raw), tf.int64)])
+    padded = np.zeros(int(length), np.int32)
+    padded[:len(raw)] = np.frombuffer(raw, dtype=np.uint8)
+    (data,) = _from_chief(setup.strategy, [tf.constant(padded)])
+    return data.numpy().astype(np.uint8).tobytes().decode("utf-8")

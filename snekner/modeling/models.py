@@ -49,8 +49,10 @@ def load_tokenizer(name_or_path: str):
         tokenizer = AutoTokenizer.from_pretrained(str(directory), use_fast=True)
     except (OSError, ValueError) as e:
         raise SneknerError(f"cannot load a tokenizer from {name_or_path} ({str(e).splitlines()[0]}); pass a model folder with tokenizer files") from None
-    if not tokenizer.is_fast:
-        raise SneknerError(f"the tokenizer of {name_or_path} is not a fast tokenizer; snekner needs word ids, so use a model with tokenizer.json")
+    if not tokenizer.is_fast:  # transformers gives the slow one when it has no fast version and cannot convert it
+        raise SneknerError(f"the tokenizer of {name_or_path} ({type(tokenizer).__name__}) has no fast version, and snekner needs "
+                           "the word ids only a fast tokenizer gives", fix="choose another {option}, one with a tokenizer.json",
+                           option="model")
     return tokenizer
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import fields
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +44,34 @@ def _normalised(data: dict[str, Any], source: str) -> dict[str, Any]:
     return out
 
 
+# the type each option takes in a file, from its default (None defaults: model is text, the rest on/off)
+_DEFAULTS = TrainOptions()
+_NONE_DEFAULT_TYPES = {"model": str}
+
+
+def _expected(name: str) -> tuple[type, ...]:
+    default = getattr(_DEFAULTS, name)
+    if default is None:
+        return (_NONE_DEFAULT_TYPES.get(name, bool),)
+    if isinstance(default, bool):
+        return (bool,)
+    if isinstance(default, Enum):
+        return (str,)
+    if isinstance(default, int):
+        return (int,)
+    return (int, float) if isinstance(default, float) else (type(default),)
+
+
+def _check_types(values: dict[str, Any], source: str) -> None:
+    for name, value in values.items():
+        if name == "seeds":
+            continue
+        expected = _expected(name)
+        if isinstance(value, bool) and bool not in expected or not isinstance(value, expected):
+            raise SneknerError(f"{source}: {name.replace('_', '-')} = {value!r} is not {' or '.join(t.__name__ for t in expected)}",
+                               fix="fix the file")
+
+
 def read_config(path: Path) -> dict[str, Any]:
     """Option values from a TOML file (see the module docstring); seeds as a list of integers if given."""
     path = Path(path)
@@ -58,6 +87,7 @@ def read_config(path: Path) -> dict[str, Any]:
     if isinstance(data.get("train"), dict):
         data = data["train"]
     values = _normalised(data, f"config file {path}")
+    _check_types(values, f"config file {path}")
     seeds = values.get("seeds")
     if seeds is not None and (not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds)):
         raise SneknerError(f"config file {path}: seeds must be a list of integers such as [1, 2, 3]", fix="fix the file")

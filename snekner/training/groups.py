@@ -9,15 +9,16 @@ every command can open on its own (`snekner predict A/seed-2 ...`).
 from __future__ import annotations
 
 import shutil
+from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 
 from snekner.errors import OutputExistsError, SneknerError, TrainingInterruptedError
 from snekner.modeling.devices import chief_by_tf_config
-from snekner.store.manifests import GROUP_MANIFEST, RUN_MANIFEST, GroupManifest, environment_versions, now_iso, read_group_manifest
-from snekner.store.manifests import read_run_manifest, write_group_manifest
+from snekner.store.manifests import (GROUP_MANIFEST, RUN_MANIFEST, GroupManifest, environment_versions, now_iso, read_group_manifest,
+                                     read_prepared_manifest, read_run_manifest, write_group_manifest)
 from snekner.store.runs import Experiment, open_experiment
-from snekner.training.options import TrainOptions
+from snekner.training.options import TrainOptions, resume_options
 from snekner.training.train import train
 
 
@@ -41,9 +42,10 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions, seeds: list[int] | None,
-                resume: bool = False, overwrite: bool = False, log=lambda msg: None, callbacks=()) -> Experiment:
+                resume: bool = False, overwrite: bool = False, log=lambda msg: None, callbacks=(), explicit: Collection[str] = ()) -> Experiment:
     """Train one run per seed into the group `name` (or, with `resume`, finish the members that have not finished:
-    an interrupted one continues from its checkpoint, a missing one starts). Returns the finished group."""
+    an interrupted one continues from its checkpoint, a missing one starts, with the group's options and
+    those of `explicit` that a resume may change; see training.options.resume_options). Returns the finished group."""
     group_dir = Path(runs_dir) / name
     if "/" in name or name in ("", ".", ".."):
         raise SneknerError(f"run name {name!r} is not a plain name (it becomes a folder of the runs folder)", fix="choose another {option}",
@@ -58,7 +60,11 @@ def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOp
             raise SneknerError(f"group {name} has seeds {','.join(map(str, group.seeds))}, not {','.join(map(str, seeds))}",
                                fix="resume it without {option}", option="seeds")
         seeds = group.seeds
-        options = TrainOptions.from_manifest(group.options)
+        run_model = group.options.get("model") or read_prepared_manifest(Path(prepared_path)).tokenizer
+        options = resume_options({**group.options, "seed": options.seed}, options, set(explicit) - {"seed"}, run_model=run_model)
+        group.options = {k: v for k, v in options.to_manifest().items() if k != "seed"}
+        if chief:
+            write_group_manifest(group_dir, group)
     else:
         if not seeds:
             raise SneknerError("no seeds given", fix="pass {option} such as 1,2,3", option="seeds")
@@ -82,7 +88,8 @@ def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOp
         log(f"{name}/{member} ({i} of {len(group.seeds)}): seed {seed}")
         try:
             train(prepared_path, member, group_dir, replace(options, seed=seed), resume=resume and started,
-                  overwrite=overwrite or (resume and member_dir.exists() and not started), log=log, callbacks=callbacks, group=name)
+                  overwrite=overwrite or (resume and member_dir.exists() and not started), log=log, callbacks=callbacks,
+                  explicit=set(explicit) - {"seed"}, group=name)
         except TrainingInterruptedError as e:
             raise TrainingInterruptedError(f"{name}/{member}: {e}", prepared=e.prepared, name=name, runs_dir=Path(runs_dir)) from None
     if overwrite and chief:  # members of the group this one replaced, with seeds it does not have

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ import numpy as np
 
 from snekner.errors import SneknerError
 from snekner.modeling.batches import EncodedSplit, batches_per_epoch, make_dataset, training_order
+from snekner.modeling.devices import text_from_chief, values_from_chief
 from snekner.modeling.forward import gold_word_tags, predict_word_tags
 from snekner.modeling.models import build_token_classifier, save_model
 from snekner.ner.labels import IGNORE
@@ -89,10 +91,10 @@ class Trainer:
             optimizer._create_all_weights(self.model.trainable_variables)
             self.optimizer = optimizer
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
-        ckpt_dir = self.run_dir / "checkpoints"
+        self.checkpoint_dir = self.run_dir / "checkpoints"
         if not self.setup.is_chief:  # saving is collective: others save too, to a scratch place
-            ckpt_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"snekner-worker-{os.getpid()}"
-        self.manager = tf.train.CheckpointManager(self.checkpoint, str(ckpt_dir), max_to_keep=2)
+            self.checkpoint_dir = Path(os.environ.get("TMPDIR", "/tmp")) / f"snekner-worker-{os.getpid()}"
+        self.manager = tf.train.CheckpointManager(self.checkpoint, str(self.checkpoint_dir), max_to_keep=2)
         self._train_step = self._make_train_step()
         self._compiled_step = None
 
@@ -159,19 +161,39 @@ class Trainer:
         return self.run_dir / "checkpoints" / STATE_FILE
 
     def restore(self) -> dict:
+        """The state of the run's last checkpoint (a fresh one without), its weights and optimizer
+        state loaded. Only the chief writes the run folder, so only it reads the checkpoint; in a
+        multi-worker cluster it hands state and values to the other workers, which may not see the
+        folder at all."""
         import tensorflow as tf
 
-        if not self.state_path.is_file():
+        state = None
+        if self.setup.is_chief and self.state_path.is_file():
+            state = json.loads(self.state_path.read_text(encoding="utf-8"))
+            self.checkpoint.restore(str(self.run_dir / state["checkpoint"])).expect_partial()
+        if self.setup.multiworker:
+            state = json.loads(text_from_chief(self.setup, json.dumps(state)))
+            if state is not None:
+                values_from_chief(self.setup, self._checkpointed_variables())
+        if state is None:
             return self.fresh_state()
-        state = json.loads(self.state_path.read_text(encoding="utf-8"))
-        self.checkpoint.restore(str(self.run_dir / state["checkpoint"])).expect_partial()
         # dropout draws continue from a seed of their own: the data order is exact, the dropout masks are not replayed
         tf.random.set_seed(self.options.seed + state["global_step"])
         return state
 
+    def _checkpointed_variables(self) -> list:
+        """The model's and the optimizer's variables (slots, step, a loss scale's state), in an order every worker shares;
+        not the checkpoint's own save counter, which only a worker that has saved or restored has."""
+        import tensorflow as tf
+
+        tracked = (t for t in tf.train.TrackableView(self.optimizer).descendants() if isinstance(t, tf.Variable))
+        unique = {id(v): v for v in [*self.model.variables, *self.optimizer.variables(), *tracked]}
+        return list(unique.values())
+
     def save_progress(self, state: dict) -> None:
         path = self.manager.save(checkpoint_number=state["global_step"])
         if not self.setup.is_chief:
+            shutil.rmtree(self.checkpoint_dir, ignore_errors=True)  # a scratch copy nobody reads
             return
         state["checkpoint"] = os.path.relpath(path, self.run_dir)
         write_json(self.state_path, state)
@@ -260,10 +282,11 @@ class Trainer:
         return entry
 
     def export(self, state: dict) -> None:
-        """Load the best epoch's weights and save the model with tokenizer and label maps."""
-        if state.get("best_weights"):
-            self.model.load_weights(str(self.run_dir / state["best_weights"]))
+        """Load the best epoch's weights and save the model with tokenizer and label maps (the chief only:
+        the best weights are a file of its run folder)."""
         if not self.setup.is_chief:
             return
+        if state.get("best_weights"):
+            self.model.load_weights(str(self.run_dir / state["best_weights"]))
         with atomic_path(self.run_dir / "model", directory=True) as tmp:
             save_model(self.model, self.tokenizer, tmp)

@@ -5,10 +5,11 @@ here; a run manifest stores it (to_manifest) so that `--resume` trains on with t
 """
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields
 from enum import Enum
 
-from snekner.errors import OptionError
+from snekner.errors import OptionError, ResumeOptionError
 from snekner.modeling.devices import Strategy
 from snekner.modeling.forward import EVAL_BATCH_SIZE
 from snekner.training.imbalance import ClassWeights
@@ -33,6 +34,9 @@ class Batching(str, Enum):
 # `--resume` of an older run keeps its recipe, whatever today's default is)
 LEGACY_OPTIONS = {"schedule": "linear", "decay_ratio": 0.0, "max_grad_norm": 0.0, "batching": "bucketed", "class_weights": "none",
                   "oversample": 0.0}
+# what `--resume` may change: how long the run goes on and what it writes on the way, not how its
+# steps are made (epochs may only grow: the steps already taken followed the stored schedule)
+RESUME_MAY_CHANGE = ("epochs", "early_stopping_patience", "checkpoint_every", "tensorboard", "eval_batch_size")
 
 
 @dataclass(kw_only=True)
@@ -99,3 +103,21 @@ class TrainOptions:
 
     def to_manifest(self) -> dict:
         return {k: (v.value if isinstance(v, Enum) else v) for k, v in asdict(self).items()}
+
+
+def resume_options(stored: dict, given: TrainOptions, explicit: Collection[str], run_model: str) -> TrainOptions:
+    """The options a resumed run trains on: its stored ones, with the `explicit`ly given options of
+    RESUME_MAY_CHANGE taken from `given`; any other explicit option must equal the stored value.
+
+    run_model is the model the run trains (what a stored `model` of None stood for)."""
+    options = TrainOptions.from_manifest(stored)
+    for name in (f.name for f in fields(TrainOptions) if f.name in explicit):
+        value, old = getattr(given, name), getattr(options, name)
+        if value == old or (name == "model" and value == run_model):
+            continue
+        if name == "epochs" and value < old:
+            raise ResumeOptionError(name, value, old, fewer=True)
+        if name not in RESUME_MAY_CHANGE:
+            raise ResumeOptionError(name, value, run_model if name == "model" and old is None else old)
+        setattr(options, name, value)
+    return options

@@ -8,25 +8,31 @@ killed run is recognisably unfinished and `--resume` finds its recipe in the man
 from __future__ import annotations
 
 import contextlib
+import json
 import shutil
 import signal
 import time
+from collections.abc import Collection
 from pathlib import Path
 
 from snekner.errors import OutputExistsError, SneknerError, TrainingInterruptedError
-from snekner.modeling.devices import chief_by_tf_config, setup_devices
+from snekner.modeling.devices import chief_by_tf_config, setup_devices, text_from_chief
 from snekner.store.manifests import RunManifest, RunStatus, environment_versions, now_iso, write_run_manifest
 from snekner.store.prepared import load_prepared
 from snekner.store.runs import Run, open_run
 from snekner.training.callbacks import BestEpoch, Checkpointing, FaultInjection, MetricsLog, ProgressLog, TensorBoard
 from snekner.training.loop import Trainer, TrainingInterrupted
-from snekner.training.options import TrainOptions
+from snekner.training.options import TrainOptions, resume_options
 
 
 def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions, resume: bool = False,
-          overwrite: bool = False, log=lambda msg: None, callbacks=(), group: str | None = None) -> Run:
+          overwrite: bool = False, log=lambda msg: None, callbacks=(), explicit: Collection[str] = (),
+          group: str | None = None) -> Run:
     """Train (or resume) run `name` on a prepared dataset; returns the finished run.
 
+    A resumed run trains on its stored options; of `options`, only the fields named in `explicit`
+    (those the caller set on purpose) count: the ones a run may change on resume are taken and
+    recorded, any other must equal the stored value (see resume_options).
     `group`: the run is a member of that group (runs_dir is the group's folder; the run is named GROUP/name).
 
     `callbacks` (snekner.training.callbacks.Callback) join snekner's own and are called before
@@ -43,12 +49,19 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
     resumed = None
     if resume and chief:
         resumed = _resumable_manifest(run_dir, name, runs_dir, prepared)
-        options = TrainOptions.from_manifest(resumed.options)
+        options = resume_options(resumed.options, options, explicit, run_model=resumed.model)
+        resumed.options = options.to_manifest()
     elif chief and run_dir.exists() and not overwrite:
         raise OutputExistsError(f"run {name} already exists in {runs_dir}", path=run_dir, what="run")
     options.validate()
-    model_name = options.model or prepared.manifest.tokenizer
     setup = setup_devices(options.strategy, options.mixed_precision, options.xla)
+    if setup.multiworker:
+        # only the chief reads the run folder (another machine may not see it): every worker trains
+        # with the chief's options, and resumes if the chief does
+        shared = json.loads(text_from_chief(setup, json.dumps({"options": options.to_manifest(), "resume": resume})))
+        options, resume = TrainOptions.from_manifest(shared["options"]), shared["resume"]
+        setup = setup.with_precision(options.mixed_precision, options.xla)
+    model_name = options.model or prepared.manifest.tokenizer
     log(f"devices: {setup.describe()}")
     import tensorflow as tf
 
@@ -63,7 +76,7 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
         run_dir.mkdir(parents=True, exist_ok=True)
         write_run_manifest(run_dir, manifest)
     state = trainer.restore() if resume else trainer.fresh_state()
-    if resume and setup.is_chief:
+    if resume:
         log(f"resuming at epoch {state['epoch'] + 1}, step {state['step']} (global step {state['global_step']})")
     t0 = time.perf_counter()
     with _sigterm_as_ctrl_c():
