@@ -295,6 +295,7 @@ def parse_args(argv=None):
     p.add_argument("--model", default=None, help="model folder (default: ../shared/tools/pretrained-minilm)")
     p.add_argument("--work", default=str(HERE / "results" / "quality-work"), help="prepared data and scratch runs (kept between calls)")
     p.add_argument("--out", default=None, help="results, JSON lines (default: benchmarks/results/quality-<preset>.jsonl)")
+    p.add_argument("--table-only", action="store_true", help="print the table of the results already in --out; run nothing")
     return p.parse_args(argv)
 
 
@@ -318,6 +319,12 @@ def main(argv=None) -> None:
     work.mkdir(parents=True, exist_ok=True)
     out = Path(args.out) if args.out else HERE / "results" / f"quality-{args.preset}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
+    if args.table_only:
+        from snekner.store.prepared import load_prepared
+
+        full = len(load_prepared(prepared_dir(work, "first")).split("train")) if prepared_dir(work, "first").is_dir() else None
+        print(table(done_cells(out), variants, sizes, epochs, full))
+        return
     alignments = {VARIANTS[v][0] or default_alignment() for v in variants} | {"first"}
     prepare_all(args, work, alignments)
     done = done_cells(out)
