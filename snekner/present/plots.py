@@ -110,13 +110,13 @@ def plot_comparison(result: dict, path: Path) -> Path:
     ax.grid(axis="y", alpha=0.3)
     ax.set_axisbelow(True)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8, title="run", title_fontsize=8)
-    groups_note = "; bars: mean over seeds" if "seeds" in result else ""
-    fig.suptitle(f"{metric} per entity type on {result['split']} ({result['mode']}); types by gold support{groups_note}")
+    fig.suptitle(f"{metric} per entity type on {result['split']} ({result['mode']}); types by gold support")
     bootstrap = result.get("bootstrap")
-    notes = []
+    notes = ["bars: each group's mean over its seeds"] if "seeds" in result else []
     if bootstrap:
         diffs = ", ".join(f"{n}-{runs[0]}" for n in runs[1:])
-        notes.append(textwrap.fill(f"error bars: {bootstrap['confidence'] * 100:g}% paired bootstrap interval of {diffs} drawn around "
+        kind = "two-level (seeds, sentences) bootstrap" if "seeds" in result else "paired bootstrap"
+        notes.append(textwrap.fill(f"error bars: {bootstrap['confidence'] * 100:g}% {kind} interval of {diffs} drawn around "
                                    f"{runs[0]} + difference ({bootstrap['resamples']} resamples, seed {bootstrap['seed']})",
                                    width=int(fig_width * 16)) + ("\n* the interval of the difference excludes 0" if marked else ""))
     own = own_overall_note(result)
