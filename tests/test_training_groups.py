@@ -52,6 +52,7 @@ def test_eval_card_and_compare_take_the_group(grouped):
     assert paths[0].endswith("G/README.md") and len(paths) == 3
     card = (runs / "G" / "README.md").read_text()
     assert "seeds 3, 5" in card and "| **overall** |" in card and "F1 mean ± sd" in card
+    assert "`epochs` 1" in card and "`learning-rate` 0.001" in card and "`schedule` stable-decay" in card
     data = json.loads(ok("compare", "R", "G", "--runs-dir", runs, "--format", "json").output)
     assert data["seeds"] == {"R": [3], "G": [3, 5]}
     assert set(data["overall"]["G"]["per_seed"]) == {"3", "5"}

@@ -336,7 +336,8 @@ def render_group_card(experiment: Experiment) -> str:
     first = experiment.runs[0].manifest
     lines = [f"# {name}: {len(seeds)} runs of one recipe, seeds {', '.join(map(str, seeds))}", "",
              f"Each member is a run with its own model and card: {', '.join(f'`{r.path.name}/`' for r in experiment.runs)}. "
-             f"They share the data (`{first.data}`), the base model (`{first.model}`) and every option but the seed.", ""]
+             f"They share the data (`{first.data}`), the base model (`{first.model}`) and every option but the seed:", "",
+             ", ".join(f"`{k.replace('_', '-')}` {v}" for k, v in experiment.group.options.items() if v is not None and k != "model"), ""]
     evaluations = []
     for run in experiment.runs:
         path = run.eval_path("test")
