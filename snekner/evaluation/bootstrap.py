@@ -159,33 +159,24 @@ def paired_intervals(runs: list[Run], evals: list[dict], split: str, mode: str, 
     Per type only where the type is scored by both runs (else None). The overall interval is on common
     ground: `common` holds each run's counts over the types every run has (common_ground_counts;
     default: over each run's own types, right only when all runs have the same types).
-    `sentences`: the runs' stored predictions when the caller has read them already.
+    `sentences`: the runs' stored predictions when the caller has read them and checked that they are
+    for the same sentences already (else they are read and checked here).
+    It is group_intervals with one seed per group, whose second level then draws nothing but that seed.
     Returns {"resamples", "seed", "confidence", "pairs": {later run: {"per_type": {type: interval | None}, "overall": interval}}}.
     """
     if resamples < 1:
         raise ValueError(f"{resamples} resamples: at least 1 is needed")
-    sentences = sentences if sentences is not None else [load_predictions(r, split) for r in runs]
-    types = [list(e["per_type"]) for e in evals]
-    counts = [checked_counts(r, s, t, mode, e, split) for r, s, t, e in zip(runs, sentences, types, evals)]
-    for r, s in zip(runs[1:], sentences[1:]):
-        check_same_sentences(runs[0].name, sentences[0], r.name, s, split)
+    if sentences is None:
+        sentences = [load_predictions(r, split) for r in runs]
+        for r, s in zip(runs[1:], sentences[1:]):
+            check_same_sentences(runs[0].name, sentences[0], r.name, s, split)
+    counts = [checked_counts(r, s, list(e["per_type"]), mode, e, split) for r, s, e in zip(runs, sentences, evals)]
     if not sentences[0]:
         raise SneknerError(f"run {runs[0].name} has no {split} sentences to resample", fix="evaluate on a non-empty split, or pass {option} 0",
                            option="bootstrap")
-    common = common if common is not None else counts
-    scores = resample_scores([c.counts for c in counts] + [c.counts for c in common], metric, resamples, seed)
-    scores, common_scores = scores[:len(runs)], scores[len(runs):]
-    base = scores[0]
-    base_index = {t: i for i, t in enumerate(counts[0].types)}
-    pairs = {}
-    for j, (run, sc, other) in enumerate(zip(runs[1:], counts[1:], scores[1:]), start=1):
-        index = {t: i for i, t in enumerate(sc.types)}
-        per_type = {}
-        for typ in dict.fromkeys(types[0] + types[j]):
-            both = typ in types[0] and typ in types[j]
-            per_type[typ] = interval(other[:, index[typ]] - base[:, base_index[typ]]) if both else None
-        overall = interval(common_scores[j][:, -1] - common_scores[0][:, -1]) if common[0].types else None
-        pairs[run.name] = {"per_type": per_type, "overall": overall}
+    found = group_intervals([[c] for c in counts], [[c] for c in (common if common is not None else counts)], metric, resamples, seed)
+    pairs = {run.name: {"per_type": per_type, "overall": overall}
+             for run, per_type, overall in zip(runs[1:], found["per_type"], found["overall"])}
     return {"resamples": resamples, "seed": seed, "confidence": CONFIDENCE, "pairs": pairs}
 
 

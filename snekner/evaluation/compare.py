@@ -45,18 +45,27 @@ class MixedModesError(SneknerError):
     """Runs scored in different modes (conlleval, strict): the CLI says how to re-evaluate them."""
 
 
-def check_comparable(runs: list[Run], evals: list[dict], metric: str) -> str:
-    """Raise on what makes runs incomparable; return the shared evaluation mode."""
-    metric = Metric(metric)
-    if len(runs) < 2:
+def check_names(names: list[str]) -> None:
+    """Two or more runs (or groups), each named once."""
+    if len(names) < 2:
         raise SneknerError("compare needs at least two runs, e.g. A B")
-    names = [r.name for r in runs]
     if len(set(names)) != len(names):
         raise SneknerError(f"runs named twice in {' '.join(names)}; name each run once")
+
+
+def shared_mode(evals: list[dict]) -> str:
+    """The evaluation mode (conlleval, strict) all evaluations share; MixedModesError if they differ."""
     modes = {e.get("mode") for e in evals}
     if len(modes) > 1:
         raise MixedModesError(f"the runs were evaluated in different modes ({', '.join(sorted(map(str, modes)))})")
     return modes.pop()
+
+
+def check_comparable(runs: list[Run], evals: list[dict], metric: str) -> str:
+    """Raise on what makes runs incomparable; return the shared evaluation mode."""
+    Metric(metric)
+    check_names([r.name for r in runs])
+    return shared_mode(evals)
 
 
 def shared_types(evals: list[dict]) -> list[str]:
@@ -79,10 +88,10 @@ def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split
     metric = Metric(metric).value  # a plain str from here on (a str Enum does not hash like its value)
     split = canonical_split(split)
     experiments = [open_experiment(r, runs_dir) for r in runs]
-    check_comparable(experiments, [{"mode": None}] * len(experiments), metric)  # two or more, each named once
+    check_names([e.name for e in experiments])
     opened = [r for e in experiments for r in e.runs]
     evals = [load_eval(r, split) for r in opened]
-    mode = check_comparable(opened, evals, metric) if len(opened) > 1 else evals[0].get("mode")
+    mode = shared_mode(evals)
     for run, e in zip(opened[1:], evals[1:]):
         if e["n_sentences"] != evals[0]["n_sentences"]:
             raise DifferentSentencesError(f"runs {opened[0].name} and {run.name} were evaluated on different sentences "
@@ -130,13 +139,7 @@ def compare_groups(experiments: list[Experiment], evals: list[dict], mode: str, 
     types: list[str] = []
     for e in evals:
         types += [t for t in e["per_type"] if t not in types]
-    if common is None:
-        overall_values = [e["overall"][metric] for e in evals]
-        supports = {e["overall"].get("support") for e in evals}
-    else:
-        totals = [c.counts.sum(axis=(0, 1)) for c in common]
-        overall_values = [float(metric_values(t, metric)) if shared else None for t in totals]
-        supports = {int(t[0] + t[2]) for t in totals} if shared else {None}
+    overall_values, overall_support = common_overall_values(evals, metric, shared, common)
     intervals = None
     if bootstrap:
         counts = [checked_counts(r, s, list(e["per_type"]), mode, e, split)
@@ -147,7 +150,7 @@ def compare_groups(experiments: list[Experiment], evals: list[dict], mode: str, 
 
     def row_of(value_of, support, pick_interval) -> dict:
         row = {name: _stats({x.seeds[k]: value_of(i) for k, i in enumerate(span)}) for name, x, span in zip(names, experiments, spans)}
-        for j, name in enumerate(names[1:], start=1):
+        for name in names[1:]:
             both = row[name] is not None and row[names[0]] is not None
             row[delta_key(names[0], name, len(names))] = row[name]["mean"] - row[names[0]]["mean"] if both else None
         row["support"] = support
@@ -158,11 +161,10 @@ def compare_groups(experiments: list[Experiment], evals: list[dict], mode: str, 
 
     per_type = {}
     for typ in types:
-        supports_typ = {e["per_type"][typ]["support"] for e in evals if typ in e["per_type"]}
         per_type[typ] = row_of(lambda i: evals[i]["per_type"][typ][metric] if typ in evals[i]["per_type"] else None,
-                               supports_typ.pop() if len(supports_typ) == 1 else None,
+                               _the_one({e["per_type"][typ]["support"] for e in evals if typ in e["per_type"]}),
                                lambda j: intervals["per_type"][j].get(typ))
-    overall = row_of(lambda i: overall_values[i], supports.pop() if len(supports) == 1 else None, lambda j: intervals["overall"][j])
+    overall = row_of(lambda i: overall_values[i], overall_support, lambda j: intervals["overall"][j])
     own = {name: {"types": list(evals[span[0]]["per_type"]), metric: statistics.fmean(evals[i]["overall"][metric] for i in span),
                   "support": evals[span[0]]["overall"].get("support")} for name, span in zip(names, spans)}
     boot = None if intervals is None else {"resamples": bootstrap, "seed": seed, "confidence": CONFIDENCE, "levels": "seeds and sentences"}
@@ -198,8 +200,7 @@ def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str =
             row[name] = value
         for name, value in zip(names[1:], values[1:]):
             row[delta_key(base, name, len(names))] = None if value is None or values[0] is None else value - values[0]
-        supports = {e["per_type"][typ]["support"] for e in evals if typ in e["per_type"]}
-        row["support"] = supports.pop() if len(supports) == 1 else None
+        row["support"] = _the_one({e["per_type"][typ]["support"] for e in evals if typ in e["per_type"]})
         if intervals is not None:
             row["interval"] = _intervals_of(intervals, run_names, names, lambda pair: pair["per_type"].get(typ))
         per_type[typ] = row
@@ -214,23 +215,34 @@ def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str =
             "n_sentences": {name: e["n_sentences"] for name, e in zip(names, evals)}, "bootstrap": bootstrap}
 
 
-def _common_overall(names: list[str], evals: list[dict], metric: str, shared: list[str], common: list[SentenceCounts] | None) -> dict:
-    """The overall row: each run's metric on the shared types, the differences to the first run, the shared gold support."""
+def _the_one(values: set):
+    """The value all runs agree on, or None when they differ."""
+    return next(iter(values)) if len(values) == 1 else None
+
+
+def common_overall_values(evals: list[dict], metric: str, shared: list[str], common: list[SentenceCounts] | None) -> tuple[list, int | None]:
+    """Each run's metric on the shared types (None without any), and the shared gold support (None if the runs differ).
+
+    `common`: each run's counts over the shared types; None when every run has exactly the shared types, whose
+    stored overall scores are then the common ground.
+    """
     if common is None:
         if any(set(e["per_type"]) != set(shared) for e in evals):
             raise ValueError("runs with different types need their common-ground counts")
-        values = [e["overall"][metric] for e in evals]
-        supports = {e["overall"].get("support") for e in evals}
-    elif not shared:
-        values, supports = [None] * len(names), {None}
-    else:
-        totals = [c.counts.sum(axis=(0, 1)) for c in common]
-        values = [float(metric_values(t, metric)) for t in totals]
-        supports = {int(t[0] + t[2]) for t in totals}
+        return [e["overall"][metric] for e in evals], _the_one({e["overall"].get("support") for e in evals})
+    if not shared:
+        return [None] * len(evals), None
+    totals = [c.counts.sum(axis=(0, 1)) for c in common]
+    return [float(metric_values(t, metric)) for t in totals], _the_one({int(t[0] + t[2]) for t in totals})
+
+
+def _common_overall(names: list[str], evals: list[dict], metric: str, shared: list[str], common: list[SentenceCounts] | None) -> dict:
+    """The overall row: each run's metric on the shared types, the differences to the first run, the shared gold support."""
+    values, support = common_overall_values(evals, metric, shared, common)
     row = dict(zip(names, values))
     for name, value in zip(names[1:], values[1:]):
         row[delta_key(names[0], name, len(names))] = None if value is None or values[0] is None else value - values[0]
-    row["support"] = supports.pop() if len(supports) == 1 else None
+    row["support"] = support
     return row
 
 
