@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import json
 import re
-import statistics
 from pathlib import Path
 
 from snekner.data.sources import SAMPLE_DATASET
 from snekner.errors import MissingModelError
 from snekner.evaluation.compare import load_eval
+from snekner.present.text import seed_rows
 from snekner.store.atomic import write_lines
 from snekner.store.manifests import Alignment, PreparedManifest
 from snekner.store.runs import Experiment, Run
@@ -348,14 +348,7 @@ def render_group_card(experiment: Experiment) -> str:
     else:
         lines += [f"Word-level F1 on the test split ({evaluations[0].get('n_sentences', '?')} sentences, "
                   f"{evaluations[0].get('mode', 'conlleval')}): mean ± standard deviation over the seeds, then each seed.", ""]
-        types: list[str] = []
-        for e in evaluations:
-            types += [t for t in e["per_type"] if t not in types]
-        rows = []
-        for typ, values in [*((t, [e["per_type"][t]["f1"] for e in evaluations]) for t in types),
-                            ("**overall**", [e["overall"]["f1"] for e in evaluations])]:
-            sd = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
-            rows.append([typ, f"{statistics.fmean(values):.4f}{sd}", *(f"{v:.4f}" for v in values)])
+        rows = seed_rows(evaluations, "f1", overall="**overall**")
         lines += [*_md_table(["type", "F1 mean ± sd", *(f"seed {s}" for s in seeds)], rows), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 

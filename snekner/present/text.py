@@ -1,6 +1,8 @@
 """Human-readable text for results the core returns as plain dicts."""
 from __future__ import annotations
 
+import statistics
+
 
 def _table(rows, headers) -> str:
     from tabulate import tabulate
@@ -22,23 +24,24 @@ def render_scores(result: dict) -> str:
     return text
 
 
-def render_seed_summary(name: str, seeds: list[int], results: list[dict], metric: str = "f1") -> str:
-    """A group's evaluations side by side: per type the mean and sd over seeds, then each seed's value."""
-    import statistics
-
-    def stats(values: list[float]) -> str:
-        sd = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
-        return f"{statistics.fmean(values):.4f}{sd}"
-
+def seed_rows(results: list[dict], metric: str = "f1", overall: str = "overall", support: bool = False) -> list[list[str]]:
+    """A group's evaluations side by side, a row per type and one for overall: the label, `mean ± sd` over
+    the seeds (the mean alone for one), each seed's value and, with `support`, the gold support."""
     types: list[str] = []
     for r in results:
         types += [t for t in r["per_type"] if t not in types]
     rows = []
-    for typ in types:
-        values = [r["per_type"][typ][metric] for r in results if typ in r["per_type"]]
-        rows.append([typ, stats(values), *(f"{v:.4f}" for v in values), str(results[0]["per_type"][typ]["support"])])
-    overall = [r["overall"][metric] for r in results]
-    rows.append(["overall", stats(overall), *(f"{v:.4f}" for v in overall), str(results[0]["overall"]["support"])])
+    for label, values, gold in [*((t, [r["per_type"][t][metric] for r in results if t in r["per_type"]],
+                                   next(r["per_type"][t]["support"] for r in results if t in r["per_type"])) for t in types),
+                                (overall, [r["overall"][metric] for r in results], results[0]["overall"]["support"])]:
+        sd = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
+        rows.append([label, f"{statistics.fmean(values):.4f}{sd}", *(f"{v:.4f}" for v in values), *([str(gold)] if support else [])])
+    return rows
+
+
+def render_seed_summary(name: str, seeds: list[int], results: list[dict], metric: str = "f1") -> str:
+    """A group's evaluations side by side: per type the mean and sd over seeds, then each seed's value."""
+    rows = seed_rows(results, metric, support=True)
     head = f"group {name} on {results[0]['split']} ({results[0]['n_sentences']} sentences, {results[0]['mode']}): {metric} over {len(seeds)} seeds"
     return head + "\n" + _table(rows, ["type", "mean ± sd", *(f"seed {s}" for s in seeds), "support"])
 

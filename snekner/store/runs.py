@@ -70,6 +70,13 @@ class Experiment:
         return list(self.group.seeds) if self.group else [int(self.runs[0].manifest.options.get("seed", 0))]
 
 
+def check_run_name(name: str) -> None:
+    """A run or group name becomes a folder of the runs folder: it must be a plain name."""
+    if "/" in name or name in ("", ".", ".."):
+        raise SneknerError(f"run name {name!r} is not a plain name (it becomes a folder of the runs folder)", fix="choose another {option}",
+                           option="name")
+
+
 def is_group(path: Path) -> bool:
     return (Path(path) / GROUP_MANIFEST).is_file()
 

@@ -17,13 +17,18 @@ from snekner.errors import OutputExistsError, SneknerError, TrainingInterruptedE
 from snekner.modeling.devices import chief_by_tf_config
 from snekner.store.manifests import (GROUP_MANIFEST, RUN_MANIFEST, GroupManifest, environment_versions, now_iso, read_group_manifest,
                                      read_prepared_manifest, read_run_manifest, write_group_manifest)
-from snekner.store.runs import Experiment, open_experiment
+from snekner.store.runs import Experiment, check_run_name, open_experiment
 from snekner.training.options import TrainOptions, resume_options
 from snekner.training.train import train
 
 
 def member_name(seed: int) -> str:
     return f"seed-{seed}"
+
+
+def shared_options(options: TrainOptions) -> dict:
+    """What a group's members share: every option but the seed, as the manifest stores them."""
+    return {k: v for k, v in options.to_manifest().items() if k != "seed"}
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -47,9 +52,7 @@ def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOp
     an interrupted one continues from its checkpoint, a missing one starts, with the group's options and
     those of `explicit` that a resume may change; see training.options.resume_options). Returns the finished group."""
     group_dir = Path(runs_dir) / name
-    if "/" in name or name in ("", ".", ".."):
-        raise SneknerError(f"run name {name!r} is not a plain name (it becomes a folder of the runs folder)", fix="choose another {option}",
-                           option="name")
+    check_run_name(name)
     chief = chief_by_tf_config()
     if resume:
         if not (group_dir / GROUP_MANIFEST).is_file():
@@ -62,7 +65,7 @@ def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOp
         seeds = group.seeds
         run_model = group.options.get("model") or read_prepared_manifest(Path(prepared_path)).tokenizer
         options = resume_options({**group.options, "seed": options.seed}, options, set(explicit) - {"seed"}, run_model=run_model)
-        group.options = {k: v for k, v in options.to_manifest().items() if k != "seed"}
+        group.options = shared_options(options)
         if chief:
             write_group_manifest(group_dir, group)
     else:
@@ -74,7 +77,7 @@ def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOp
             raise SneknerError(f"{name} in {runs_dir} is a single run, not a group", fix="choose another {option}", option="name")
         options.validate()
         group = GroupManifest(name=name, data=str(Path(prepared_path).resolve()), seeds=list(seeds), members=[member_name(s) for s in seeds],
-                              options={k: v for k, v in options.to_manifest().items() if k != "seed"}, created=now_iso(),
+                              options=shared_options(options), created=now_iso(),
                               versions=environment_versions())
         if chief:
             group_dir.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from snekner.errors import OutputExistsError, SneknerError, TrainingInterruptedE
 from snekner.modeling.devices import chief_by_tf_config, setup_devices, text_from_chief
 from snekner.store.manifests import RunManifest, RunStatus, environment_versions, now_iso, write_run_manifest
 from snekner.store.prepared import load_prepared
-from snekner.store.runs import Run, open_run
+from snekner.store.runs import Run, check_run_name, open_run
 from snekner.training.callbacks import BestEpoch, Checkpointing, FaultInjection, MetricsLog, ProgressLog, TensorBoard
 from snekner.training.loop import Trainer, TrainingInterrupted
 from snekner.training.options import TrainOptions, resume_options
@@ -40,9 +40,7 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
     """
     run_dir = Path(runs_dir) / name
     chief = chief_by_tf_config()  # in a multi-worker cluster only the chief owns the run folder
-    if "/" in name or name in ("", ".", ".."):
-        raise SneknerError(f"run name {name!r} is not a plain name (it becomes a folder of the runs folder)", fix="choose another {option}",
-                           option="name")
+    check_run_name(name)
     prepared = load_prepared(prepared_path)
     if "train" not in prepared.dataset:
         raise SneknerError(f"prepared dataset {prepared_path} has no train split", fix="prepare a dataset that has one")
