@@ -94,8 +94,10 @@ class RunNotFoundError(SneknerError):
 
 
 class RunNotFinishedError(SneknerError):
-    def __init__(self, message: str, *, run):
-        self.run = run
+    """A run that has not finished: killed or interrupted, failed, or (`training`) being trained by another process now."""
+
+    def __init__(self, message: str, *, run, training: bool = False):
+        self.run, self.training = run, training
         super().__init__(message)
 
 
@@ -132,3 +134,17 @@ class TrainingInterruptedError(SneknerError):
     def __init__(self, message: str, *, prepared: Path, name: str, runs_dir: Path):
         self.prepared, self.name, self.runs_dir = prepared, name, runs_dir
         super().__init__(message)
+
+
+class TrainingFailedError(TrainingInterruptedError):
+    """Training stopped on an error it cannot train through (a NaN or infinite loss); the run is marked
+    failed and keeps its last checkpoint, from which it can be resumed with steadier options."""
+
+
+class DiskFullError(SneknerError):
+    """No space left on the device while writing `path`; `removed`: what the failed command had written and took back."""
+
+    def __init__(self, path: Path | str, removed: Path | None = None):
+        self.path, self.removed = path, removed
+        took_back = f"; removed what it had written ({removed})" if removed else ""
+        super().__init__(f"no space left on the device writing {path}{took_back}", fix="free some space and run the command again")

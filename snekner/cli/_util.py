@@ -21,8 +21,10 @@ import typer
 from typer.core import TyperGroup
 
 from snekner.errors import (ManifestError, MissingEvaluationError, MissingModelError, OutputExistsError, RunNotFinishedError,
-                            RunNotFoundError, SneknerError, TrainingInterruptedError)
+                            RunNotFoundError, SneknerError, TrainingFailedError, TrainingInterruptedError)
+from snekner.store.manifests import RunStatus
 from snekner.evaluation.bootstrap import DifferentSentencesError
+from snekner.hub import PushFailedError
 from snekner.evaluation.compare import MixedModesError
 from snekner.ner.tagset import named_tagsets
 from snekner.store.runs import DEFAULT_RUNS_DIR, list_runs
@@ -90,8 +92,16 @@ def hint(error: SneknerError, runs_dir: Path) -> str | None:
     if isinstance(error, RunNotFoundError):
         return f"train it with `snekner train PREPARED --name {Path(error.spec).name}`"
     if isinstance(error, RunNotFinishedError):
+        if error.training:
+            return "wait for it to finish"
         name = error.run.name.split("/")[0]  # a group member (GROUP/seed-N) resumes with its group
-        return f"continue it with `snekner train {error.run.manifest.data} --name {name} --resume`"
+        again = f"`snekner train {error.run.manifest.data} --name {name} --resume"
+        if error.run.manifest.status == RunStatus.FAILED:
+            return f"continue it from its last checkpoint with steadier options, e.g. {again} --learning-rate 1e-5`"
+        return f"continue it with {again}`"
+    if isinstance(error, TrainingFailedError):
+        return (f"continue from that checkpoint with steadier options, e.g. `snekner train {error.prepared} --name {error.name} "
+                f"--runs-dir {error.runs_dir} --resume --learning-rate 1e-5` (--max-grad-norm and --weight-decay may change too)")
     if isinstance(error, MissingEvaluationError):
         again = f"`snekner eval {error.run.name} --split {error.split} --runs-dir {runs_dir}`"
         if error.part == "scores":
@@ -105,6 +115,8 @@ def hint(error: SneknerError, runs_dir: Path) -> str | None:
         return f"continue with `snekner train {error.prepared} --name {error.name} --runs-dir {error.runs_dir} --resume`"
     if isinstance(error, MissingModelError):
         return f"train it again with `snekner train ... --name {error.run.name} --overwrite`"
+    if isinstance(error, PushFailedError):
+        return f"check the network, the repo id and the token, then retry with `snekner push {error.run.name} --repo {error.repo_id} --runs-dir {runs_dir}`"
     if isinstance(error, OutputExistsError):
         if error.what == "run":
             return "pass --resume to continue it, --overwrite to replace it, or choose another --name"

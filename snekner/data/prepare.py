@@ -18,7 +18,8 @@ from snekner.data.tokenize import tokenize_and_align
 from snekner.errors import OptionError
 from snekner.modeling.models import load_tokenizer
 from snekner.ner.tagset import Tagset, load_tagset
-from snekner.store.atomic import atomic_path, check_output_free
+from snekner.store.atomic import atomic_path, check_output_free, disk_full_is_an_error, remove_stale_partials
+from snekner.store.locks import hold
 from snekner.store.manifests import (Alignment, PreparedManifest, SplitStats, environment_versions, now_iso,
                                      write_prepared_manifest)
 
@@ -86,7 +87,16 @@ def split_stats(split) -> SplitStats:
 
 
 def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda msg: None) -> PreparedManifest:
-    """Filter, restrict, tokenize and save a dataset; returns the manifest written beside it."""
+    """Filter, restrict, tokenize and save a dataset; returns the manifest written beside it.
+
+    `out` is locked for the call (a second prep of the same folder fails at once); it is written
+    whole or not at all, and what a killed prep left beside it is removed first."""
+    with hold(out, "prepared dataset", "prep"), disk_full_is_an_error():
+        remove_stale_partials(Path(out).parent)
+        return _prepare(options, out, overwrite, log)
+
+
+def _prepare(options: PrepOptions, out: Path, overwrite: bool, log) -> PreparedManifest:
     options.validate()
     tagset = load_tagset(options.tagset)
     check_output_free(out, overwrite, "prepared dataset")

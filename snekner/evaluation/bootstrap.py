@@ -11,6 +11,7 @@ drawn) and its totals are one matrix product W @ counts.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 
 import numpy as np
@@ -25,6 +26,14 @@ METRICS = ("f1", "precision", "recall")
 CHUNK_ELEMENTS = 2_000_000
 
 
+def _scores_digest(run: Run, split: str) -> str | None:
+    """The predictions_sha256 the run's scores of `split` record (None: none recorded, or no readable scores)."""
+    try:
+        return json.loads(run.eval_path(split).read_text(encoding="utf-8")).get("predictions_sha256")
+    except (OSError, ValueError, AttributeError):
+        return None
+
+
 def load_predictions(run: Run, split: str, bootstrap_only: bool = True) -> list[dict]:
     """The sentences of RUN/eval/<split>.predictions.jsonl, each with tokens, gold and pred.
 
@@ -37,20 +46,24 @@ def load_predictions(run: Run, split: str, bootstrap_only: bool = True) -> list[
 
     if not path.is_file():
         raise damaged(f"run {run.name} has no {split} predictions ({path})")
+    raw = path.read_bytes()
+    expected = _scores_digest(run, split)
+    if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
+        raise damaged(f"{path} is not the predictions its scores {run.eval_path(split).name} were computed from "
+                      "(an eval stopped between writing them)")
     sentences = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise damaged(f"{path} line {lineno} is not valid JSON ({e.msg})") from None
-            if not isinstance(row, dict) or not all(isinstance(row.get(k), list) for k in ("tokens", "gold", "pred")):
-                raise damaged(f"{path} line {lineno} lacks tokens, gold or pred lists")
-            if not len(row["tokens"]) == len(row["gold"]) == len(row["pred"]):
-                raise damaged(f"{path} line {lineno} has tokens, gold and pred of different lengths")
-            sentences.append(row)
+    for lineno, line in enumerate(raw.decode("utf-8", "replace").split("\n"), 1):  # not splitlines: U+2028 may be in a token
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as e:
+            raise damaged(f"{path} line {lineno} is not valid JSON ({e.msg})") from None
+        if not isinstance(row, dict) or not all(isinstance(row.get(k), list) for k in ("tokens", "gold", "pred")):
+            raise damaged(f"{path} line {lineno} lacks tokens, gold or pred lists")
+        if not len(row["tokens"]) == len(row["gold"]) == len(row["pred"]):
+            raise damaged(f"{path} line {lineno} has tokens, gold and pred of different lengths")
+        sentences.append(row)
     return sentences
 
 

@@ -1,6 +1,7 @@
 """Evaluate a finished run on a prepared split and store scores and predictions beside it."""
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from pathlib import Path
@@ -9,7 +10,13 @@ from snekner.errors import SneknerError
 from snekner.modeling.forward import EVAL_BATCH_SIZE, gold_word_tags, predict_word_tags
 from snekner.modeling.models import load_tokenizer, load_trained
 from snekner.ner.scoring import confusion, sentence_counts, summarize
-from snekner.store.atomic import write_json, write_lines
+from snekner.store.atomic import (
+    disk_full_is_an_error,
+    remove_stale_partials,
+    write_json,
+    write_text,
+)
+from snekner.store.locks import hold
 from snekner.store.manifests import environment_versions, now_iso
 from snekner.store.prepared import canonical_split, load_prepared
 from snekner.store.runs import Run
@@ -92,6 +99,12 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
         if langs is not None:
             line["lang"] = langs[i]
         lines.append(json.dumps(line, ensure_ascii=False))
-    write_lines(run.predictions_path(split), lines)
-    write_json(run.eval_path(split), result)
+    # two files, two renames: the scores name the predictions they go with, so that a kill between
+    # the renames (new predictions, old scores) is caught by whoever reads both (bootstrap.load_predictions)
+    text = "".join(line + "\n" for line in lines)
+    result["predictions_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    with hold(run.path, "run", "eval", shared=True), disk_full_is_an_error():
+        remove_stale_partials(run.eval_path(split).parent)
+        write_text(run.predictions_path(split), text)
+        write_json(run.eval_path(split), result)
     return result

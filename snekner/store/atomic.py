@@ -2,20 +2,27 @@
 
 An interrupted command therefore never leaves a half-written file or folder that a later
 command would accept: the target is either the old version, whole, or the new one, whole.
-Temporary paths start with a dot and end in `.partial`, so that nothing mistakes them for
-artifacts. Files and folders get the permissions the umask gives (not mkstemp's 0600).
+Temporary paths start with a dot, carry the writer's pid and end in `.partial` (`.NAME.PID.XXXX.partial`),
+so that nothing mistakes them for artifacts and `remove_stale_partials` can tell those of dead
+processes (a kill -9 runs no clean-up) from those being written. A folder replaces another in one
+exchange (Linux renameat2 RENAME_EXCHANGE; two renames elsewhere). Files and folders get the
+permissions the umask gives (not mkstemp's 0600).
 """
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import errno
 import json
 import os
+import re
 import shutil
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
-from snekner.errors import OutputExistsError
+from snekner.errors import DiskFullError, OutputExistsError
 
 
 def _umask() -> int:
@@ -34,25 +41,19 @@ def atomic_path(final: Path, directory: bool = False) -> Iterator[Path]:
     """
     final = Path(final)
     final.parent.mkdir(parents=True, exist_ok=True)
+    prefix = f".{final.name}.{os.getpid()}."
     if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent))
+        tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=PARTIAL, dir=final.parent))
         os.chmod(tmp, 0o777 & ~_umask())
     else:
-        fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".partial", dir=final.parent)
+        fd, name = tempfile.mkstemp(prefix=prefix, suffix=PARTIAL, dir=final.parent)
         os.close(fd)
         tmp = Path(name)
         os.chmod(tmp, 0o666 & ~_umask())
     try:
         yield tmp
         if directory and final.is_dir():
-            old = Path(tempfile.mkdtemp(prefix=f".{final.name}.", suffix=".old", dir=final.parent))
-            os.replace(final, old / "previous")
-            try:
-                os.replace(tmp, final)
-            except BaseException:
-                os.replace(old / "previous", final)
-                raise
-            shutil.rmtree(old, ignore_errors=True)
+            replace_folder(tmp, final)
         else:
             os.replace(tmp, final)
     except BaseException:
@@ -62,6 +63,101 @@ def atomic_path(final: Path, directory: bool = False) -> Iterator[Path]:
             with contextlib.suppress(FileNotFoundError):
                 tmp.unlink()
         raise
+
+
+PARTIAL = ".partial"
+_PARTIAL_NAME = re.compile(r"^\..+\.(\d+)\.[^.]+\.partial$")
+_RENAME_EXCHANGE = 2
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two paths in one step (Linux renameat2); False where the system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    AT_FDCWD = -100
+    if renameat2(AT_FDCWD, os.fsencode(a), AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
+        return True
+    code = ctypes.get_errno()
+    if code in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):  # a file system or kernel without it
+        return False
+    raise OSError(code, os.strerror(code), str(b))
+
+
+def replace_folder(new: Path, final: Path) -> None:
+    """Put folder `new` at `final` in place of the folder there, then delete the old one.
+
+    With renameat2 the swap is one step, so `final` is at every moment the old folder or the new one;
+    without it, two renames leave a moment in which `final` is missing and the old folder waits
+    beside it (`.NAME.PID.XXXX.partial/previous`, removed by remove_stale_partials if the process dies then).
+    """
+    if _exchange(new, final):
+        shutil.rmtree(new, ignore_errors=True)  # now the old folder
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{final.name}.{os.getpid()}.", suffix=PARTIAL, dir=final.parent))
+    os.replace(final, old / "previous")
+    try:
+        os.replace(new, final)
+    except BaseException:
+        os.replace(old / "previous", final)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_partials(folder: Path, recursive: bool = False) -> list[Path]:
+    """Delete the temporary paths in `folder` (and, `recursive`, its sub-folders) whose writer has died
+    (killed before it could clean up); returns them. Those of live processes are left alone."""
+    folder = Path(folder)
+    removed = []
+    for root, dirs, files in os.walk(folder):
+        for name in [*dirs, *files]:
+            match = _PARTIAL_NAME.match(name)
+            if match and not _alive(int(match.group(1))):
+                path = Path(root) / name
+                if name in dirs and not path.is_symlink():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    with contextlib.suppress(FileNotFoundError):
+                        path.unlink()
+                removed.append(path)
+        dirs[:] = [d for d in dirs if recursive and not d.endswith(PARTIAL)]
+    return removed
+
+
+def _no_space(error: BaseException) -> str | None:
+    """What filled up, if `error` is a full disk: an OSError's file, or TensorFlow's message (its errors are not OSErrors)."""
+    if isinstance(error, OSError) and error.errno == errno.ENOSPC:
+        return str(error.filename or "a file")
+    text = str(error)
+    if type(error).__module__.startswith("tensorflow") and "No space left on device" in text:
+        found = re.search(r"(/[^\s:;,'\"]+)", text)
+        return found.group(1) if found else "a file"
+    return None
+
+
+@contextlib.contextmanager
+def disk_full_is_an_error(written: Path | None = None) -> Iterator[None]:
+    """Turn a full disk inside the block into DiskFullError, after deleting `written` (what this command made, if anything)."""
+    try:
+        yield
+    except Exception as e:
+        where = _no_space(e)
+        if where is None:
+            raise
+        if written is not None and Path(written).exists():
+            shutil.rmtree(written, ignore_errors=True) if Path(written).is_dir() else Path(written).unlink()
+        raise DiskFullError(where, removed=written if written is not None else None) from None
 
 
 def check_output_free(final: Path, overwrite: bool, what: str) -> None:

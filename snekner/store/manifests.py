@@ -66,8 +66,9 @@ class Alignment(str, Enum):
 
 
 class RunStatus(str, Enum):
-    RUNNING = "running"
+    RUNNING = "running"  # being trained, or killed while it was (store.locks tells which)
     FINISHED = "finished"
+    FAILED = "failed"  # stopped by an error it cannot train through (a NaN loss): `failures` says where
 
 
 @dataclass(kw_only=True)
@@ -197,6 +198,7 @@ class RunManifest:
     best_validation_f1: float | None = None
     timings: dict[str, Any] | None = None
     imbalance: dict[str, Any] | None = None  # with --class-weights or --oversample: label counts, weights, repeats
+    failures: list[dict[str, Any]] = field(default_factory=list)  # each stop by an error: when, epoch, global_step, reason, options
 
     @property
     def labels(self) -> list[str]:

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from snekner.errors import RunNotFinishedError, RunNotFoundError, SneknerError
+from snekner.store.locks import holder
 from snekner.store.manifests import GROUP_MANIFEST, RUN_MANIFEST, GroupManifest, RunManifest, read_group_manifest, read_run_manifest
 
 DEFAULT_RUNS_DIR = "runs"
@@ -116,6 +117,9 @@ def open_run(spec: str, runs_dir: str | Path = DEFAULT_RUNS_DIR, finished: bool 
                            fix=f"name one of them, e.g. {spec.rstrip('/')}/{group.members[0]}")
     run = Run(path, read_run_manifest(path))
     if finished and not run.manifest.is_finished:
+        busy = holder(path)
+        if busy is not None:
+            raise RunNotFinishedError(f"run {spec} is being trained right now, by {busy.describe()}", run=run, training=True)
         raise RunNotFinishedError(f"run {spec} has not finished (status: {run.manifest.status.value})", run=run)
     return run
 
@@ -125,6 +129,9 @@ def open_experiment(spec: str, runs_dir: str | Path = DEFAULT_RUNS_DIR, finished
     path = run_path(spec, runs_dir)
     if (path / GROUP_MANIFEST).is_file():
         group = read_group_manifest(path)
+        busy = holder(path) if finished else None
+        if busy is not None and not all((path / m / RUN_MANIFEST).is_file() for m in group.members):
+            raise SneknerError(f"group {spec} is being trained right now, by {busy.describe()}", fix="wait for it to finish")
         members = [open_run(str(path / member), runs_dir, finished) for member in group.members]
         return Experiment(group.name, path, members, group)
     run = open_run(spec, runs_dir, finished)

@@ -8,15 +8,29 @@ every command can open on its own (`snekner predict A/seed-2 ...`).
 """
 from __future__ import annotations
 
-import shutil
 from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 
 from snekner.errors import OutputExistsError, SneknerError, TrainingInterruptedError
 from snekner.modeling.devices import chief_by_tf_config
-from snekner.store.manifests import (GROUP_MANIFEST, RUN_MANIFEST, GroupManifest, environment_versions, now_iso, read_group_manifest,
-                                     read_prepared_manifest, read_run_manifest, write_group_manifest)
+from snekner.store.atomic import (
+    atomic_path,
+    disk_full_is_an_error,
+    remove_stale_partials,
+)
+from snekner.store.locks import hold
+from snekner.store.manifests import (
+    GROUP_MANIFEST,
+    RUN_MANIFEST,
+    GroupManifest,
+    environment_versions,
+    now_iso,
+    read_group_manifest,
+    read_prepared_manifest,
+    read_run_manifest,
+    write_group_manifest,
+)
 from snekner.store.runs import Experiment, check_run_name, open_experiment
 from snekner.training.options import TrainOptions, resume_options
 from snekner.training.train import train
@@ -50,9 +64,33 @@ def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOp
                 resume: bool = False, overwrite: bool = False, log=lambda msg: None, callbacks=(), explicit: Collection[str] = ()) -> Experiment:
     """Train one run per seed into the group `name` (or, with `resume`, finish the members that have not finished:
     an interrupted one continues from its checkpoint, a missing one starts, with the group's options and
-    those of `explicit` that a resume may change; see training.options.resume_options). Returns the finished group."""
+    those of `explicit` that a resume may change; see training.options.resume_options). Returns the finished group.
+
+    Locked and, with `overwrite`, replaced whole as train() does (the group's folder, and each member while it trains)."""
     group_dir = Path(runs_dir) / name
     check_run_name(name)
+    if not chief_by_tf_config():
+        return _train_group(prepared_path, name, group_dir, options, seeds, resume, log, callbacks, explicit)
+    with hold(group_dir, "run", "train"):
+        remove_stale_partials(Path(runs_dir))
+        if resume or not group_dir.exists():
+            return _train_group(prepared_path, name, group_dir, options, seeds, resume, log, callbacks, explicit)
+        if not overwrite:
+            raise OutputExistsError(f"run {name} already exists in {runs_dir}", path=group_dir, what="run")
+        if (group_dir / RUN_MANIFEST).is_file():
+            raise SneknerError(f"{name} in {runs_dir} is a single run, not a group", fix="choose another {option}", option="name")
+        try:  # as train(): the new group is built beside the old one, which stays whole until the new one has finished
+            with disk_full_is_an_error(), atomic_path(group_dir, directory=True) as build_dir:
+                _train_group(prepared_path, name, build_dir, options, seeds, resume, log, callbacks, explicit)
+        except TrainingInterruptedError as e:
+            raise SneknerError(f"{e}; the new group was discarded and the group {name} in {runs_dir} is as it was") from None
+        return open_experiment(str(group_dir), runs_dir)
+
+
+def _train_group(prepared_path: Path, name: str, group_dir: Path, options: TrainOptions, seeds: list[int] | None, resume: bool,
+                 log, callbacks, explicit: Collection[str]) -> Experiment:
+    """train_group() in `group_dir`: free (or, with `resume`, the group to finish), locked by the caller."""
+    runs_dir = group_dir.parent
     chief = chief_by_tf_config()
     if resume:
         if not (group_dir / GROUP_MANIFEST).is_file():
@@ -71,10 +109,6 @@ def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOp
     else:
         if not seeds:
             raise SneknerError("no seeds given", fix="pass {option} such as 1,2,3", option="seeds")
-        if group_dir.exists() and not overwrite:
-            raise OutputExistsError(f"run {name} already exists in {runs_dir}", path=group_dir, what="run")
-        if (group_dir / RUN_MANIFEST).is_file():
-            raise SneknerError(f"{name} in {runs_dir} is a single run, not a group", fix="choose another {option}", option="name")
         options.validate()
         group = GroupManifest(name=name, data=str(Path(prepared_path).resolve()), seeds=list(seeds), members=[member_name(s) for s in seeds],
                               options=shared_options(options), created=now_iso(),
@@ -91,12 +125,8 @@ def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOp
         log(f"{name}/{member} ({i} of {len(group.seeds)}): seed {seed}")
         try:
             train(prepared_path, member, group_dir, replace(options, seed=seed), resume=resume and started,
-                  overwrite=overwrite or (resume and member_dir.exists() and not started), log=log, callbacks=callbacks,
+                  overwrite=resume and member_dir.exists() and not started, log=log, callbacks=callbacks,
                   explicit=set(explicit) - {"seed"}, group=name)
         except TrainingInterruptedError as e:
-            raise TrainingInterruptedError(f"{name}/{member}: {e}", prepared=e.prepared, name=name, runs_dir=Path(runs_dir)) from None
-    if overwrite and chief:  # members of the group this one replaced, with seeds it does not have
-        for stale in group_dir.iterdir():
-            if stale.is_dir() and stale.name not in group.members and (stale / RUN_MANIFEST).is_file():
-                shutil.rmtree(stale)
+            raise type(e)(f"{name}/{member}: {e}", prepared=e.prepared, name=name, runs_dir=Path(runs_dir)) from None
     return open_experiment(str(group_dir), runs_dir)

@@ -10,6 +10,7 @@ yet trained on.
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -32,6 +33,15 @@ from snekner.training.optimizer import build_optimizer, dense_gradients
 from snekner.training.options import Batching, TrainOptions
 
 STATE_FILE = "state.json"
+
+
+class NonFiniteLoss(Exception):
+    """A step's loss came out NaN or infinite: the weights that step updated are garbage, so the loop
+    stops at once (after that step) instead of training on and exporting them."""
+
+    def __init__(self, loss: float, global_step: int):
+        self.loss, self.global_step = loss, global_step
+        super().__init__(f"loss {loss} at step {global_step}")
 
 
 class TrainingInterrupted(Exception):
@@ -222,6 +232,8 @@ class Trainer:
                     hooks.on_step_begin(state, batch)
                     step_loss, step_count = train_step(batch)
                     step_loss, step_count = float(step_loss), float(step_count)
+                    if not math.isfinite(step_loss):  # free: the loss is on the host already, for the progress log
+                        raise NonFiniteLoss(step_loss, state["global_step"] + 1)
                     loss_sum += step_loss
                     label_count += step_count
                     state["step"] += 1

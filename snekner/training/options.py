@@ -37,6 +37,8 @@ LEGACY_OPTIONS = {"schedule": "linear", "decay_ratio": 0.0, "max_grad_norm": 0.0
 # what `--resume` may change: how long the run goes on and what it writes on the way, not how its
 # steps are made (epochs may only grow: the steps already taken followed the stored schedule)
 RESUME_MAY_CHANGE = ("epochs", "early_stopping_patience", "checkpoint_every", "tensorboard", "eval_batch_size")
+# and after a failure (the loss became NaN or infinite), what may steady the steps from the last checkpoint on
+RESUME_AFTER_FAILURE_MAY_CHANGE = (*RESUME_MAY_CHANGE, "learning_rate", "max_grad_norm", "weight_decay")
 
 
 @dataclass(kw_only=True)
@@ -105,11 +107,14 @@ class TrainOptions:
         return {k: (v.value if isinstance(v, Enum) else v) for k, v in asdict(self).items()}
 
 
-def resume_options(stored: dict, given: TrainOptions, explicit: Collection[str], run_model: str) -> TrainOptions:
+def resume_options(stored: dict, given: TrainOptions, explicit: Collection[str], run_model: str,
+                   after_failure: bool = False) -> TrainOptions:
     """The options a resumed run trains on: its stored ones, with the `explicit`ly given options of
-    RESUME_MAY_CHANGE taken from `given`; any other explicit option must equal the stored value.
+    RESUME_MAY_CHANGE (RESUME_AFTER_FAILURE_MAY_CHANGE for a run that failed) taken from `given`; any
+    other explicit option must equal the stored value.
 
     run_model is the model the run trains (what a stored `model` of None stood for)."""
+    may_change = RESUME_AFTER_FAILURE_MAY_CHANGE if after_failure else RESUME_MAY_CHANGE
     options = TrainOptions.from_manifest(stored)
     for name in (f.name for f in fields(TrainOptions) if f.name in explicit):
         value, old = getattr(given, name), getattr(options, name)
@@ -117,7 +122,7 @@ def resume_options(stored: dict, given: TrainOptions, explicit: Collection[str],
             continue
         if name == "epochs" and value < old:
             raise ResumeOptionError(name, value, old, fewer=True)
-        if name not in RESUME_MAY_CHANGE:
+        if name not in may_change:
             raise ResumeOptionError(name, value, run_model if name == "model" and old is None else old)
         setattr(options, name, value)
     return options

@@ -15,13 +15,37 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
-from snekner.errors import OutputExistsError, SneknerError, TrainingInterruptedError
+from snekner.errors import (
+    OutputExistsError,
+    SneknerError,
+    TrainingFailedError,
+    TrainingInterruptedError,
+)
 from snekner.modeling.devices import chief_by_tf_config, setup_devices, text_from_chief
-from snekner.store.manifests import RunManifest, RunStatus, environment_versions, now_iso, write_run_manifest
+from snekner.store.atomic import (
+    atomic_path,
+    disk_full_is_an_error,
+    remove_stale_partials,
+)
+from snekner.store.locks import hold
+from snekner.store.manifests import (
+    RunManifest,
+    RunStatus,
+    environment_versions,
+    now_iso,
+    write_run_manifest,
+)
 from snekner.store.prepared import load_prepared
 from snekner.store.runs import Run, check_run_name, open_run
-from snekner.training.callbacks import BestEpoch, Checkpointing, FaultInjection, MetricsLog, ProgressLog, TensorBoard
-from snekner.training.loop import Trainer, TrainingInterrupted
+from snekner.training.callbacks import (
+    BestEpoch,
+    Checkpointing,
+    FaultInjection,
+    MetricsLog,
+    ProgressLog,
+    TensorBoard,
+)
+from snekner.training.loop import NonFiniteLoss, Trainer, TrainingInterrupted
 from snekner.training.options import TrainOptions, resume_options
 
 
@@ -37,20 +61,50 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
 
     `callbacks` (snekner.training.callbacks.Callback) join snekner's own and are called before
     them at each hook, so that a timer sees a step before checkpoints or logs add to it.
+
+    The run is locked for the call (a second writer of the name fails at once, see store.locks).
+    `overwrite` builds the new run beside the old one and swaps it in only when it has finished:
+    until then, whatever happens, the old run is whole.
     """
-    run_dir = Path(runs_dir) / name
-    chief = chief_by_tf_config()  # in a multi-worker cluster only the chief owns the run folder
     check_run_name(name)
+    run_dir = Path(runs_dir) / name
+    if not chief_by_tf_config():  # in a multi-worker cluster only the chief owns (and locks) the run folder
+        return _train(prepared_path, name, run_dir, options, resume, log, callbacks, explicit, group)
+    with hold(run_dir, "run", "train"):
+        remove_stale_partials(Path(runs_dir))
+        if resume:
+            remove_stale_partials(run_dir, recursive=True)  # what a killed session of this run left
+        if resume or not run_dir.exists():
+            with disk_full_is_an_error(written=None if resume else run_dir):  # a resumed run keeps its checkpoints
+                return _train(prepared_path, name, run_dir, options, resume, log, callbacks, explicit, group)
+        if not overwrite:
+            raise OutputExistsError(f"run {name} already exists in {runs_dir}", path=run_dir, what="run")
+        try:
+            with disk_full_is_an_error(), atomic_path(run_dir, directory=True) as build_dir:
+                run = _train(prepared_path, name, build_dir, options, resume, log, callbacks, explicit, group)
+        except TrainingInterruptedError:
+            raise SneknerError(f"interrupted; the new run was discarded and the run {name} in {runs_dir} is as it was",
+                               fix="start it again with {option} to replace it", option="overwrite") from None
+        except TrainingFailedError as e:
+            raise SneknerError(f"{e}; the new run was discarded and the run {name} in {runs_dir} is as it was") from None
+        return Run(run_dir, run.manifest)
+
+
+def _train(prepared_path: Path, name: str, run_dir: Path, options: TrainOptions, resume: bool, log, callbacks,
+           explicit: Collection[str], group: str | None) -> Run:
+    """train() in `run_dir`, which is free (or, with `resume`, the run to continue) and locked by the caller."""
+    chief = chief_by_tf_config()
+    runs_dir = run_dir.parent
     prepared = load_prepared(prepared_path)
     if "train" not in prepared.dataset:
         raise SneknerError(f"prepared dataset {prepared_path} has no train split", fix="prepare a dataset that has one")
     resumed = None
     if resume and chief:
         resumed = _resumable_manifest(run_dir, name, runs_dir, prepared)
-        options = resume_options(resumed.options, options, explicit, run_model=resumed.model)
+        options = resume_options(resumed.options, options, explicit, run_model=resumed.model,
+                                 after_failure=resumed.status == RunStatus.FAILED)
         resumed.options = options.to_manifest()
-    elif chief and run_dir.exists() and not overwrite:
-        raise OutputExistsError(f"run {name} already exists in {runs_dir}", path=run_dir, what="run")
+        resumed.status = RunStatus.RUNNING
     options.validate()
     setup = setup_devices(options.strategy, options.mixed_precision, options.xla)
     if setup.multiworker:
@@ -66,8 +120,6 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
     tf.keras.utils.set_random_seed(options.seed)
     trainer = Trainer(prepared, run_dir, options, setup, log)
     trainer.build(model_name)
-    if not resume and run_dir.exists() and setup.is_chief:
-        shutil.rmtree(run_dir)  # --overwrite: only now that data and model have loaded
     manifest = session_manifest(resumed, f"{group}/{name}" if group else name, prepared, model_name, options, setup)
     manifest.imbalance = trainer.imbalance
     if setup.is_chief:
@@ -83,6 +135,15 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
         except TrainingInterrupted:
             raise TrainingInterruptedError(f"interrupted at epoch {state['epoch'] + 1} step {state['step']}; checkpoint saved",
                                            prepared=prepared.path, name=name, runs_dir=run_dir.parent) from None
+        except NonFiniteLoss as e:
+            if setup.is_chief:
+                manifest.status = RunStatus.FAILED
+                manifest.failures = [*manifest.failures, {"at": now_iso(), "epoch": state["epoch"] + 1, "global_step": e.global_step,
+                                                          "reason": f"loss {e.loss}", "options": options.to_manifest()}]
+                write_run_manifest(run_dir, manifest)
+            raise TrainingFailedError(f"the training loss became {e.loss} at step {e.global_step} (epoch {state['epoch'] + 1}); run {name} "
+                                      f"is marked failed, its last checkpoint (step {_checkpoint_step(state)}) kept",
+                                      prepared=prepared.path, name=name, runs_dir=run_dir.parent) from None
     trainer.export(state)
     if setup.is_chief:
         manifest = finished_manifest(manifest, state, session_seconds=time.perf_counter() - t0)
@@ -148,6 +209,11 @@ def _sigterm_as_ctrl_c():
 
 def _raise_keyboard_interrupt(signum, frame):
     raise KeyboardInterrupt
+
+
+def _checkpoint_step(state: dict) -> int:
+    """The global step of the last checkpoint written (0: none yet, a resume starts the run over)."""
+    return int(Path(state["checkpoint"]).name.rsplit("-", 1)[-1]) if state.get("checkpoint") else 0
 
 
 def _resumable_manifest(run_dir: Path, name: str, runs_dir: Path, prepared) -> RunManifest:
