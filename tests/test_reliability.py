@@ -467,3 +467,20 @@ def test_only_a_failed_run_may_resume_with_another_rate():
     assert (steadier.learning_rate, steadier.max_grad_norm) == (1e-5, 1.0)
     with pytest.raises(ResumeOptionError, match="batch_size 4 differs"):  # the batches already trained on stay what they were
         resume_options(stored, given, {"batch_size"}, run_model="m", after_failure=True)
+
+
+def test_tensorflows_full_disk_names_the_checkpoint():
+    """Seen on a full 400 kB tmpfs: TensorFlow reports ENOSPC as a ResourceExhaustedError naming its temporary file."""
+    import tensorflow as tf
+
+    from snekner.errors import DiskFullError
+    from snekner.store.atomic import disk_full_is_an_error
+
+    message = ("{{function_node __wrapped__SaveV2_dtypes_120_device_/job:localhost/replica:0/task:0/device:CPU:0}} /mnt/full/runs/T/"
+               "checkpoints/ckpt-15_temp/part-00000-of-00001.data-00000-of-00001.tempstate1756; No space left on device [Op:SaveV2]")
+    with pytest.raises(DiskFullError, match="writing /mnt/full/runs/T/checkpoints/ckpt-15;"):
+        with disk_full_is_an_error():
+            raise tf.errors.ResourceExhaustedError(None, None, message)
+    with pytest.raises(tf.errors.ResourceExhaustedError):  # out of memory is not a full disk
+        with disk_full_is_an_error():
+            raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")

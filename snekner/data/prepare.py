@@ -91,7 +91,7 @@ def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda
 
     `out` is locked for the call (a second prep of the same folder fails at once); it is written
     whole or not at all, and what a killed prep left beside it is removed first."""
-    with hold(out, "prepared dataset", "prep"), disk_full_is_an_error():
+    with hold(out, "prepared dataset", "prep"), disk_full_is_an_error(writing=out):
         remove_stale_partials(Path(out).parent)
         return _prepare(options, out, overwrite, log)
 

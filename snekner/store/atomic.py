@@ -141,20 +141,24 @@ def _no_space(error: BaseException) -> str | None:
         return str(error.filename or "a file")
     text = str(error)
     if type(error).__module__.startswith("tensorflow") and "No space left on device" in text:
-        found = re.search(r"(/[^\s:;,'\"]+)", text)
-        return found.group(1) if found else "a file"
+        # e.g. "{{function_node ..._device_/job:localhost/...}} /runs/T/checkpoints/ckpt-15_temp/part-0...; No space left on device"
+        paths = [p for p in re.findall(r"(?:^|\s)(/[^\s;,'\"{}]+)", text.split("No space left on device")[0]) if ":" not in p]
+        return re.sub(r"_temp/.*$", "", paths[-1]) if paths else "a file"  # TensorFlow's temporary name: the checkpoint it was
     return None
 
 
 @contextlib.contextmanager
-def disk_full_is_an_error(written: Path | None = None) -> Iterator[None]:
-    """Turn a full disk inside the block into DiskFullError, after deleting `written` (what this command made, if anything)."""
+def disk_full_is_an_error(written: Path | None = None, writing: Path | None = None) -> Iterator[None]:
+    """Turn a full disk inside the block into DiskFullError, after deleting `written` (what this command made, if anything).
+    `writing`: what to name when the error does not say which file (pyarrow's, for one)."""
     try:
         yield
     except Exception as e:
         where = _no_space(e)
         if where is None:
             raise
+        if where == "a file" and writing is not None:
+            where = str(writing)
         if written is not None and Path(written).exists():
             shutil.rmtree(written, ignore_errors=True) if Path(written).is_dir() else Path(written).unlink()
         raise DiskFullError(where, removed=written if written is not None else None) from None
