@@ -17,6 +17,7 @@ from pathlib import Path
 
 from snekner.errors import OutputExistsError, SneknerError, TrainingInterruptedError
 from snekner.modeling.devices import chief_by_tf_config, setup_devices, text_from_chief
+from snekner.modeling.models import check_data_fits
 from snekner.store.manifests import RunManifest, RunStatus, environment_versions, now_iso, write_run_manifest
 from snekner.store.prepared import load_prepared
 from snekner.store.runs import Run, check_run_name, open_run
@@ -52,6 +53,7 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
     elif chief and run_dir.exists() and not overwrite:
         raise OutputExistsError(f"run {name} already exists in {runs_dir}", path=run_dir, what="run")
     options.validate()
+    check_data_fits(prepared.manifest.max_length, prepared.path, options.model or prepared.manifest.tokenizer)
     setup = setup_devices(options.strategy, options.mixed_precision, options.xla)
     if setup.multiworker:
         # only the chief reads the run folder (another machine may not see it): every worker trains
