@@ -121,7 +121,7 @@ class MissingEvaluationError(SneknerError):
 
 
 class MissingModelError(SneknerError):
-    """A run folder without its trained model (model/)."""
+    """A run folder without its trained model (model/), or with one that cannot be loaded."""
 
     def __init__(self, message: str, *, run):
         self.run = run

@@ -23,10 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-from snekner.errors import MissingModelError, OptionError, SneknerError
+from snekner.errors import OptionError, SneknerError
 from snekner.modeling.batches import EncodedSplit
-from snekner.modeling.forward import EVAL_BATCH_SIZE, subword_predictions
-from snekner.modeling.models import load_tokenizer, load_trained
+from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, subword_predictions
+from snekner.modeling.models import check_position_limit, load_config, load_run_model, load_tokenizer, position_limit, run_model_dir
 from snekner.ner.scoring import chunk
 from snekner.store.runs import Run
 
@@ -237,21 +237,25 @@ def word_lengths(tokenizer, sentences: list[list[str]]) -> list[list[int]]:
     return out
 
 
-def check_max_length(tokenizer, max_length: int, model=None) -> int:
-    """The sub-words a window's words may use: max_length less the special tokens."""
+def check_max_length(tokenizer, max_length: int, limit: int | None = None, stride: int | None = None) -> int:
+    """The sub-words a window's words may use: max_length less the special tokens. Checks max_length
+    against them and the model's `limit` of positions, and that a `stride` lets each window move on
+    (a stride as long as the window would move it one word at a time: quadratic in a sentence's words)."""
     specials = tokenizer.num_special_tokens_to_add(pair=False)
     if max_length < specials + 1:
         raise OptionError("max_length", max_length, f"at least {specials + 1}, to leave room for words next to the {specials} special tokens")
-    limit = getattr(getattr(model, "config", None), "max_position_embeddings", None)
-    if isinstance(limit, int) and max_length > limit:
-        raise OptionError("max_length", max_length, f"at most the model's {limit} positions")
-    return max_length - specials
+    check_position_limit(max_length, limit)
+    budget = max_length - specials
+    if stride is not None and not 0 <= stride < budget:
+        raise OptionError("stride", stride, f"from 0 to {budget - 1}: fewer words than a window holds ({budget} sub-words: "
+                                            f"max length {max_length} less {specials} special tokens)")
+    return budget
 
 
 def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int,
                  stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE) -> tuple[list[list[str]], list[list[float | None]], int]:
     """Word tags and scores for token lists, windowing sentences that do not fit. Also returns the window count."""
-    budget = check_max_length(tokenizer, max_length, model)
+    budget = check_max_length(tokenizer, max_length, position_limit(getattr(model, "config", None)), stride)
     lengths = word_lengths(tokenizer, sentences)
     windows: list[tuple[int, int, int]] = []  # (sentence, start, end)
     choices: list[list[int]] = []
@@ -332,17 +336,12 @@ def predict_run(run: Run, texts: list[str] | None = None, input_path: str | Path
         items = list(texts)
     else:
         raise SneknerError("nothing to predict", fix="pass sentences as texts or with {option} FILE", option="input")
-    if batch_size < 1:
-        raise OptionError("batch_size", batch_size, "at least 1")
-    if stride is not None and stride < 0:
-        raise OptionError("stride", stride, "0 or more words")
-    if not (run.model_dir / "config.json").is_file():
-        raise MissingModelError(f"run {run.name} has no model in {run.model_dir}", run=run)
-    tokenizer = load_tokenizer(str(run.model_dir))
+    check_batch_size(batch_size)
+    model_dir = run_model_dir(run)
+    tokenizer = load_tokenizer(str(model_dir))
     if max_length is None:
         max_length = run.manifest.data_manifest.max_length
-    check_max_length(tokenizer, max_length)
+    check_max_length(tokenizer, max_length, position_limit(load_config(str(model_dir))), stride)
     sentences = make_sentences(items, tokenizer)
-    model = load_trained(run.model_dir)
-    check_max_length(tokenizer, max_length, model)
+    model = load_run_model(run)
     return predict_entities(model, tokenizer, sentences, run.labels, max_length, stride, batch_size)

@@ -20,6 +20,7 @@ from typing import Callable
 import typer
 from typer.core import TyperGroup
 
+from snekner.cli._startup_log import quiet_tensorflow_startup
 from snekner.errors import (ManifestError, MissingEvaluationError, MissingModelError, OutputExistsError, RunNotFinishedError,
                             RunNotFoundError, SneknerError, TrainingFailedError, TrainingInterruptedError)
 from snekner.store.manifests import RunStatus
@@ -114,7 +115,7 @@ def hint(error: SneknerError, runs_dir: Path) -> str | None:
     if isinstance(error, TrainingInterruptedError):
         return f"continue with `snekner train {error.prepared} --name {error.name} --runs-dir {error.runs_dir} --resume`"
     if isinstance(error, MissingModelError):
-        return f"train it again with `snekner train ... --name {error.run.name} --overwrite`"
+        return f"restore it from a backup, or train the run again with `snekner train ... --name {error.run.name} --overwrite`"
     if isinstance(error, PushFailedError):
         return f"check the network, the repo id and the token, then retry with `snekner push {error.run.name} --repo {error.repo_id} --runs-dir {runs_dir}`"
     if isinstance(error, OutputExistsError):
@@ -133,6 +134,7 @@ def error_line(error: SneknerError, runs_dir: Path = Path(DEFAULT_RUNS_DIR)) -> 
 def quiet_libraries() -> None:
     """Library chatter (deprecation notices, weight-loading reports, TensorFlow's C++ log) is not for snekner's user."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_tensorflow_startup()  # what TensorFlow logs before that level applies
     # oneDNN kernels: TensorFlow turns them on by itself only on CPUs with AVX-512 VNNI/BF16 or AMX,
     # but they speed up prediction on AVX2 CPUs too (set 0 to turn them off). An application choice,
     # so the command line makes it, not the library.

@@ -16,7 +16,7 @@ import numpy as np
 from snekner.data.sources import check_tag_range, open_source
 from snekner.data.tokenize import tokenize_and_align
 from snekner.errors import OptionError
-from snekner.modeling.models import load_tokenizer
+from snekner.modeling.models import check_position_limit, load_config, load_tokenizer, position_limit
 from snekner.ner.tagset import Tagset, load_tagset
 from snekner.store.atomic import atomic_path, check_output_free, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
@@ -100,6 +100,7 @@ def _prepare(options: PrepOptions, out: Path, overwrite: bool, log) -> PreparedM
     options.validate()
     tagset = load_tagset(options.tagset)
     check_output_free(out, overwrite, "prepared dataset")
+    check_position_limit(options.max_length, position_limit(load_config(options.model)))
     source = open_source(options.dataset, options.lang, options.limit)
     tagset.check_against_source(source.label_names)
     width = tagset.source_width(len(source.label_names) if source.label_names else None)

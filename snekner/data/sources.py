@@ -46,7 +46,7 @@ class Source:
         if split in self.files_read:
             for path, rows in self.files_read[split]:
                 if row < rows:
-                    return f"split {split} row {row} of {path.name} ({path} line {row + 1})"
+                    return f"split {split} row {row} of {path.name} ({path} line {_line_of_row(path, row)})"
                 row -= rows
         return f"split {split} row {row}"
 
@@ -153,6 +153,10 @@ def _read_jsonl(paths: list[Path]):
             rows.append(len(tables[-1]))
         except (pa.ArrowInvalid, OSError) as e:
             raise SneknerError(f"cannot read {p}: {str(e).splitlines()[0]}; each line must be one JSON object") from None
+        try:
+            tables[-1].validate(full=True)  # Arrow's JSON reader takes bytes that are not UTF-8 into its strings
+        except pa.ArrowInvalid as e:
+            raise SneknerError(f"cannot read {p}: {_not_utf8(p) or str(e).splitlines()[0]}", fix="save the file as UTF-8") from None
     if not tables:
         empty = pa.table({"tokens": pa.array([], pa.list_(pa.string())), "ner_tags": pa.array([], pa.list_(pa.int64()))})
         return empty, rows
@@ -162,6 +166,28 @@ def _read_jsonl(paths: list[Path]):
         return pa.concat_tables(tables, promote_options="default"), rows
     except pa.ArrowInvalid as e:
         raise SneknerError(f"files {', '.join(map(str, paths))} have different columns ({e}); make them alike") from None
+
+
+def _not_utf8(path: Path) -> str | None:
+    """Where a file first breaks UTF-8, as "line N (byte 0xff at column C)"; None if it does not."""
+    data = path.read_bytes()
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line, column = data.count(b"\n", 0, e.start) + 1, e.start - data.rfind(b"\n", 0, e.start)
+        return f"line {line} is not UTF-8 (byte {data[e.start]:#04x} at column {column})"
+    return None
+
+
+def _line_of_row(path: Path, row: int) -> int:
+    """The line of a JSON-lines file that holds row `row` (0-based) as read: blank lines are skipped."""
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, 1):
+            if line.strip():
+                if row == 0:
+                    return number
+                row -= 1
+    raise ValueError(f"{path} has fewer rows than were read from it")
 
 
 def _is_blank(path: Path) -> bool:

@@ -13,17 +13,8 @@ from enum import Enum
 from pathlib import Path
 
 from snekner.errors import MissingEvaluationError, OptionError, SneknerError
-from snekner.evaluation.bootstrap import (
-    CONFIDENCE,
-    DifferentSentencesError,
-    check_same_sentences,
-    checked_counts,
-    common_ground_counts,
-    group_intervals,
-    load_predictions,
-    metric_values,
-    paired_intervals,
-)
+from snekner.evaluation.bootstrap import (CONFIDENCE, DifferentSentencesError, check_same_sentences, checked_counts,
+                                          common_ground_counts, group_intervals, load_predictions, metric_values, paired_intervals)
 from snekner.ner.scoring import SentenceCounts
 from snekner.store.prepared import canonical_split
 from snekner.store.runs import DEFAULT_RUNS_DIR, Experiment, Run, open_experiment

@@ -7,15 +7,10 @@ import time
 from pathlib import Path
 
 from snekner.errors import SneknerError
-from snekner.modeling.forward import EVAL_BATCH_SIZE, gold_word_tags, predict_word_tags
-from snekner.modeling.models import load_tokenizer, load_trained
+from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, gold_word_tags, predict_word_tags
+from snekner.modeling.models import load_run_model, load_tokenizer
 from snekner.ner.scoring import confusion, sentence_counts, summarize
-from snekner.store.atomic import (
-    disk_full_is_an_error,
-    remove_stale_partials,
-    write_json,
-    write_text,
-)
+from snekner.store.atomic import disk_full_is_an_error, remove_stale_partials, write_json, write_text
 from snekner.store.locks import hold
 from snekner.store.manifests import environment_versions, now_iso
 from snekner.store.prepared import canonical_split, load_prepared
@@ -63,6 +58,7 @@ def score_predictions(gold: list[list[str]], pred: list[list[str]], langs: list 
 
 
 def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = EVAL_BATCH_SIZE) -> dict:
+    check_batch_size(batch_size)
     split = canonical_split(split)
     prepared = load_prepared(Path(data) if data else Path(run.manifest.data))
     labels = run.labels
@@ -72,7 +68,7 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
             fix="evaluate on data prepared with the run's tagset",
         )
     rows = prepared.split(split)
-    model = load_trained(run.model_dir)
+    model = load_run_model(run)
     tokenizer = load_tokenizer(str(run.model_dir))
     started = time.perf_counter()
     predicted = predict_word_tags(model, rows, labels, tokenizer.pad_token_id, batch_size)

@@ -5,6 +5,7 @@ import weakref
 
 import numpy as np
 
+from snekner.errors import OptionError
 from snekner.modeling.batches import EncodedSplit, evaluation_order, make_dataset, pad_multiple
 from snekner.ner.scoring import words_from_subwords
 
@@ -12,6 +13,12 @@ from snekner.ner.scoring import words_from_subwords
 # (larger batches pad more and gained nothing measurable on CPU; see benchmarks/)
 EVAL_BATCH_SIZE = 32
 _FORWARDS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def check_batch_size(batch_size: int) -> None:
+    """Prediction batches hold at least one sentence (eval and predict check before loading anything)."""
+    if batch_size < 1:
+        raise OptionError("batch_size", batch_size, "at least 1")
 
 
 def _forward(model):

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from snekner.errors import SneknerError
+from snekner.errors import MissingModelError, OptionError, SneknerError
+from snekner.store.runs import Run
 
 # what a model folder needs for training; everything else in a hub repo (onnx, flax, ...) is skipped
 MODEL_FILE_PATTERNS = [
@@ -20,6 +21,8 @@ MODEL_FILE_PATTERNS = [
 TF_WEIGHTS = "tf_model.h5"
 SAFETENSORS = "model.safetensors"
 SAFETENSORS_INDEX = "model.safetensors.index.json"
+# TF models whose position ids start after the padding id 1 (RoBERTa's scheme): 514 positions take 512 sub-words
+POSITIONS_FROM_2 = {"roberta", "xlm-roberta", "camembert", "roberta-prelayernorm", "longformer", "mpnet"}
 
 
 def resolve_model_dir(name_or_path: str) -> Path:
@@ -54,6 +57,40 @@ def load_tokenizer(name_or_path: str):
                            "the word ids only a fast tokenizer gives", fix="choose another {option}, one with a tokenizer.json",
                            option="model")
     return tokenizer
+
+
+def load_config(name_or_path: str):
+    """A model's config (no weights); SneknerError naming its config.json when that cannot be read."""
+    from transformers import AutoConfig
+
+    directory = resolve_model_dir(name_or_path)
+    try:
+        return AutoConfig.from_pretrained(str(directory))
+    except (OSError, ValueError) as e:
+        raise SneknerError(f"the model config {directory / 'config.json'} cannot be read ({str(e).splitlines()[0]})") from None
+
+
+def position_limit(config) -> int | None:
+    """The most sub-words, special tokens included, a model of this config takes (None: it does not say)."""
+    limit = getattr(config, "max_position_embeddings", None)
+    if not isinstance(limit, int):
+        return None
+    return limit - 2 if getattr(config, "model_type", None) in POSITIONS_FROM_2 else limit
+
+
+def check_position_limit(max_length: int, limit: int | None) -> None:
+    """OptionError unless `max_length` sub-words fit the model's `limit` of positions (None: no limit known)."""
+    if limit is not None and max_length > limit:
+        raise OptionError("max_length", max_length, f"at most the model's {limit} positions")
+
+
+def check_data_fits(max_length: int, data: Path, name_or_path: str) -> None:
+    """Data prepared with `max_length` sub-words per sentence fits the positions of model `name_or_path`."""
+    limit = position_limit(load_config(name_or_path))
+    if limit is not None and max_length > limit:
+        raise SneknerError(f"the data at {data} was prepared with max length {max_length}, more than the {limit} positions of "
+                           f"model {name_or_path}", fix=f"prepare it again with a max length of at most {limit}, or choose another {{option}}",
+                           option="model")
 
 
 def _safetensors_state(directory: Path) -> dict:
@@ -113,3 +150,27 @@ def load_trained(directory: Path):
     from transformers import TFAutoModelForTokenClassification
 
     return TFAutoModelForTokenClassification.from_pretrained(str(directory))
+
+
+def run_model_dir(run: Run) -> Path:
+    """The folder of a run's trained model; MissingModelError when the run has none."""
+    if not (run.model_dir / "config.json").is_file():
+        raise MissingModelError(f"run {run.name} has no model in {run.model_dir}", run=run)
+    return run.model_dir
+
+
+def load_run_model(run: Run):
+    """A run's trained model; MissingModelError naming the file when it is missing or cannot be read."""
+    directory = run_model_dir(run)
+    try:
+        load_config(str(directory))
+    except SneknerError as e:
+        raise MissingModelError(f"run {run.name}: {e.message}", run=run) from None
+    weights = directory / TF_WEIGHTS
+    if not weights.is_file():
+        raise MissingModelError(f"the model folder {directory} of run {run.name} has no {TF_WEIGHTS}", run=run)
+    try:
+        return load_trained(directory)
+    except (OSError, ValueError):  # transformers reports a truncated or damaged h5 file as either
+        raise MissingModelError(f"the model weights {weights} of run {run.name} cannot be read (the file is truncated "
+                                "or damaged)", run=run) from None

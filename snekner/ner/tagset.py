@@ -15,6 +15,9 @@ from snekner.errors import SneknerError
 # MultiNERD has 31 labels; data without a declared label list is assumed to be at most that
 # wide unless the tagset itself names a larger id.
 DEFAULT_SOURCE_LABELS = 31
+# source ids are label ids, and a remap table holds one entry per id up to the largest: a bound
+# far above any dataset's label count keeps a typo (10**20) from asking for that much memory
+MAX_SOURCE_ID = 10_000
 NAMED_FIX = "pass a tagset file or one of the named tagsets ({names})"
 
 
@@ -122,30 +125,38 @@ class Tagset:
 
     @classmethod
     def from_manifest(cls, data: dict) -> "Tagset":
-        return cls(name=data["name"], source_ids=dict(data["source_ids"]), path=data.get("path"))
+        """The tagset a manifest stores, checked as a tagset file is (SneknerError when an edit made it invalid)."""
+        checked = parse_tagset(data["source_ids"], name=data["name"])
+        return cls(name=checked.name, source_ids=checked.source_ids, path=data.get("path"))
 
 
 def parse_tagset(mapping: object, name: str, path: str | None = None) -> Tagset:
+    """A tagset from its JSON mapping, checked: BIO labels in B-/I- pairs with O, each with its own source id.
+
+    Errors carry the fix apart from the message (SneknerError.fix), so that a manifest holding an
+    invalid tagset can say what is wrong with it and give its own fix."""
     where = path or name
     if not isinstance(mapping, dict) or not mapping:
-        raise SneknerError(f"tagset {where} must be a JSON object mapping BIO labels to ids, like {{\"O\": 0, \"B-PER\": 1, \"I-PER\": 2}}")
+        raise SneknerError(f"tagset {where} must be a JSON object mapping BIO labels to ids",
+                           fix="write it like {{\"O\": 0, \"B-PER\": 1, \"I-PER\": 2}}")
     ids_seen: dict[int, str] = {}
     for label, src in mapping.items():
-        if not isinstance(src, int) or isinstance(src, bool) or src < 0:
-            raise SneknerError(f"tagset {where}: {label!r} has id {src!r}; ids must be non-negative integers from the source dataset")
+        if not isinstance(src, int) or isinstance(src, bool) or not 0 <= src < MAX_SOURCE_ID:
+            raise SneknerError(f"tagset {where}: {label!r} has id {src!r}",
+                               fix=f"ids must be non-negative integers from the source dataset, below {MAX_SOURCE_ID}")
         if src in ids_seen:
-            raise SneknerError(f"tagset {where}: {ids_seen[src]!r} and {label!r} both have id {src}; give each label its own source id")
+            raise SneknerError(f"tagset {where}: {ids_seen[src]!r} and {label!r} both have id {src}", fix="give each label its own source id")
         ids_seen[src] = label
         if label != "O" and not (len(label) > 2 and label[:2] in ("B-", "I-")):
-            raise SneknerError(f"tagset {where}: label {label!r} is not BIO; use O, B-TYPE or I-TYPE")
+            raise SneknerError(f"tagset {where}: label {label!r} is not BIO", fix="use O, B-TYPE or I-TYPE")
     if "O" not in mapping:
-        raise SneknerError(f"tagset {where} has no \"O\" label; add \"O\": <its source id> (0 in MultiNERD)")
+        raise SneknerError(f"tagset {where} has no \"O\" label", fix="add \"O\": <its source id> (0 in MultiNERD)")
     for label in mapping:
         if label == "O":
             continue
         twin = ("I-" if label.startswith("B-") else "B-") + label[2:]
         if twin not in mapping:
-            raise SneknerError(f"tagset {where}: {label} has no {twin}; add {twin} with its source id, or remove {label}")
+            raise SneknerError(f"tagset {where}: {label} has no {twin}", fix=f"add {twin} with its source id, or remove {label}")
     return Tagset(name=name, source_ids=dict(mapping), path=path)
 
 

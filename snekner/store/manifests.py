@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from snekner import __version__
-from snekner.errors import ManifestError
+from snekner.errors import ManifestError, SneknerError
 from snekner.ner.tagset import Tagset
 from snekner.store.atomic import write_json
 
@@ -169,8 +169,11 @@ class PreparedManifest:
             manifest = cls(**known)
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise ManifestError(f"{what} manifest {path} is damaged ({type(e).__name__}: {e})", path=path, what=what, problem="damaged") from None
+        except SneknerError as e:  # a tagset edited into one that is not valid
+            raise ManifestError(f"{what} manifest {path} holds an invalid tagset ({e.message})", path=path, what=what, problem="damaged") from None
         if data["tagset"].get("labels") not in (None, manifest.labels):
-            raise ManifestError(f"{what} manifest {path} lists labels that differ from its tagset's", path=path, what=what, problem="damaged")
+            raise ManifestError(f"{what} manifest {path} lists labels that differ from its tagset's source_ids", path=path, what=what,
+                                problem="damaged")
         return manifest
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from snekner.errors import ManifestError, MissingSplitError
 from snekner.ner.tagset import Tagset
-from snekner.store.manifests import PreparedManifest, read_prepared_manifest
+from snekner.store.manifests import PREPARED_MANIFEST, PreparedManifest, read_prepared_manifest
 
 SPLIT_ALIASES = {"val": "validation", "dev": "validation", "valid": "validation"}
 
@@ -57,4 +57,19 @@ def load_prepared(path: Path) -> Prepared:
     except Exception as e:  # datasets raises several types for a damaged folder
         raise ManifestError(f"prepared dataset {path} is damaged ({str(e).splitlines()[0]})", path=Path(path),
                             what="prepared dataset", problem="damaged") from None
+    check_label_ids(dataset, len(manifest.labels), Path(path))
     return Prepared(Path(path), manifest, dataset)
+
+
+def check_label_ids(dataset, n_labels: int, path: Path) -> None:
+    """Every label id in the data (word tags and sub-word labels) names one of the manifest's labels."""
+    import pyarrow.compute as pc
+
+    for name, split in dataset.items():
+        for column in ("ner_tags", "labels"):
+            if column not in split.column_names:
+                continue
+            top = pc.max(pc.list_flatten(split.data.table.column(column))).as_py()
+            if top is not None and top >= n_labels:
+                raise ManifestError(f"split {name} of prepared dataset {path} has label id {top} in {column}, but its manifest "
+                                    f"{PREPARED_MANIFEST} lists {n_labels} labels", path=path, what="prepared dataset", problem="damaged")

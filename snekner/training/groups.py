@@ -14,23 +14,10 @@ from pathlib import Path
 
 from snekner.errors import OutputExistsError, SneknerError, TrainingInterruptedError
 from snekner.modeling.devices import chief_by_tf_config
-from snekner.store.atomic import (
-    atomic_path,
-    disk_full_is_an_error,
-    remove_stale_partials,
-)
+from snekner.store.atomic import atomic_path, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
-from snekner.store.manifests import (
-    GROUP_MANIFEST,
-    RUN_MANIFEST,
-    GroupManifest,
-    environment_versions,
-    now_iso,
-    read_group_manifest,
-    read_prepared_manifest,
-    read_run_manifest,
-    write_group_manifest,
-)
+from snekner.store.manifests import (GROUP_MANIFEST, RUN_MANIFEST, GroupManifest, environment_versions, now_iso, read_group_manifest,
+                                     read_prepared_manifest, read_run_manifest, write_group_manifest)
 from snekner.store.runs import Experiment, check_run_name, open_experiment
 from snekner.training.options import TrainOptions, resume_options
 from snekner.training.train import train

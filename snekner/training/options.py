@@ -5,6 +5,7 @@ here; a run manifest stores it (to_manifest) so that `--resume` trains on with t
 """
 from __future__ import annotations
 
+import math
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields
 from enum import Enum
@@ -40,6 +41,16 @@ RESUME_MAY_CHANGE = ("epochs", "early_stopping_patience", "checkpoint_every", "t
 # and after a failure (the loss became NaN or infinite), what may steady the steps from the last checkpoint on
 RESUME_AFTER_FAILURE_MAY_CHANGE = (*RESUME_MAY_CHANGE, "learning_rate", "max_grad_norm", "weight_decay")
 
+# every float option: (field, whether a finite value is in its range, the range as the error states it)
+FLOAT_RANGES = (
+    ("learning_rate", lambda v: v > 0, "a positive finite number"),
+    ("weight_decay", lambda v: v >= 0, "0 (off) or a positive finite number"),
+    ("warmup_ratio", lambda v: 0 <= v < 1, "at least 0 and below 1"),
+    ("decay_ratio", lambda v: 0 <= v <= 1, "between 0 and 1"),
+    ("oversample", lambda v: 0 <= v < 1, "0 (off) or a share below 1 such as 0.05"),
+    ("max_grad_norm", lambda v: v >= 0, "0 (off) or a positive finite number"),
+)
+
 
 @dataclass(kw_only=True)
 class TrainOptions:
@@ -68,16 +79,10 @@ class TrainOptions:
         for name in ("epochs", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise OptionError(name, getattr(self, name), "at least 1")
-        if not self.learning_rate > 0:
-            raise OptionError("learning_rate", self.learning_rate, "positive")
-        if not 0 <= self.warmup_ratio < 1:
-            raise OptionError("warmup_ratio", self.warmup_ratio, "at least 0 and below 1")
-        if not 0 <= self.decay_ratio <= 1:
-            raise OptionError("decay_ratio", self.decay_ratio, "between 0 and 1")
-        if not 0 <= self.oversample < 1:
-            raise OptionError("oversample", self.oversample, "0 (off) or a share below 1 such as 0.05")
-        if not self.max_grad_norm >= 0:
-            raise OptionError("max_grad_norm", self.max_grad_norm, "0 (off) or positive")
+        for name, in_range, requirement in FLOAT_RANGES:
+            value = getattr(self, name)
+            if not (math.isfinite(value) and in_range(value)):  # NaN fails every comparison, but inf passes `> 0`
+                raise OptionError(name, value, requirement)
         for name in ("early_stopping_patience", "checkpoint_every"):
             if getattr(self, name) < 0:
                 raise OptionError(name, getattr(self, name), "0 (off) or more")

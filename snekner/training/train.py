@@ -15,36 +15,15 @@ import time
 from collections.abc import Collection
 from pathlib import Path
 
-from snekner.errors import (
-    OutputExistsError,
-    SneknerError,
-    TrainingFailedError,
-    TrainingInterruptedError,
-)
+from snekner.errors import OutputExistsError, SneknerError, TrainingFailedError, TrainingInterruptedError
 from snekner.modeling.devices import chief_by_tf_config, setup_devices, text_from_chief
-from snekner.store.atomic import (
-    atomic_path,
-    disk_full_is_an_error,
-    remove_stale_partials,
-)
+from snekner.modeling.models import check_data_fits
+from snekner.store.atomic import atomic_path, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
-from snekner.store.manifests import (
-    RunManifest,
-    RunStatus,
-    environment_versions,
-    now_iso,
-    write_run_manifest,
-)
+from snekner.store.manifests import RunManifest, RunStatus, environment_versions, now_iso, write_run_manifest
 from snekner.store.prepared import load_prepared
 from snekner.store.runs import Run, check_run_name, open_run
-from snekner.training.callbacks import (
-    BestEpoch,
-    Checkpointing,
-    FaultInjection,
-    MetricsLog,
-    ProgressLog,
-    TensorBoard,
-)
+from snekner.training.callbacks import BestEpoch, Checkpointing, FaultInjection, MetricsLog, ProgressLog, TensorBoard
 from snekner.training.loop import NonFiniteLoss, Trainer, TrainingInterrupted
 from snekner.training.options import TrainOptions, resume_options
 
@@ -106,6 +85,7 @@ def _train(prepared_path: Path, name: str, run_dir: Path, options: TrainOptions,
         resumed.options = options.to_manifest()
         resumed.status = RunStatus.RUNNING
     options.validate()
+    check_data_fits(prepared.manifest.max_length, prepared.path, options.model or prepared.manifest.tokenizer)
     setup = setup_devices(options.strategy, options.mixed_precision, options.xla)
     if setup.multiworker:
         # only the chief reads the run folder (another machine may not see it): every worker trains

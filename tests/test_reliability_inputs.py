@@ -1,0 +1,229 @@
+"""Issue 11, bad inputs: each ends in one `error:` line and exit code 2, saying what is wrong and how to fix it.
+
+Damaged data files, out-of-range options, damaged or hand-edited artifacts, and limits of the
+model; and no TensorFlow start-up log before the error line of a command that loaded TensorFlow.
+"""
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import fields
+from pathlib import Path
+
+import pytest
+from cli_helpers import invoke, ok, one_line_error, prep_sample
+from fakes import write_run
+
+from snekner.training.options import FLOAT_RANGES, TrainOptions
+
+LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory, sample_dir, tiny_model) -> Path:
+    """Prep B on the English sample (max length 48) and train run R for one epoch; returns the work folder."""
+    work = tmp_path_factory.mktemp("reliability")
+    prep_sample(work / "data", sample_dir, tiny_model)
+    ok("train", work / "data", "--name", "R", "--runs-dir", work / "runs", "--epochs", 1, "--batch-size", 8, "--learning-rate", 1e-3)
+    return work
+
+
+def copy_run(trained: Path, tmp_path: Path, name: str = "R") -> Path:
+    """A copy of run R under tmp_path/runs, to damage."""
+    shutil.copytree(trained / "runs" / "R", tmp_path / "runs" / name)
+    return tmp_path / "runs" / name
+
+
+def write_layout(root: Path, train_lines: list[bytes]) -> Path:
+    """A hub-layout folder: train_en.jsonl of the given raw lines, one valid row in val and test."""
+    good = json.dumps({"tokens": ["Ann", "sings"], "ner_tags": [1, 0]}).encode()
+    for prefix, lines in (("train", train_lines), ("val", [good]), ("test", [good])):
+        (root / prefix).mkdir(parents=True)
+        (root / prefix / f"{prefix}_en.jsonl").write_bytes(b"".join(line + b"\n" for line in lines))
+    return root
+
+
+# ---------------------------------------------------------------- 1, 2: data files
+
+@pytest.mark.parametrize("command", ["prep", "inspect"])
+def test_jsonl_that_is_not_utf8_names_its_file_and_line(tmp_path, tiny_model, command):
+    good = json.dumps({"tokens": ["Ann", "sings"], "ner_tags": [1, 0]}).encode()
+    data = write_layout(tmp_path / "d", [good, good, b'{"tokens": ["Caf\xe9", "x"], "ner_tags": [0, 0]}', good])
+    args = (["prep", "--dataset", data, "--tagset", "b", "--model", tiny_model, "--out", tmp_path / "o"] if command == "prep"
+            else ["inspect", data])
+    one_line_error(invoke(*args), f"{data / 'train' / 'train_en.jsonl'}: line 3 is not UTF-8 (byte 0xe9 at column 17)",
+                   "save the file as UTF-8")
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_bad_row_is_named_by_its_line_counting_blank_lines(tmp_path, tiny_model):
+    good = json.dumps({"tokens": ["Ann", "sings"], "ner_tags": [1, 0]}).encode()
+    bad = json.dumps({"tokens": ["Ann", "sings"], "ner_tags": [1]}).encode()
+    data = write_layout(tmp_path / "d", [good, b"", good, b"   ", b"", bad, good])  # row 2 is on line 6
+    one_line_error(invoke("prep", "--dataset", data, "--tagset", "b", "--model", tiny_model, "--out", tmp_path / "o"),
+                   "split train row 2 of train_en.jsonl", "train_en.jsonl line 6)", "2 tokens but 1 ner_tags")
+
+
+# ---------------------------------------------------------------- 3, 4: options
+
+def test_every_float_option_has_a_range():
+    floats = {f.name for f in fields(TrainOptions) if f.type in ("float", float)}
+    assert floats == {name for name, _, _ in FLOAT_RANGES}
+
+
+@pytest.mark.parametrize("flag, value, requirement", [
+    ("--learning-rate", "inf", "a positive finite number"),
+    ("--learning-rate", "nan", "a positive finite number"),
+    ("--learning-rate", "0", "a positive finite number"),
+    ("--warmup-ratio", "nan", "at least 0 and below 1"),
+    ("--warmup-ratio", "1", "at least 0 and below 1"),
+    ("--weight-decay", "nan", "0 (off) or a positive finite number"),
+    ("--weight-decay", "inf", "0 (off) or a positive finite number"),
+    ("--weight-decay", "-0.1", "0 (off) or a positive finite number"),
+    ("--decay-ratio", "nan", "between 0 and 1"),
+    ("--decay-ratio", "-inf", "between 0 and 1"),
+    ("--max-grad-norm", "inf", "0 (off) or a positive finite number"),
+    ("--max-grad-norm", "nan", "0 (off) or a positive finite number"),
+    ("--oversample", "nan", "0 (off) or a share below 1 such as 0.05"),
+    ("--oversample", "inf", "0 (off) or a share below 1 such as 0.05"),
+])
+def test_train_float_options_are_finite_and_in_range(tmp_path, flag, value, requirement):
+    """Checked at the boundary, before any data loads (the prepared folder does not even exist)."""
+    shown = repr(float(value))
+    one_line_error(invoke("train", tmp_path / "nowhere", "--name", "X", "--runs-dir", tmp_path / "runs", flag, value),
+                   f"{flag} must be {requirement}, not {shown}")
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_config_file_cannot_bring_an_infinite_learning_rate(tmp_path):
+    (tmp_path / "c.toml").write_text("learning-rate = inf\n")
+    one_line_error(invoke("train", tmp_path / "nowhere", "--name", "X", "--runs-dir", tmp_path / "runs", "--config", tmp_path / "c.toml"),
+                   f"--learning-rate must be a positive finite number, not {math.inf!r}")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["eval", "R", "--batch-size", "0"], "--batch-size must be at least 1, not 0"),
+    (["eval", "R", "--batch-size", "-3"], "--batch-size must be at least 1, not -3"),
+    (["predict", "R", "Ann sings", "--batch-size", "0"], "--batch-size must be at least 1, not 0"),
+    (["train", "{tmp}/nowhere", "--name", "X", "--epochs", "0"], "--epochs must be at least 1, not 0"),
+    (["train", "{tmp}/nowhere", "--name", "X", "--batch-size", "0"], "--batch-size must be at least 1, not 0"),
+    (["train", "{tmp}/nowhere", "--name", "X", "--eval-batch-size", "0"], "--eval-batch-size must be at least 1, not 0"),
+    (["train", "{tmp}/nowhere", "--name", "X", "--checkpoint-every", "-1"], "--checkpoint-every must be 0 (off) or more, not -1"),
+])
+def test_int_options_that_must_be_positive_are_checked_first(tmp_path, args, fragment):
+    """The run has no model and the data does not exist: the option is checked before either is needed."""
+    write_run(tmp_path / "runs" / "R", "R", LABELS)
+    one_line_error(invoke(*[a.format(tmp=tmp_path) for a in args], "--runs-dir", tmp_path / "runs"), fragment)
+
+
+# ---------------------------------------------------------------- 5, 6: damaged runs
+
+@pytest.mark.parametrize("command", ["eval", "predict"])
+@pytest.mark.parametrize("damage, fragments", [
+    ("truncated", ["the model weights {model}/tf_model.h5 of run R cannot be read (the file is truncated or damaged)"]),
+    ("empty", ["the model weights {model}/tf_model.h5 of run R cannot be read"]),
+    ("no weights", ["the model folder {model} of run R has no tf_model.h5"]),
+    ("no model", ["run R has no model in {model}"]),
+])
+def test_a_damaged_or_missing_model_is_one_line(trained, tmp_path, command, damage, fragments):
+    run = copy_run(trained, tmp_path)
+    weights = run / "model" / "tf_model.h5"
+    if damage == "truncated":
+        weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    elif damage == "empty":
+        weights.write_bytes(b"")
+    elif damage == "no weights":
+        weights.unlink()
+    else:
+        shutil.rmtree(run / "model")
+    args = ["Ann sings"] if command == "predict" else []
+    fragments = [f.format(model=run / "model") for f in fragments]
+    one_line_error(invoke(command, "R", *args, "--runs-dir", tmp_path / "runs"), *fragments, "restore it from a backup",
+                   "snekner train ... --name R --overwrite")
+
+
+# ---------------------------------------------------------------- 7, 8: tagsets and prepared manifests
+
+@pytest.mark.parametrize("source_id", [10**20, 5_000_000_000, -1, 1.5, "1"])
+def test_a_tagset_id_outside_the_source_ids_is_one_line(tmp_path, tiny_model, sample_dir, source_id):
+    (tmp_path / "t.json").write_text(json.dumps({"O": 0, "B-PER": source_id, "I-PER": 2}))
+    one_line_error(invoke("prep", "--dataset", sample_dir, "--tagset", tmp_path / "t.json", "--model", tiny_model, "--out", tmp_path / "o"),
+                   f"'B-PER' has id {source_id!r}", "ids must be non-negative integers from the source dataset, below 10000")
+
+
+def _drop_dis(tagset: dict) -> None:
+    """B-DIS and I-DIS removed, as a hand edit would: the data still holds their ids."""
+    for label in ("B-DIS", "I-DIS"):
+        del tagset["source_ids"][label]
+    tagset["labels"] = list(tagset["source_ids"])
+    del tagset["types"], tagset["source_to_new"]
+
+
+def _not_bio(tagset: dict) -> None:
+    tagset["source_ids"] = {("E-" + k[2:] if k.startswith("B-") else k): v for k, v in tagset["source_ids"].items()}
+    tagset["labels"] = list(tagset["source_ids"])
+
+
+@pytest.mark.parametrize("edit, fragments", [
+    (lambda t: t["labels"].reverse(), ["lists labels that differ from its tagset's source_ids"]),
+    (lambda t: t["labels"].pop(), ["lists labels that differ from its tagset's source_ids"]),
+    (_drop_dis, ["split train of prepared dataset", "has label id 10 in ner_tags, but its manifest snekner-prepared.json lists 9 labels"]),
+    (_not_bio, ["holds an invalid tagset (tagset b: label 'E-PER' is not BIO)"]),
+    (lambda t: t["source_ids"].update({"B-PER": 10**20}), ["holds an invalid tagset (tagset b: 'B-PER' has id 100000000000000000000)"]),
+])
+def test_hand_edited_labels_of_a_prepared_manifest_are_one_line_at_load(trained, tmp_path, edit, fragments):
+    data = tmp_path / "data"
+    shutil.copytree(trained / "data", data)
+    manifest = json.loads((data / "snekner-prepared.json").read_text())
+    edit(manifest["tagset"])
+    (data / "snekner-prepared.json").write_text(json.dumps(manifest))
+    for args in (["inspect", data], ["train", data, "--name", "X", "--runs-dir", tmp_path / "runs"]):
+        one_line_error(invoke(*args), *fragments, "make it again with `snekner prep ... --overwrite`")
+    assert not (tmp_path / "runs" / "X").exists()
+
+
+# ---------------------------------------------------------------- 9, 10: the model's positions, the window
+
+def test_prep_refuses_a_max_length_beyond_the_models_positions(tmp_path, sample_dir, tiny_model):
+    one_line_error(invoke("prep", "--dataset", sample_dir, "--tagset", "b", "--model", tiny_model, "--max-length", 129, "--out", tmp_path / "o"),
+                   "--max-length must be at most the model's 128 positions, not 129")
+    assert not (tmp_path / "o").exists()
+
+
+def test_train_refuses_data_longer_than_another_models_positions(trained, tmp_path, tiny_model):
+    shorter = tmp_path / "shorter-model"
+    shutil.copytree(tiny_model, shorter)
+    config = json.loads((shorter / "config.json").read_text())
+    (shorter / "config.json").write_text(json.dumps({**config, "max_position_embeddings": 32}))
+    one_line_error(invoke("train", trained / "data", "--name", "X", "--runs-dir", tmp_path / "runs", "--model", shorter),
+                   "was prepared with max length 48, more than the 32 positions of model", "--model")
+    assert not (tmp_path / "runs" / "X").exists()
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["--stride", "46"], "--stride must be from 0 to 45: fewer words than a window holds (46 sub-words: max length 48 less 2 special tokens), not 46"),
+    (["--stride", "1000", "--max-length", "8"], "--stride must be from 0 to 5"),
+    (["--stride", "-1"], "--stride must be from 0 to 45"),
+])
+def test_predict_refuses_a_stride_as_long_as_the_window(trained, args, fragment):
+    one_line_error(invoke("predict", "R", "Ann sings", "--runs-dir", trained / "runs", *args), fragment)
+
+
+# ---------------------------------------------------------------- 11: no TensorFlow log before the error line
+
+def test_an_error_after_tensorflow_loads_is_the_only_line_on_stderr(trained, tmp_path):
+    """In a fresh process, as a user runs it: TensorFlow's start-up log (which TF_CPP_MIN_LOG_LEVEL
+    does not reach) must not come before the error line."""
+    run = copy_run(trained, tmp_path)
+    weights = run / "model" / "tf_model.h5"
+    weights.write_bytes(weights.read_bytes()[:2000])
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_CPP_")}
+    done = subprocess.run([sys.executable, "-m", "snekner", "eval", "R", "--runs-dir", str(tmp_path / "runs")],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.splitlines() == [f"error: the model weights {weights} of run R cannot be read (the file is truncated or damaged); "
+                                        "restore it from a backup, or train the run again with `snekner train ... --name R --overwrite`"]
