@@ -176,10 +176,10 @@ def test_inspect_json_parses_and_agrees_with_the_function(hand_data):
     (["{tmp}/nope"], ["not found"]),
     (["{data}", "--lang", "fr"], ["language 'fr'", "it has: de, en"]),
     (["{data}", "--tagset", "nosuch"], ["unknown tagset", "wikineural"]),
-    (["{strings}"], ["split train", "ner_tags"]),  # labels written as strings, not ids
+    (["{strings}"], ["tag 'PERSON' is not iob2", "train_en.jsonl line 1), word 1", "--scheme"]),  # string labels, but not BIO
 ])
 def test_inspect_bad_input_is_one_line(tmp_path, hand_data, args, fragments):
-    strings = write_layout(tmp_path / "strings", {"train/train_en.jsonl": [{"tokens": ["Ann", "ran"], "ner_tags": ["B-PER", "O"]}]})
+    strings = write_layout(tmp_path / "strings", {"train/train_en.jsonl": [{"tokens": ["Ann", "ran"], "ner_tags": ["PERSON", "O"]}]})
     one_line_error(invoke("inspect", *[a.format(tmp=tmp_path, data=hand_data, strings=strings) for a in args]), *fragments)
 
 

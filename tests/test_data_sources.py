@@ -231,7 +231,10 @@ def _missing(root):
 
 
 def _a_file(root):
-    return write_jsonl(root / "train_en.jsonl", rows_of("en", "train", 1))
+    """Neither JSON lines nor word-and-tag columns (a single .jsonl or column file is one split: test_data_formats.py)."""
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "words.txt").write_text("one\nword\nper\nline\n")
+    return root / "words.txt"
 
 
 def _no_layout(root):
@@ -246,7 +249,7 @@ def _plain(root):
 BAD_INPUT = [
     # id, dataset builder, extra prep options, fragments of the one error line (problem and fix)
     ("dataset-missing", _missing, [], ["not found", "no such folder"]),
-    ("dataset-is-a-file", _a_file, [], ["is a file", "train/ val/ test/"]),
+    ("dataset-is-a-file", _a_file, [], ["is a file snekner cannot read", "neither JSON lines", "--dataset"]),
     ("folder-without-layout", _no_layout, [], ["neither", "train|val|test/<split>_<lang>.jsonl", "point --dataset"]),
     ("no-tokens-column", _no_tokens, ["--lang", "en"], ["split train", "no tokens column", "it has: words", "tokens (list of words)"]),
     ("no-ner_tags-column", _no_ner_tags, ["--lang", "en"], ["split test", "no ner_tags column", "it has: tokens, labels", "ner_tags (list of label ids)"]),

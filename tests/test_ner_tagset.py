@@ -164,14 +164,14 @@ def test_bad_tagset_file(tmp_path, text, message):
 
 def test_unknown_named_tagset_lists_the_named_ones(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SneknerError, match=r"unknown tagset 'c'; pass a tagset file or one of the named tagsets \(a, b") as info:
+    with pytest.raises(SneknerError, match=r"unknown tagset 'c'; pass a tagset file, type names such as PER,ORG,LOC, or one of the named tagsets \(a, b") as info:
         load_tagset("c")
     assert "wikineural" in str(info.value)
 
 
 def test_missing_tagset_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    with pytest.raises(SneknerError, match=r"tagset file missing\.json not found; pass a tagset file or one of the named tagsets"):
+    with pytest.raises(SneknerError, match=r"tagset file missing\.json not found; pass a tagset file, type names such as PER,ORG,LOC, or one of the named tagsets"):
         load_tagset("missing.json")
     with pytest.raises(SneknerError, match=r"tagset file sub/b not found"):
         load_tagset("sub/b")

@@ -196,3 +196,46 @@ def test_prep_german_and_every_language(wikineural, minilm, tmp_path):
     assert {name: s["sentences"] for name, s in manifest["splits"].items()} == {"train": 50, "validation": 50, "test": 50}
     every = datasets.load_from_disk(str(tmp_path / "all" / "data"))
     assert set(every["train"]["lang"]) <= set(languages_in(wikineural))
+
+
+def _iob1(tags: list[str]) -> list[str]:
+    """IOB2 -> IOB1: B- only where an entity directly follows one of its type (CoNLL-2003's original files)."""
+    out = []
+    for i, tag in enumerate(tags):
+        follows_same = i > 0 and tags[i - 1] != "O" and tags[i - 1][2:] == tag[2:]
+        out.append(tag if tag == "O" or (tag.startswith("B-") and follows_same) else "I-" + tag[2:])
+    return out
+
+
+@pytest.mark.parametrize("scheme", ["iob1", "iob2"])
+def test_wikineural_as_conll_files_reads_back_the_same_entities(wikineural, tmp_path, scheme):
+    """English WikiNEuRal written out as CoNLL column files (word, a dummy POS column, tag; IOB1 as
+    CoNLL-2003 ships) reads back, through --scheme, to the very labels of the JSON-lines original."""
+    from snekner.data.reading import Reading
+    from snekner.data.sources import open_source
+    from snekner.ner.tagset import load_tagset
+
+    names = load_tagset("wikineural").labels
+    original = {split: [json.loads(line) for line in (wikineural / folder / f"{folder}_en.jsonl").read_text(encoding="utf-8").splitlines()
+                        if line.strip()] for split, folder in (("train", "train"), ("validation", "val"), ("test", "test"))}
+    folder = tmp_path / "conll"
+    folder.mkdir()
+    for split, rows in original.items():
+        file_name = {"train": "eng.train", "validation": "eng.testa", "test": "eng.testb"}[split]
+        with open(folder / file_name, "w", encoding="utf-8") as f:
+            f.write("-DOCSTART- -X- O\n\n")
+            for row in rows:
+                tags = [names[i] for i in row["ner_tags"]]
+                for word, tag in zip(row["tokens"], _iob1(tags) if scheme == "iob1" else tags):
+                    f.write(f"{word}\tX\t{tag}\n")
+                f.write("\n")
+    source = open_source(str(folder), reading=Reading(scheme=scheme))
+    for split, rows in original.items():
+        read = source.dataset[split]
+        assert len(read) == len(rows)
+        assert read["tokens"] == [row["tokens"] for row in rows]
+        expected = [[names[i] for i in row["ner_tags"]] for row in rows]
+        if scheme == "iob1":  # the original's I- that starts an entity (319 in test) comes back as the B- it stands for
+            expected = [[f"B-{t[2:]}" if t.startswith("I-") and (i == 0 or tags[i - 1][2:] != t[2:]) else t for i, t in enumerate(tags)]
+                        for tags in expected]
+        assert [[source.label_names[i] for i in tags] for tags in read["ner_tags"]] == expected

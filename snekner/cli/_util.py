@@ -178,3 +178,12 @@ def complete_run(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 RUN_ARGUMENT = typer.Argument(..., help="Run name under --runs-dir, or a run folder.", autocompletion=complete_run)
+
+
+# how to read data not shaped like MultiNERD: prep and inspect take the same options
+SCHEME = typer.Option("iob2", "--scheme", help="Tagging scheme of string (or ClassLabel) tags: iob2, iob1 (CoNLL-2003's files) or "
+                      "bioes (also BILOU); converted to IOB2.")
+TOKENS_COLUMN = typer.Option("tokens", "--tokens-column", help="Column holding each sentence's words.")
+TAGS_COLUMN = typer.Option("ner_tags", "--tags-column", help="Column holding each sentence's tags (ids or strings).")
+LANG_COLUMN = typer.Option("lang", "--lang-column", help="Column holding each sentence's language.")
+TAG_COLUMN = typer.Option(-1, "--tag-column", help="In column files, the tag's column counted from 1 (negative: from the end).")

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import numpy as np
 
+from snekner.data.reading import Reading
 from snekner.data.sources import open_source
-from snekner.ner.tagset import Tagset, load_tagset, named_tagsets
+from snekner.ner.tagset import Tagset, load_tagset, named_tagsets, resolve_tagset
 from snekner.store.manifests import PREPARED_MANIFEST
 from snekner.store.prepared import load_prepared
 
@@ -81,7 +82,8 @@ def _sentence_keys(split) -> set[str]:
     return {"\x1f".join(tokens) for tokens in split["tokens"]}
 
 
-def inspect_source(spec: str, lang: str | None = None, tagset_spec: str | None = None, limit: int | None = None) -> dict:
+def inspect_source(spec: str, lang: str | None = None, tagset_spec: str | None = None, limit: int | None = None,
+                   reading: Reading | None = None) -> dict:
     """Statistics of a dataset (hub id, local folder) or of a prepared folder."""
     import pyarrow.compute as pc
 
@@ -94,9 +96,9 @@ def inspect_source(spec: str, lang: str | None = None, tagset_spec: str | None =
         tagset = load_tagset(tagset_spec) if tagset_spec else None
         languages = sorted({lg for s in dataset.values() if "lang" in s.column_names for lg in pc.unique(s.data.column("lang")).to_pylist()})
     else:
-        source = open_source(spec, lang, limit)
+        source = open_source(spec, lang, limit, reading)
         dataset = source.dataset
-        tagset = load_tagset(tagset_spec) if tagset_spec else None
+        tagset = resolve_tagset(tagset_spec, source.label_names, spec) if tagset_spec else None
         width = max(int(pc.max(pc.list_flatten(s.data.table.column("ner_tags").combine_chunks())).as_py() or 0) for s in dataset.values()) + 1
         if tagset is not None:
             width = max(width, tagset.source_width(len(source.label_names) if source.label_names else None))

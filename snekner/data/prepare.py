@@ -8,16 +8,18 @@ snekner/data/tokenize.py.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from snekner.data.sources import check_tag_range, open_source
+from snekner.data.reading import Reading
+from snekner.data.sources import open_source
 from snekner.data.tokenize import tokenize_and_align
+from snekner.data.validation import check_tag_range
 from snekner.errors import OptionError
 from snekner.modeling.models import check_position_limit, load_config, load_tokenizer, position_limit
-from snekner.ner.tagset import Tagset, load_tagset
+from snekner.ner.tagset import Tagset, is_type_list, load_tagset, resolve_tagset
 from snekner.store.atomic import atomic_path, check_output_free, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
 from snekner.store.manifests import (Alignment, PreparedManifest, SplitStats, environment_versions, now_iso,
@@ -49,7 +51,8 @@ def restrict_tags(dataset, tagset: Tagset, width: int):
 class PrepOptions:
     dataset: str = "Babelscape/multinerd"
     lang: str | None = None  # None: every language
-    tagset: str = "a"
+    tagset: str | None = None  # None: every label the dataset names (MultiNERD's: tagset a); a tagset, a file, or PER,ORG,LOC
+    reading: Reading = field(default_factory=Reading)  # column names, tag column, scheme (for data not shaped like MultiNERD)
     model: str = "distilbert-base-uncased"
     max_length: int = 128  # sub-words per sentence, special tokens included
     label_all_tokens: bool = False  # every sub-word labelled (later ones of a B-X word: I-X), or the first only
@@ -98,10 +101,12 @@ def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda
 
 def _prepare(options: PrepOptions, out: Path, overwrite: bool, log) -> PreparedManifest:
     options.validate()
-    tagset = load_tagset(options.tagset)
+    if options.tagset is not None and not is_type_list(options.tagset):
+        load_tagset(options.tagset)  # a bad tagset file fails before the data is read
     check_output_free(out, overwrite, "prepared dataset")
     check_position_limit(options.max_length, position_limit(load_config(options.model)))
-    source = open_source(options.dataset, options.lang, options.limit)
+    source = open_source(options.dataset, options.lang, options.limit, options.reading)
+    tagset = resolve_tagset(options.tagset, source.label_names, options.dataset)
     tagset.check_against_source(source.label_names)
     width = tagset.source_width(len(source.label_names) if source.label_names else None)
     check_tag_range(source, width)
@@ -112,6 +117,7 @@ def _prepare(options: PrepOptions, out: Path, overwrite: bool, log) -> PreparedM
     manifest = PreparedManifest(
         created=now_iso(), dataset=options.dataset, dataset_resolved=source.resolved, dataset_layout=source.layout,
         lang=options.lang, languages_in_source=source.languages, limit=options.limit, tagset=tagset, source_label_count=width,
+        source_labels=source.label_names, scheme=options.reading.scheme.value,
         tokenizer=options.model, tokenizer_class=type(tokenizer).__name__, max_length=options.max_length,
         alignment=Alignment.ALL_SUBWORDS if options.label_all_tokens else Alignment.FIRST_SUBWORD,
         splits={name: split_stats(split) for name, split in prepared.items()}, versions=environment_versions(),

@@ -1,18 +1,24 @@
-"""Open NER source data: a hub id, a folder in the hub's layout, or a `save_to_disk` folder.
+"""Open NER source data: a hub id, a folder in the hub's layout, a `save_to_disk` folder, or CoNLL-style column files.
 
 Every source comes back as a `datasets.DatasetDict` with splits named train / validation /
 test and at least the columns `tokens` (list[str]) and `ner_tags` (list[int]); `lang` is
 kept when present. Data laid out one file per language (the hub layout of
 Babelscape/multinerd: `train/train_en.jsonl`, `val/val_en.jsonl`, `test/test_en.jsonl`) is
-read only for the chosen language.
+read only for the chosen language. Tags that are strings (JSON-lines, a saved or hub dataset,
+column files) or integers with a ClassLabel feature are read in their scheme (`Reading.scheme`),
+turned into IOB2 and numbered by ner.schemes.label_list; `Source.label_names` then names the ids.
+Columns named otherwise are renamed by `Reading`.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
+from snekner.data.conll import conll_files, looks_like_conll, read_conll, split_of
+from snekner.data.reading import Reading, Source
 from snekner.data.sample import write_sample_dataset
+from snekner.data.tags import tags_to_iob2_ids
+from snekner.data.validation import validate_columns
 from snekner.errors import OptionError, SneknerError
 from snekner.settings import cache_dir
 from snekner.store.prepared import canonical_split
@@ -24,45 +30,6 @@ LAYOUT_SPLITS = {"train": "train", "val": "validation", "test": "test"}
 _LAYOUT_FILE = re.compile(r"^(train|val|test)/(train|val|test)_([A-Za-z_-]+)\.jsonl$")
 
 
-@dataclass
-class Source:
-    dataset: object  # datasets.DatasetDict
-    spec: str
-    resolved: str
-    layout: str  # "per-language files" | "save_to_disk" | "hub builder"
-    languages: list[str] = field(default_factory=list)  # present before filtering
-    label_names: list[str] | None = None  # when the data declares its ClassLabel names
-    # where each row came from, so that errors name a row one can find: per split, the files
-    # read in order with their row counts (when the data came from files), and which of the rows
-    # read are kept (when the language filter or the limit dropped some)
-    files_read: dict = field(default_factory=dict)  # split -> [(path, rows)]
-    kept_rows: dict = field(default_factory=dict)  # split -> indices of the kept rows among the rows read
-    lang: str | None = None  # the language chosen, if any
-
-    def where(self, split: str, row: int) -> str:
-        """A row of a split as the user can find it: file and line, or row of the saved split."""
-        if split in self.kept_rows:
-            row = int(self.kept_rows[split][row])
-        if split in self.files_read:
-            for path, rows in self.files_read[split]:
-                if row < rows:
-                    return f"split {split} row {row} of {path.name} ({path} line {_line_of_row(path, row)})"
-                row -= rows
-        return f"split {split} row {row}"
-
-    def select(self, rows: dict) -> None:
-        """Keep only `rows` (split -> indices into the split as it is now); `where` follows them."""
-        import numpy as np
-
-        for name, indices in rows.items():
-            indices = np.asarray(indices, dtype=np.int64)
-            self.kept_rows[name] = np.asarray(self.kept_rows[name])[indices] if name in self.kept_rows else indices
-        # flatten_indices: later steps work on the Arrow tables, which must hold only the kept rows
-        self.dataset = type(self.dataset)(
-            {name: split.select(rows[name]).flatten_indices() if name in rows else split for name, split in self.dataset.items()}
-        )
-
-
 def sample_dataset_dir() -> Path:
     target = cache_dir() / "sample-data-v1"
     if not (target / "test").is_dir():
@@ -70,23 +37,32 @@ def sample_dataset_dir() -> Path:
     return target
 
 
-def open_source(spec: str, lang: str | None = None, limit: int | None = None) -> Source:
+def open_source(spec: str, lang: str | None = None, limit: int | None = None, reading: Reading | None = None) -> Source:
+    reading = reading or Reading()
     if spec == SAMPLE_DATASET:
         source = _open_layout_dir(sample_dataset_dir(), spec, lang)
     else:
         path = Path(spec).expanduser()
         if path.is_dir():
             if (path / "dataset_dict.json").is_file() or (path / "state.json").is_file():
-                source = _open_saved(path, spec, lang)
+                source = _open_saved(path, spec, lang, reading)
             elif _layout_files(path):
                 source = _open_layout_dir(path, spec, lang)
+            elif conll_files(path):
+                source = _open_conll(conll_files(path), spec, lang, reading)
             else:
-                raise SneknerError(f"dataset folder {spec} has neither train|val|test/<split>_<lang>.jsonl files nor a save_to_disk dataset",
+                raise SneknerError(f"dataset folder {spec} has neither train|val|test/<split>_<lang>.jsonl files, nor column files named "
+                                   "for their split (train.txt, dev.conll, ...), nor a save_to_disk dataset",
                                    fix="point {option} at such a folder", option="dataset")
+        elif path.is_file() and path.suffix.lower() in (".jsonl", ".json"):
+            source = _open_jsonl_file(path, spec, lang, reading)
+        elif path.is_file() and looks_like_conll(path):
+            source = _open_conll({split_of(path) or "train": path}, spec, lang, reading)
         elif path.exists():
-            raise SneknerError(f"dataset {spec} is a file; pass the folder that holds train/ val/ test/ (or a save_to_disk folder)")
+            raise SneknerError(f"dataset {spec} is a file snekner cannot read: neither JSON lines (.jsonl) nor word-and-tag columns",
+                               fix="pass such a file, or a folder of them with {option}", option="dataset")
         elif _looks_like_hub_id(spec):
-            source = _open_hub(spec, lang)
+            source = _open_hub(spec, lang, reading)
         else:
             raise SneknerError(f"dataset {spec} not found: no such folder, and it is not a hub id like Babelscape/multinerd")
     source.lang = lang
@@ -94,7 +70,56 @@ def open_source(spec: str, lang: str | None = None, limit: int | None = None) ->
         if limit < 1:
             raise OptionError("limit", limit, "at least 1")
         source.select({name: _first_rows(split, limit) for name, split in source.dataset.items()})
+    validate_columns(source, tags_are_ids=False)
+    tags_to_iob2_ids(source, reading.scheme)
     validate_columns(source)
+    return source
+
+
+def _renamed(dd, reading: Reading, spec: str):
+    """The splits with `reading`'s columns under snekner's names (tokens, ner_tags, lang)."""
+    import datasets
+
+    renames = reading.renames
+    if not renames:
+        return dd
+    out = {}
+    for name, split in dd.items():
+        missing = [old for old, new in renames.items() if old not in split.column_names and new != "lang"]
+        if missing:
+            raise SneknerError(f"split {name} of {spec} has no column {missing[0]!r} (it has: {', '.join(split.column_names)})",
+                               fix="name one of those with {option}", option="tokens_column" if missing[0] == reading.tokens_column else "tags_column")
+        present = {old: new for old, new in renames.items() if old in split.column_names}
+        clash = [new for new in present.values() if new in split.column_names and new not in present]
+        out[name] = split.remove_columns(clash).rename_columns(present)
+    return datasets.DatasetDict(out)
+
+
+def _open_conll(files: dict[str, Path], spec: str, lang: str | None, reading: Reading) -> Source:
+    import datasets
+
+    if lang is not None:
+        raise SneknerError(f"language {lang} was asked for, but column files have no language", fix="drop {option}", option="lang")
+    splits, row_lines = {}, {}
+    for split, path in files.items():
+        read = read_conll(path, reading.tag_column)
+        splits[split] = datasets.Dataset.from_dict({"tokens": read.tokens, "ner_tags": read.tags},
+                                                   features=datasets.Features({"tokens": datasets.Sequence(datasets.Value("string")),
+                                                                               "ner_tags": datasets.Sequence(datasets.Value("string"))}))
+        row_lines[split] = (path, read.first_lines)
+    return Source(datasets.DatasetDict(splits), spec, str(Path(spec).expanduser().resolve()), "column files", row_lines=row_lines)
+
+
+def _open_jsonl_file(path: Path, spec: str, lang: str | None, reading: Reading) -> Source:
+    """One JSON-lines file: one split, named by the file (train.jsonl, dev.jsonl, ...; else train)."""
+    import datasets
+
+    table, rows = _read_jsonl([path])
+    split = split_of(path.with_suffix("")) or "train"
+    dd = _renamed(datasets.DatasetDict({split: datasets.Dataset(table)}), reading, spec)
+    source = _filter_language_column(dd, spec, str(path.resolve()), "JSON-lines file", lang)
+    if not source.kept_rows:
+        source.files_read = {split: [(path, rows[0])]}
     return source
 
 
@@ -179,17 +204,6 @@ def _not_utf8(path: Path) -> str | None:
     return None
 
 
-def _line_of_row(path: Path, row: int) -> int:
-    """The line of a JSON-lines file that holds row `row` (0-based) as read: blank lines are skipped."""
-    with open(path, "rb") as f:
-        for number, line in enumerate(f, 1):
-            if line.strip():
-                if row == 0:
-                    return number
-                row -= 1
-    raise ValueError(f"{path} has fewer rows than were read from it")
-
-
 def _is_blank(path: Path) -> bool:
     size = path.stat().st_size
     return size == 0 or (size < 4096 and not path.read_bytes().strip())
@@ -219,7 +233,7 @@ def _open_layout_dir(root: Path, spec: str, lang: str | None) -> Source:
     return Source(dataset, spec, str(root), "per-language files", present, files_read=files_read)
 
 
-def _open_saved(path: Path, spec: str, lang: str | None) -> Source:
+def _open_saved(path: Path, spec: str, lang: str | None, reading: Reading) -> Source:
     import datasets
 
     try:
@@ -229,7 +243,7 @@ def _open_saved(path: Path, spec: str, lang: str | None) -> Source:
     if isinstance(loaded, datasets.Dataset):
         loaded = datasets.DatasetDict({"train": loaded})
     loaded = datasets.DatasetDict({canonical_split(k): v for k, v in loaded.items()})
-    return _filter_language_column(loaded, spec, str(path), "save_to_disk", lang)
+    return _filter_language_column(_renamed(loaded, reading, spec), spec, str(path), "save_to_disk", lang)
 
 
 def _filter_language_column(dd, spec: str, resolved: str, layout: str, lang: str | None) -> Source:
@@ -267,7 +281,7 @@ def _hub_error(spec: str, e: Exception) -> SneknerError:
     )
 
 
-def _open_hub(spec: str, lang: str | None) -> Source:
+def _open_hub(spec: str, lang: str | None, reading: Reading) -> Source:
     from huggingface_hub import HfApi, hf_hub_download
 
     try:
@@ -276,7 +290,7 @@ def _open_hub(spec: str, lang: str | None) -> Source:
         raise _hub_error(spec, e) from None
     layout = [m for m in map(_LAYOUT_FILE.match, repo_files) if m and m.group(1) == m.group(2)]
     if not layout:
-        return _open_hub_builder(spec, lang)
+        return _open_hub_builder(spec, lang, reading)
     present = sorted({m.group(3) for m in layout})
     chosen = _pick_languages(present, lang, spec)
     files: dict[str, dict[str, Path]] = {}
@@ -291,7 +305,7 @@ def _open_hub(spec: str, lang: str | None) -> Source:
     return Source(dataset, spec, f"hf://datasets/{spec}", "per-language files", present, files_read=files_read)
 
 
-def _open_hub_builder(spec: str, lang: str | None) -> Source:
+def _open_hub_builder(spec: str, lang: str | None, reading: Reading) -> Source:
     import datasets
 
     try:
@@ -299,72 +313,4 @@ def _open_hub_builder(spec: str, lang: str | None) -> Source:
     except Exception as e:
         raise _hub_error(spec, e) from None
     dd = datasets.DatasetDict({canonical_split(k): v for k, v in dd.items()})
-    return _filter_language_column(dd, spec, f"hf://datasets/{spec}", "hub builder", lang)
-
-
-def validate_columns(source: Source) -> None:
-    """Every split has tokens and ner_tags of equal length per row and is not empty."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if not source.dataset:
-        raise SneknerError(f"dataset {source.spec} has no train/val/test splits; check the folder layout")
-    for name, split in source.dataset.items():
-        missing = [c for c in ("tokens", "ner_tags") if c not in split.column_names]
-        if missing:
-            raise SneknerError(
-                f"split {name} of {source.spec} has no {' or '.join(missing)} column (it has: {', '.join(split.column_names)}); "
-                "NER data needs tokens (list of words) and ner_tags (list of label ids)"
-            )
-        if len(split) == 0:
-            which = f"has no {source.lang} sentences" if source.lang else "is empty"
-            raise SneknerError(f"split {name} of {source.spec} {which}", fix="choose another {option} or dataset", option="lang")
-        table = split.data.table
-        _check_column_type(table, name, "tokens", pa.types.is_string, "words (strings)")
-        _check_column_type(table, name, "ner_tags", pa.types.is_integer, "integer label ids (map label names to ids first)")
-        for col in ("tokens", "ner_tags"):
-            if table.column(col).null_count:
-                row = pc.index(pc.is_null(table.column(col)), True).as_py()
-                raise SneknerError(f"{source.where(name, row)}: {col} is missing; fix or drop that row")
-        n_tok = pc.list_value_length(table.column("tokens"))
-        n_tag = pc.list_value_length(table.column("ner_tags"))
-        differ = pc.not_equal(n_tok, n_tag)
-        if pc.any(differ).as_py():
-            row = pc.index(differ, True).as_py()
-            raise SneknerError(
-                f"{source.where(name, row)}: {n_tok[row].as_py()} tokens but {n_tag[row].as_py()} ner_tags; "
-                "fix that row so each token has one tag"
-            )
-
-
-def check_tag_range(source: Source, width: int) -> None:
-    """Every tag id is in 0..width-1; names the first offending split and row."""
-    import pyarrow.compute as pc
-
-    for name, split in source.dataset.items():
-        tags = split.data.table.column("ner_tags").combine_chunks()
-        flat = pc.list_flatten(tags)
-        if len(flat) == 0:
-            continue
-        lo, hi = pc.min_max(flat).values()
-        if lo.as_py() >= 0 and hi.as_py() < width:
-            continue
-        bad_value = lo.as_py() if lo.as_py() < 0 else hi.as_py()
-        parents = pc.list_parent_indices(tags)
-        bad = pc.or_(pc.less(flat, 0), pc.greater_equal(flat, width))
-        row = parents[pc.index(bad, True).as_py()].as_py()
-        raise SneknerError(
-            f"{source.where(name, row)}: tag id {bad_value} is outside the source label range 0..{width - 1}; "
-            "fix the data, or use a tagset whose ids cover it"
-        )
-
-
-def _check_column_type(table, split: str, column: str, is_value_type, wanted: str) -> None:
-    import pyarrow as pa
-
-    typ = table.schema.field(column).type
-    if not (pa.types.is_list(typ) or pa.types.is_large_list(typ)):
-        raise SneknerError(f"split {split}: {column} must be a list per row, not {typ}; each row needs a list of {wanted}")
-    inner = typ.value_type
-    if not (pa.types.is_null(inner) or is_value_type(inner) or (column == "tokens" and pa.types.is_large_string(inner))):
-        raise SneknerError(f"split {split}: {column} must hold {wanted}, not {inner}")
+    return _filter_language_column(_renamed(dd, reading, spec), spec, f"hf://datasets/{spec}", "hub builder", lang)

@@ -7,6 +7,7 @@ every other tag into O and renumbers the kept labels 0..n-1 in the file's order.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,7 +19,9 @@ DEFAULT_SOURCE_LABELS = 31
 # source ids are label ids, and a remap table holds one entry per id up to the largest: a bound
 # far above any dataset's label count keeps a typo (10**20) from asking for that much memory
 MAX_SOURCE_ID = 10_000
-NAMED_FIX = "pass a tagset file or one of the named tagsets ({names})"
+NAMED_FIX = "pass a tagset file, type names such as PER,ORG,LOC, or one of the named tagsets ({names})"
+MULTINERD_TAGSET = "a"  # MultiNERD's 31 labels: what a dataset's integer tags mean when it does not name them
+_TYPE_LIST = re.compile(r"^[\w-]+(,[\w-]+)*$")  # PER,ORG,LOC
 
 
 def tagset_dirs() -> list[Path]:
@@ -173,3 +176,34 @@ def load_tagset(spec: str) -> Tagset:
     except SneknerError as e:
         raise SneknerError(f"tagset {path}: {e}; keep one entry per label") from None
     return parse_tagset(mapping, name=path.stem, path=str(path))
+
+
+def is_type_list(spec: str) -> bool:
+    """Whether a --tagset value names types (PER,ORG,LOC) rather than a tagset file or a named tagset."""
+    return not (Path(spec).expanduser().is_file() or spec in named_tagsets()) and bool(_TYPE_LIST.match(spec))
+
+
+def resolve_tagset(spec: str | None, label_names: list[str] | None, dataset: str = "the dataset") -> Tagset:
+    """The tagset a dataset is restricted to, given its labels (`label_names`; None: MultiNERD's ids):
+
+    None: every label the dataset names (MultiNERD's all, tagset a, when it names none); a named
+    tagset or a tagset file; or type names, "PER,ORG,LOC", each kept with its B- and I- label.
+    """
+    if spec is None:
+        if label_names is None:
+            return load_tagset(MULTINERD_TAGSET)
+        return parse_tagset({label: i for i, label in enumerate(label_names)}, name="all")
+    if not is_type_list(spec):
+        return load_tagset(spec)
+    names = label_names if label_names is not None else load_tagset(MULTINERD_TAGSET).labels
+    ids = {label: i for i, label in enumerate(names)} if label_names is not None else load_tagset(MULTINERD_TAGSET).source_ids
+    available = sorted({label[2:] for label in ids if label[:2] == "B-"})
+    if "," not in spec and spec not in available:
+        return load_tagset(spec)  # not a type: the unknown-tagset error, which lists the named ones
+    mapping = {"O": ids["O"]} if "O" in ids else {}
+    for typ in (t.strip() for t in spec.split(",")):
+        if f"B-{typ}" not in ids or f"I-{typ}" not in ids:
+            raise SneknerError(f"type {typ!r} is not one of {dataset}'s ({', '.join(available) or 'none'})",
+                               fix="name types it has in {option}, or a tagset file", option="tagset")
+        mapping[f"B-{typ}"], mapping[f"I-{typ}"] = ids[f"B-{typ}"], ids[f"I-{typ}"]
+    return parse_tagset(mapping, name=spec)

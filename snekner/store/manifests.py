@@ -148,6 +148,8 @@ class PreparedManifest:
     tokenizer_class: str | None = None
     versions: dict[str, str] = field(default_factory=dict)
     note: str | None = None  # e.g. how a benchmark derived this folder from another
+    source_labels: list[str] | None = None  # the source's label names, when it has them (string tags, ClassLabel, column files)
+    scheme: str | None = None  # the tagging scheme the source was read in (converted to IOB2)
 
     @property
     def labels(self) -> list[str]:
