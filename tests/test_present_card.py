@@ -198,6 +198,16 @@ def no_dotenv(tmp_path, monkeypatch):
 
 
 
+@pytest.fixture
+def no_weights_to_export(monkeypatch):
+    """The fake runs have no weights: the PyTorch export a push makes (tests/test_export.py) writes a stand-in."""
+    def write_hub_folder(run, folder):
+        (folder / "model.safetensors").write_bytes(b"stand-in")
+        return 0.0
+
+    monkeypatch.setattr("snekner.hub.write_hub_folder", write_hub_folder)
+
+
 def fake_training(monkeypatch, run_path: Path):
     """`snekner train` returns this finished run without training (the push is what is tested)."""
     def train(prepared, name, runs_dir, options, resume=False, overwrite=False, log=lambda m: None, explicit=()):
@@ -208,7 +218,7 @@ def fake_training(monkeypatch, run_path: Path):
 
 @pytest.mark.parametrize("index, token, pushes", [(0, True, True), (1, True, False), (1, False, False)],
                          ids=["chief", "other-worker", "other-worker-without-token"])
-def test_only_the_chief_writes_the_card_and_pushes(no_dotenv, tmp_path, monkeypatch, index, token, pushes):
+def test_only_the_chief_writes_the_card_and_pushes(no_dotenv, no_weights_to_export, tmp_path, monkeypatch, index, token, pushes):
     """In a multi-worker cluster every machine runs the same `snekner train --push-to-hub`; only the chief
     (worker 0 here) has the model, so only it writes the card and pushes, and only it needs a token."""
     import huggingface_hub
@@ -258,7 +268,7 @@ def _files_containing(root: Path, needle: str) -> list[Path]:
     return [p for p in root.rglob("*") if p.is_file() and needle.encode() in p.read_bytes()]
 
 
-def test_push_to_unreachable_hub_is_one_line_and_never_shows_the_token(no_dotenv, tmp_path, monkeypatch, caplog, capfd):
+def test_push_to_unreachable_hub_is_one_line_and_never_shows_the_token(no_dotenv, no_weights_to_export, tmp_path, monkeypatch, caplog, capfd):
     import huggingface_hub.constants
     from huggingface_hub.utils import reset_sessions
 
@@ -284,7 +294,7 @@ def test_push_to_unreachable_hub_is_one_line_and_never_shows_the_token(no_dotenv
     assert _files_containing(tmp_path / "runs", FAKE_TOKEN) == []
 
 
-def test_hub_error_text_is_scrubbed_of_the_token(no_dotenv, tmp_path, monkeypatch):
+def test_hub_error_text_is_scrubbed_of_the_token(no_dotenv, no_weights_to_export, tmp_path, monkeypatch):
     import huggingface_hub
 
     from snekner.hub import push_run

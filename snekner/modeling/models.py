@@ -119,25 +119,57 @@ def build_token_classifier(name_or_path: str, labels: list[str]):
         label2id={label: i for i, label in enumerate(labels)},
     )
     if (directory / TF_WEIGHTS).is_file():
-        return TFAutoModelForTokenClassification.from_pretrained(str(directory), config=config, ignore_mismatched_sizes=True)
+        # use_safetensors=False: a folder with both (a hub repo snekner pushed) would make transformers read the
+        # PyTorch-format model.safetensors, which it cannot without torch (transformers#40028)
+        return TFAutoModelForTokenClassification.from_pretrained(str(directory), config=config, ignore_mismatched_sizes=True,
+                                                                 use_safetensors=False)
     if not ((directory / SAFETENSORS).is_file() or (directory / SAFETENSORS_INDEX).is_file()):
         raise SneknerError(
             f"model {name_or_path} has neither {TF_WEIGHTS} nor {SAFETENSORS}; snekner loads TF or safetensors weights "
             "(a pytorch_model.bin needs torch: convert it to safetensors first)"
         )
-    from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
-
     model = TFAutoModelForTokenClassification.from_config(config)
     state = _safetensors_state(directory)
     # the classifier head is new: drop any head in the checkpoint whose shape would not fit
     state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
-    _, info = load_pytorch_state_dict_in_tf2_model(model, state, allow_missing_keys=True, output_loading_info=True)
+    info = _load_pytorch_state(model, state)
     encoder_missing = [k for k in info["missing_keys"] if not k.startswith("classifier")]
     if encoder_missing:
         raise SneknerError(
             f"model {name_or_path}: {len(encoder_missing)} encoder weights (e.g. {encoder_missing[0]}) are not in {SAFETENSORS}; "
             "is it a checkpoint of the architecture its config.json names?"
         )
+    return model
+
+
+def _load_pytorch_state(model, state: dict, ignore_mismatched_sizes: bool = False) -> dict:
+    """Assign a PyTorch-format state dict to a TF model (transformers' PT->TF mapping); returns its loading info."""
+    from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
+
+    _, info = load_pytorch_state_dict_in_tf2_model(model, state, allow_missing_keys=True, output_loading_info=True,
+                                                   ignore_mismatched_sizes=ignore_mismatched_sizes, skip_logger_warnings=True)
+    return info
+
+
+def load_pytorch_classifier(directory: Path):
+    """A TF token classifier from a folder holding a PyTorch-format token classifier (config.json, model.safetensors):
+    every weight, the head included, must be in the checkpoint, and nothing else."""
+    import tensorflow as tf
+    from transformers import AutoConfig, TFAutoModelForTokenClassification
+
+    directory = Path(directory)
+    if not (directory / SAFETENSORS).is_file() and not (directory / SAFETENSORS_INDEX).is_file():
+        raise SneknerError(f"{directory} has no {SAFETENSORS}")
+    model = TFAutoModelForTokenClassification.from_config(AutoConfig.from_pretrained(str(directory)))
+    try:
+        info = _load_pytorch_state(model, _safetensors_state(directory), ignore_mismatched_sizes=True)
+    except (ValueError, tf.errors.InvalidArgumentError) as e:  # a weight of another shape (numpy's reshape or TF's says so)
+        raise SneknerError(f"{directory / SAFETENSORS} does not fit a {type(model).__name__} ({str(e).splitlines()[0]})") from None
+    for problem in ("missing_keys", "unexpected_keys", "mismatched_keys"):
+        if info[problem]:
+            what = problem.replace("_keys", "")
+            raise SneknerError(f"{directory / SAFETENSORS} does not fit a {type(model).__name__}: {len(info[problem])} "
+                               f"{what} weights (e.g. {info[problem][0]})")
     return model
 
 
@@ -149,7 +181,8 @@ def save_model(model, tokenizer, directory: Path) -> None:
 def load_trained(directory: Path):
     from transformers import TFAutoModelForTokenClassification
 
-    return TFAutoModelForTokenClassification.from_pretrained(str(directory))
+    # use_safetensors=False: only tf_model.h5 holds a run's weights (see build_token_classifier)
+    return TFAutoModelForTokenClassification.from_pretrained(str(directory), use_safetensors=False)
 
 
 def run_model_dir(run: Run) -> Path:

@@ -300,9 +300,21 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
 
     lines += ["## How to use", ""]
     source = repo_id or str(run.model_dir)
-    lines += [f"The model folder (`{run.model_dir.name}/` of the run{', pushed to `' + repo_id + '`' if repo_id else ''}) holds "
-              "the TensorFlow weights, the tokenizer and the label maps:", "",
-              "```python",
+    if repo_id:
+        lines += [f"`{repo_id}` holds PyTorch weights (`model.safetensors`, made by `snekner export --format pytorch` and checked "
+                  "against the TensorFlow model's logits) and the TensorFlow weights (`tf_model.h5`). With PyTorch:", "",
+                  "```python",
+                  "from transformers import pipeline",
+                  "",
+                  f'ner = pipeline("token-classification", model={json.dumps(repo_id)}, aggregation_strategy="first")',
+                  'print(ner("Angela Merkel visited Paris."))',
+                  "```", "",
+                  "With TensorFlow (`use_safetensors=False`: transformers 4.x would otherwise read the PyTorch weights):", ""]
+    else:
+        lines += [f"The model folder (`{run.model_dir.name}/` of the run) holds the TensorFlow weights, the tokenizer and the "
+                  "label maps (`snekner export RUN --format pytorch` makes a PyTorch copy):", ""]
+    loads = f"{json.dumps(source)}, use_safetensors=False" if repo_id else json.dumps(source)
+    lines += ["```python",
               "import os",
               "",
               'os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # transformers 4.x TF models need Keras 2 (tf-keras)',
@@ -310,7 +322,7 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
               "from transformers import AutoTokenizer, TFAutoModelForTokenClassification, pipeline",
               "",
               f"tokenizer = AutoTokenizer.from_pretrained({json.dumps(source)})",
-              f"model = TFAutoModelForTokenClassification.from_pretrained({json.dumps(source)})",
+              f"model = TFAutoModelForTokenClassification.from_pretrained({loads})",
               'ner = pipeline("token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="first")',
               'print(ner("Angela Merkel visited Paris."))',
               "```", ""]
