@@ -141,3 +141,37 @@ def test_inspect_reads_column_files(tmp_path):
     report = json.loads(result.output)
     assert report["splits"]["train"]["entities"] == {"LOC": 2, "MISC": 1, "ORG": 1, "PER": 1}
     assert report["splits"]["train"]["bio_violations"] == 0 and report["labels_from"] == "the dataset's own label names"
+
+
+def test_a_conll_2003_style_folder_trains_and_evaluates(sample_dir, tiny_model, tmp_path):
+    """The issue's bar: IOB1 column files, `prep --dataset FOLDER --scheme iob1` (and the test model), then train and eval."""
+    from snekner.ner.tagset import load_tagset
+
+    names = load_tagset("a").labels
+    folder = tmp_path / "conll2003"
+    folder.mkdir()
+    for split, file_name in (("train", "eng.train"), ("val", "eng.testa"), ("test", "eng.testb")):
+        lines = ["-DOCSTART- -X- -X- O", ""]
+        for line in (sample_dir / split / f"{split}_en.jsonl").read_text(encoding="utf-8").splitlines():
+            row = json.loads(line)
+            tags = [names[i] for i in row["ner_tags"]]
+            for i, (word, tag) in enumerate(zip(row["tokens"], tags)):
+                follows_same = i > 0 and tags[i - 1] != "O" and tags[i - 1][2:] == tag[2:]
+                iob1 = tag if tag == "O" or (tag.startswith("B-") and follows_same) else "I-" + tag[2:]
+                lines.append(f"{word} NN O {iob1}")
+            lines.append("")
+        (folder / file_name).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    prepared, runs = tmp_path / "prepared", tmp_path / "runs"
+    ok("prep", "--dataset", folder, "--scheme", "iob1", "--model", tiny_model, "--out", prepared)
+    manifest = json.loads((prepared / "snekner-prepared.json").read_text())
+    assert manifest["dataset_layout"] == "column files" and "B-PER" in manifest["tagset"]["labels"]
+    ok("train", prepared, "--name", "C", "--runs-dir", runs, "--epochs", 1, "--batch-size", 8)
+    ok("eval", "C", "--runs-dir", runs)
+    result = json.loads((runs / "C" / "eval" / "test.json").read_text())
+    assert result["n_sentences"] == 40 and set(result["per_type"]) == set(manifest["tagset"]["types"])
+
+
+def test_inspect_suggests_iob1_when_named_labels_break_bio(tmp_path):
+    report = json.loads(ok("inspect", conll_folder(tmp_path / "c"), "--json").output)
+    assert report["scheme"] == "iob2" and report["splits"]["train"]["bio_violations"] == 4
+    assert any("read it in scheme iob1" in line for line in report["findings"])

@@ -105,6 +105,8 @@ def inspect_source(spec: str, lang: str | None = None, tagset_spec: str | None =
         names, names_from = _label_names(source.label_names, tagset, width)
         languages = source.languages
     report: dict = {"dataset": spec, "lang": lang, "labels_from": names_from, "languages": languages, "splits": {}}
+    if prepared_manifest is None and source.label_names is not None:
+        report["scheme"] = (reading or Reading()).scheme.value  # the scheme named labels were read in
     if prepared_manifest is not None:
         report["prepared"] = {"dataset": prepared_manifest.dataset, "lang": prepared_manifest.lang, "tokenizer": prepared_manifest.tokenizer,
                               "max_length": prepared_manifest.max_length, "alignment": prepared_manifest.alignment.value}
@@ -147,8 +149,9 @@ def findings(report: dict) -> list[str]:
     all_types = sorted({t for e in splits.values() for t in e["entities"]})
     for name, entry in splits.items():
         if entry["bio_violations"]:
+            iob1 = "; if the data is IOB1 (as CoNLL-2003's files are), read it in scheme iob1" if report.get("scheme") == "iob2" else ""
             lines.append(f"{name}: {entry['bio_violations']} I-X tags follow O or another type (BIO violations); "
-                         "conlleval scoring starts a new entity at each")
+                         f"conlleval scoring starts a new entity at each{iob1}")
         for t in all_types:
             count = entry["entities"].get(t, 0)
             if count == 0:
