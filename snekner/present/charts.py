@@ -16,13 +16,12 @@ FONT = 'font-family="inherit" font-size="12"'
 
 @dataclass
 class Series:
-    """One line: (x, y) points (x: the epoch), its colour, and whether it stands out (thicker) or recedes (dashed)."""
+    """One line: (x, y) points (x: the epoch), its colour, and whether it stands out (thicker, drawn on top)."""
 
     name: str
     points: list[tuple[float, float]]
     color: str
     bold: bool = False
-    dashed: bool = False
 
 
 @dataclass
@@ -92,7 +91,7 @@ def line_chart(title: str, series: list[Series], y_label: str, y_range: tuple[fl
                f'<text x="14" y="{top + plot_h / 2}" text-anchor="middle" {FONT} fill="#555" '
                f'transform="rotate(-90 14 {top + plot_h / 2})">{esc(y_label)}</text>')
     def stroke(s: Series) -> str:
-        return f'stroke="{esc(s.color)}" stroke-width="{3 if s.bold else 1.8}"' + (' stroke-dasharray="5 3"' if s.dashed else "")
+        return f'stroke="{esc(s.color)}" stroke-width="{3 if s.bold else 1.8}"'
 
     for s in sorted(drawn, key=lambda s: s.bold):  # bold lines last: on top where lines meet
         points = " ".join(f"{px(x):.1f},{py(y):.1f}" for x, y in s.points)
