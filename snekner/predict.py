@@ -11,6 +11,8 @@
   the same forward function `snekner eval` uses (snekner.modeling.forward.subword_predictions).
 - Scores: a word's score is the softmax probability of its predicted label on its first sub-word;
   an entity's score is the mean over its words. Entities are chunked as conlleval does.
+- Offsets: windows hold word indices, so each word keeps its character span in the input text, and an
+  entity of raw text carries `start_char`/`end_char` (its first word's start, its last word's end).
 """
 from __future__ import annotations
 
@@ -297,21 +299,23 @@ def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str]
 
 
 def find_entities(sentence: Sentence, tags: list[str], scores: list[float | None]) -> list[dict]:
-    """Entities of one sentence: text, type, start, end (word indices, end exclusive), mean word score."""
+    """Entities of one sentence: text, type, start, end (word indices, end exclusive), mean word score;
+    for raw text also start_char, end_char: the entity's span in the text (end exclusive), `text` its slice."""
     entities = []
+    raw = sentence.offsets is not None and sentence.text is not None
     for typ, first, last in chunk(tags, "conlleval"):
-        if sentence.offsets is not None and sentence.text is not None:
-            text = sentence.text[sentence.offsets[first][0]:sentence.offsets[last][1]]
-        else:
-            text = " ".join(sentence.words[first:last + 1])
         known = [s for s in scores[first:last + 1] if s is not None]
-        entities.append({
-            "text": text,
+        entity = {
+            "text": " ".join(sentence.words[first:last + 1]),
             "type": typ,
             "start": first,
             "end": last + 1,
             "score": round(float(np.mean(known)), 4) if known else None,
-        })
+        }
+        if raw:
+            start_char, end_char = sentence.offsets[first][0], sentence.offsets[last][1]
+            entity.update(text=sentence.text[start_char:end_char], start_char=start_char, end_char=end_char)
+        entities.append(entity)
     return entities
 
 

@@ -208,9 +208,11 @@ def sample_predictions() -> list[Prediction]:
 def test_entities_slice_the_original_text_and_average_word_scores():
     p1, p2, p3 = sample_predictions()
     assert p1.entities == [
-        {"text": "Angela  Merkel", "type": "PER", "start": 0, "end": 2, "score": pytest.approx(0.8)},
-        {"text": "Paris", "type": "LOC", "start": 3, "end": 4, "score": pytest.approx(0.6)},
+        {"text": "Angela  Merkel", "type": "PER", "start": 0, "end": 2, "score": pytest.approx(0.8), "start_char": 0, "end_char": 14},
+        {"text": "Paris", "type": "LOC", "start": 3, "end": 4, "score": pytest.approx(0.6), "start_char": 23, "end_char": 28},
     ]
+    for e in p1.entities:  # raw text: the entity's characters; a token list has no text to point into
+        assert p1.sentence.text[e["start_char"]:e["end_char"]] == e["text"]
     assert p2.entities == [{"text": "New York", "type": "LOC", "start": 0, "end": 2, "score": pytest.approx(0.375)}]
     assert p3.entities == []
 
@@ -220,6 +222,7 @@ def test_jsonl_format():
     lines = format_jsonl(predictions).splitlines()
     assert len(lines) == 3
     first = json.loads(lines[0])
+    assert first["text"] == "Angela  Merkel visited Paris ." and "text" not in json.loads(lines[1])
     assert first["tokens"] == ["Angela", "Merkel", "visited", "Paris", "."]
     assert [(e["text"], e["type"], e["start"], e["end"]) for e in first["entities"]] == [("Angela  Merkel", "PER", 0, 2), ("Paris", "LOC", 3, 4)]
     for line, p in zip(lines, predictions):
@@ -371,6 +374,10 @@ def test_predict_text_arguments_in_every_format(trained):
             assert e["text"].replace(" ", "") == "".join(obj["tokens"][e["start"]:e["end"]])
             assert 0 < e["score"] <= 1
     entities = [e for line in jsonl_lines for e in json.loads(line)["entities"]]
+    for text, line in zip(texts, jsonl_lines):
+        obj = json.loads(line)
+        assert obj["text"] == text
+        assert all(text[e["start_char"]:e["end_char"]] == e["text"] for e in obj["entities"])
     if entities:
         rows = table.splitlines()
         assert rows[0].split() == ["sentence", "entity", "type", "words", "score"]
@@ -416,6 +423,14 @@ def test_predict_text_file_and_tiny_max_length_windows(trained, tmp_path, sample
 
     tokenizer = AutoTokenizer.from_pretrained(str(trained / "P" / "model"))
     assert len(tokenizer(full[0]["tokens"], is_split_into_words=True)["input_ids"]) > 3 * 6  # 3+ windows of 6 sub-words
+    # each word keeps its characters through the windows: entities of raw text point into it
+    spaced = "  " + "   ".join(long) + " \t"
+    path.write_text(spaced + "\n", encoding="utf-8")
+    windowed = json.loads(ok("predict", "P", "--runs-dir", trained, "--input", path, "--format", "jsonl", "--max-length", 8).output)
+    assert windowed["text"] == spaced.rstrip("\n") and windowed["tokens"] == full[0]["tokens"]
+    for e in windowed["entities"]:
+        assert spaced[e["start_char"]:e["end_char"]] == e["text"]
+        assert e["text"].split() == windowed["tokens"][e["start"]:e["end"]]
     # stdin, and a stride
     piped = runner.invoke(app, ["predict", "P", "--runs-dir", str(trained), "--input", "-", "--format", "conll", "--max-length", "8", "--stride", "1"],
                           input=f"{text}\n")
@@ -429,7 +444,9 @@ def test_predict_text_file_and_tiny_max_length_windows(trained, tmp_path, sample
     (["--input", "{tmp}/empty.txt"], ["has no sentences"]),
     ([], ["nothing to predict", "--input"]),
     (["Some text", "--input", "{tmp}/empty.txt"], ["not both"]),
-    (["Some text", "--format", "xml"], ["--format", "'xml' is not one of 'table', 'jsonl', 'conll'"]),
+    (["Some text", "--format", "xml"], ["--format", "'xml' is not one of 'table', 'jsonl', 'conll', 'html'"]),
+    (["Some text", "--out", "{tmp}"], ["is a folder", "--out"]),
+    (["Some text", "--out", "{tmp}/no/such/page.html"], ["does not exist", "--out"]),
     (["Some text", "--max-length", "2"], ["--max-length must be at least 3", "not 2"]),
     (["Some text", "--max-length", "4096"], ["--max-length must be at most the model's 128 positions", "not 4096"]),
     (["Some text", "--stride", "-1"], ["--stride"]),

@@ -33,18 +33,19 @@ def _is_groups(result: dict) -> bool:
     return "seeds" in result
 
 
-def _headers(result: dict, split_sd: bool = False) -> list[str]:
+def headers(result: dict, split_sd: bool = False) -> list[str]:
+    """Column titles of `rows` (split_sd: a group's mean and sd in two columns)."""
     names = result["runs"]
     if _is_groups(result):
         shown = [f"{n} ({len(result['seeds'][n])} seed{'s' if len(result['seeds'][n]) != 1 else ''})" for n in names]
         runs = [h for n, s in zip(names, shown) for h in ((f"{n} mean", f"{n} sd") if split_sd else (f"{s} mean ± sd",))]
-        headers = ["type"] + runs + [f"{_difference(n, names[0])} (means)" for n in names[1:]] + ["support"]
+        titles = ["type"] + runs + [f"{_difference(n, names[0])} (means)" for n in names[1:]] + ["support"]
     else:
-        headers = ["type"] + names + [_difference(n, names[0]) for n in names[1:]] + ["support"]
+        titles = ["type"] + names + [_difference(n, names[0]) for n in names[1:]] + ["support"]
     if result.get("bootstrap"):
         percent = f"{result['bootstrap']['confidence'] * 100:g}%"
-        headers += [f"{_difference(n, names[0])} {percent} CI" for n in names[1:]]
-    return headers
+        titles += [f"{_difference(n, names[0])} {percent} CI" for n in names[1:]]
+    return titles
 
 
 def _cell(value, is_delta: bool) -> str:
@@ -120,20 +121,20 @@ def render(result: dict, fmt: str = "table") -> str:
     fmt = Format(fmt)
     if fmt == Format.JSON:
         return json.dumps(result, indent=2)
-    headers = _headers(result, split_sd=fmt == Format.CSV)
+    titles = headers(result, split_sd=fmt == Format.CSV)
     body = rows(result, split_sd=fmt == Format.CSV)
     if fmt == Format.CSV:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(headers)
+        writer.writerow(titles)
         writer.writerows(body)
         return buf.getvalue().rstrip("\n")
     from tabulate import tabulate
 
     n_intervals = len(result["runs"]) - 1 if result.get("bootstrap") else 0
     title = f"{result['metric']} on {result['split']} ({result['mode']})"
-    table = tabulate(body, headers=headers, tablefmt="github" if fmt == Format.MARKDOWN else "simple", disable_numparse=True,
-                     colalign=("left",) + ("right",) * (len(headers) - 1 - n_intervals) + ("left",) * n_intervals)
+    table = tabulate(body, headers=titles, tablefmt="github" if fmt == Format.MARKDOWN else "simple", disable_numparse=True,
+                     colalign=("left",) + ("right",) * (len(titles) - 1 - n_intervals) + ("left",) * n_intervals)
     notes = [n for n in (own_overall_note(result), footnote(result) if result.get("bootstrap") else None) if n]
     if notes:
         table += ("\n\n" if fmt == Format.MARKDOWN else "\n") + ("\n\n" if fmt == Format.MARKDOWN else "\n").join(notes)

@@ -1,20 +1,48 @@
-"""Predictions of `snekner predict` as a table, JSON lines or CoNLL columns."""
+"""Predictions of `snekner predict` as a table, JSON lines, CoNLL columns or an HTML page."""
 from __future__ import annotations
 
 import json
+from collections import Counter
 from enum import Enum
 
 from snekner.predict import Prediction
+from snekner.present.html import Span, esc, legend, marked_text, page, type_colors, words_text
 
 
 class PredictFormat(str, Enum):
     TABLE = "table"  # sentence, entity, type, words start-end, score
-    JSONL = "jsonl"  # {"tokens", "entities": [{"text", "type", "start", "end", "score"}]} per sentence
+    JSONL = "jsonl"  # {"text"?, "tokens", "entities": [{"text", "type", "start", "end", "start_char"?, "end_char"?, "score"}]}
     CONLL = "conll"  # word<TAB>tag lines, blank line between sentences
+    HTML = "html"  # one self-contained page, entities highlighted per type
 
 
 def format_jsonl(predictions: list[Prediction]) -> str:
-    return "\n".join(json.dumps({"tokens": p.sentence.words, "entities": p.entities}, ensure_ascii=False) for p in predictions)
+    """A line per sentence; raw text keeps its `text`, to which the entities' start_char/end_char point."""
+    def line(p: Prediction) -> dict:
+        text = {"text": p.sentence.text} if p.sentence.text is not None else {}
+        return {**text, "tokens": p.sentence.words, "entities": p.entities}
+
+    return "\n".join(json.dumps(line(p), ensure_ascii=False) for p in predictions)
+
+
+def format_html(predictions: list[Prediction], title: str = "snekner predict") -> str:
+    """A page with each sentence's entities marked in displaCy's look (raw text as given, token lists joined by spaces)."""
+    counts = Counter(e["type"] for p in predictions for e in p.entities)
+    colors = type_colors(sorted(counts))
+    sentences = []
+    for p in predictions:
+        if p.sentence.text is not None and p.sentence.offsets is not None:
+            text, offsets = p.sentence.text, p.sentence.offsets
+        else:
+            text, offsets = words_text(p.sentence.words)
+        spans = [Span(offsets[e["start"]][0], offsets[e["end"] - 1][1], e["type"],
+                      title="" if e["score"] is None else f"{e['type']} {e['score']:.3f}") for e in p.entities]
+        sentences.append(marked_text(text, spans, colors))
+    n_entities = sum(counts.values())
+    head = (f"<h1>{esc(title)}</h1>\n<p class=\"meta\">{len(predictions)} sentence{'s' if len(predictions) != 1 else ''}, "
+            f"{n_entities} entit{'ies' if n_entities != 1 else 'y'} (hover an entity for its score)</p>\n"
+            f'<div class="entities" id="legend">{legend(dict(sorted(counts.items())), colors)}</div>\n<hr>')
+    return page(title, head + '\n<div id="sentences">\n' + "\n".join(sentences) + "\n</div>")
 
 
 def format_conll(predictions: list[Prediction]) -> str:
@@ -34,4 +62,5 @@ def format_table(predictions: list[Prediction]) -> str:
 
 
 def format_predictions(predictions: list[Prediction], fmt: str) -> str:
-    return {PredictFormat.TABLE: format_table, PredictFormat.JSONL: format_jsonl, PredictFormat.CONLL: format_conll}[PredictFormat(fmt)](predictions)
+    return {PredictFormat.TABLE: format_table, PredictFormat.JSONL: format_jsonl, PredictFormat.CONLL: format_conll,
+            PredictFormat.HTML: format_html}[PredictFormat(fmt)](predictions)

@@ -11,14 +11,20 @@ def _table(rows, headers) -> str:
                     colalign=("left",) + ("right",) * (len(headers) - 1))
 
 
+SCORE_HEADERS = ["type", "precision", "recall", "f1", "support"]
+
+
+def score_rows(result: dict) -> list[list[str]]:
+    """Per type, then overall: precision, recall, F1 and gold support of one evaluation."""
+    return [[t, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", str(v["support"])]
+            for t, v in [*result["per_type"].items(), ("overall", result["overall"])]]
+
+
 def render_scores(result: dict) -> str:
-    rows = [[t, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", str(v["support"])]
-            for t, v in result["per_type"].items()]
     o = result["overall"]
-    rows.append(["overall", f"{o['precision']:.4f}", f"{o['recall']:.4f}", f"{o['f1']:.4f}", str(o["support"])])
     head = (f"{result['run']} on {result['split']} ({result['n_sentences']} sentences, {result['mode']}): "
             f"F1 {o['f1']:.4f}, word accuracy {o['accuracy']:.4f}")
-    text = head + "\n" + _table(rows, ["type", "precision", "recall", "f1", "support"])
+    text = head + "\n" + _table(score_rows(result), SCORE_HEADERS)
     if result.get("per_language"):
         text += "\n\n" + render_per_language(result["per_language"])
     return text
@@ -70,11 +76,10 @@ def render_per_language(per_language: dict) -> str:
     return text
 
 
-def render_confusion(conf: dict) -> str:
-    """Rows: gold types; columns: correct, each type gold entities were predicted as, boundary, missed.
-
-    The last row, "spurious", counts predicted entities (by predicted type) that overlap no gold entity.
-    """
+def confusion_table(conf: dict) -> tuple[list[str], list[list[str]]]:
+    """Headers and rows of the confusion table. Rows: gold types; columns: support, correct, each type gold
+    entities were predicted as, boundary, missed. The last row, "spurious", counts predicted entities
+    (by predicted type) that overlap no gold entity."""
     types = conf["types"]
     gold = conf["gold"]
     spurious = conf["spurious"]
@@ -88,9 +93,19 @@ def render_confusion(conf: dict) -> str:
                     + [str(row["boundary"]), str(row["missed"])])
     rows.append(["spurious", "", ""] + [str(spurious.get(t, 0)) for t in others] + ["", ""])
     headers = ["gold \\ predicted", "support", "correct"] + [f"as {t}" for t in others] + ["boundary", "missed"]
+    return headers, rows
+
+
+CONFUSION_KEY = ("correct: same span and type; as X: same span, type X; boundary: no exact match, overlapped by its type; missed: else",
+                 "spurious: predicted entities that overlap no gold entity, by predicted type")
+
+
+def render_confusion(conf: dict) -> str:
+    """The confusion table (`confusion_table`) with its key."""
+    headers, rows = confusion_table(conf)
+    spurious = conf["spurious"]
     head = (f"entity confusion ({conf['mode']}), gold types by what was predicted on their words:\n"
-            "  correct: same span and type; as X: same span, type X; boundary: no exact match, overlapped by its type; missed: else\n"
-            f"  spurious: predicted entities that overlap no gold entity, by predicted type ({sum(spurious.values())} in all)")
+            f"  {CONFUSION_KEY[0]}\n  {CONFUSION_KEY[1]} ({sum(spurious.values())} in all)")
     return head + "\n" + _table(rows, headers)
 
 

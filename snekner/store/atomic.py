@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from snekner.errors import DiskFullError, OutputExistsError
+from snekner.errors import DiskFullError, OutputExistsError, SneknerError
 
 
 def _umask() -> int:
@@ -168,6 +168,16 @@ def check_output_free(final: Path, overwrite: bool, what: str) -> None:
     """Refuse to replace an existing artifact unless asked to (`what`: "prepared dataset", "run", ...)."""
     if Path(final).exists() and not overwrite:
         raise OutputExistsError(f"{what} {final} already exists", path=Path(final), what=what)
+
+
+def check_output_file(path: Path, option: str = "out") -> Path:
+    """A file a command may write (replacing one that exists): not a folder, in a folder that exists."""
+    path = Path(path)
+    if path.is_dir():
+        raise SneknerError(f"{path} is a folder", fix="pass {option} a file name", option=option)
+    if not path.parent.is_dir():
+        raise SneknerError(f"folder {path.parent} does not exist", fix="create it or pass another {option}", option=option)
+    return path
 
 
 def write_text(path: Path, text: str) -> None:

@@ -15,6 +15,7 @@ Commands that read runs (eval, compare, card) take a run or a group: `open_exper
 """
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,6 +46,23 @@ class Run:
     @property
     def metrics_path(self) -> Path:
         return self.path / "metrics.jsonl"
+
+    def read_metrics(self) -> list[dict]:
+        """The lines of metrics.jsonl, one per finished epoch (none when the file is absent); a bad line is an error."""
+        if not self.metrics_path.is_file():
+            return []
+        epochs = []
+        for number, line in enumerate(self.metrics_path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise SneknerError(f"{self.metrics_path} line {number} is not valid JSON ({e.msg})") from None
+            if not isinstance(entry, dict):
+                raise SneknerError(f"{self.metrics_path} line {number} is not an epoch's metrics object")
+            epochs.append(entry)
+        return epochs
 
     def eval_path(self, split: str) -> Path:
         return self.path / "eval" / f"{split}.json"
