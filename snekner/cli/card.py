@@ -13,6 +13,7 @@ from snekner.store.runs import open_experiment
 @handles_errors
 def card_cli(run: str = RUN_ARGUMENT, runs_dir: Path = RUNS_DIR):
     """Write the run's model card: RUN/README.md, copied into RUN/model/ (what --push-to-hub uploads).
+
     For a group of seeds: every member's card and GROUP/README.md with their scores side by side."""
     experiment = open_experiment(run, runs_dir)
     if experiment.is_group:

@@ -20,8 +20,10 @@ def export_cli(
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace --out if it exists."),
     runs_dir: Path = RUNS_DIR,
 ):
-    """Export a run's model for use outside snekner. The export is loaded back and its logits compared with the
-    run's model on a few sentences; it is written only if they agree (max abs difference printed)."""
+    """Export a run's model for PyTorch, TF Serving or ONNX Runtime, checked against the run's own logits.
+
+    The export is loaded back and its logits compared with the run's model on a few sentences; it is
+    written only if they agree (the max abs difference is printed)."""
     result = export_run(open_run(run, runs_dir), fmt, out, overwrite)
     typer.echo(f"exported {run} as {result.format.value} to {result.out} ({', '.join(result.files[:6])}"
                f"{', ...' if len(result.files) > 6 else ''})")

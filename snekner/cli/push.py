@@ -17,8 +17,9 @@ def push_cli(
     private: bool = typer.Option(False, "--private", help="Make the repo private if it does not exist yet."),
     runs_dir: Path = RUNS_DIR,
 ):
-    """Push a finished run's model and model card to the hub: what `train --push-to-hub` does, on its own
-    (after a failed push, or for a run trained without it)."""
+    """Push a finished run's model (TF and PyTorch weights) and card to the hub; retries a failed --push-to-hub.
+
+    What `train --push-to-hub` does, on its own: after a failed push, or for a run trained without it."""
     finished = open_run(run, runs_dir)
     url = push_run(finished, repo, private=private)
     typer.echo(f"pushed {finished.name} with its model card {finished.path / 'README.md'} to {url}")
