@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, handles_errors
+from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, handles_errors, progress
 from snekner.modeling.forward import EVAL_BATCH_SIZE
 from snekner.predict import predict_run
 from snekner.present.predictions import PredictFormat, format_predictions
@@ -28,5 +28,5 @@ def predict_cli(
     stride: Optional[int] = typer.Option(None, "--stride", help="Words shared by consecutive windows of a long sentence (default: a quarter of the window's words)."),
 ):
     """Tag sentences with a trained run and print the entities (score: mean word probability)."""
-    predictions = predict_run(open_run(run, runs_dir), texts, input_path, max_length, stride, batch_size)
+    predictions = predict_run(open_run(run, runs_dir), texts, input_path, max_length, stride, batch_size, progress())
     typer.echo(format_predictions(predictions, fmt))
