@@ -11,6 +11,7 @@ from snekner.evaluation.compare import compare_runs
 from snekner.evaluation.evaluate import evaluate_run
 from snekner.present.comparison import render
 from snekner.present.text import render_scores
+from snekner.progress import NO_PROGRESS, Progress
 from snekner.training.options import TrainOptions
 from snekner.training.train import train
 
@@ -26,7 +27,7 @@ def packaged_minilm() -> Path:
     return Path(spec.origin).parent / "model"
 
 
-def run_demo(workdir: Path, model: str | None, epochs: int, limit: int | None, log) -> str:
+def run_demo(workdir: Path, model: str | None, epochs: int, limit: int | None, log, progress: Progress = NO_PROGRESS) -> str:
     """Prep, train and evaluate A (all 15 types) and B (PER ORG LOC ANIM DIS) on the sample; the comparison as a table."""
     model = model or str(packaged_minilm())
     runs_dir = workdir / "runs"
@@ -34,10 +35,10 @@ def run_demo(workdir: Path, model: str | None, epochs: int, limit: int | None, l
         data = workdir / "data" / f"sample-en-{tagset}"
         log(f"[{name}] prep tagset {tagset} -> {data}")
         prepare(PrepOptions(dataset=SAMPLE_DATASET, lang="en", tagset=tagset, model=model, max_length=64, limit=limit), data,
-                overwrite=True, log=log)
+                overwrite=True, log=log, progress=progress)
         log(f"[{name}] train -> {runs_dir / name}")
         options = TrainOptions(epochs=epochs, batch_size=16, learning_rate=1e-4)
-        run = train(data, name, runs_dir, options, overwrite=True, log=log)
-        result = evaluate_run(run, "test")
+        run = train(data, name, runs_dir, options, overwrite=True, log=log, progress=progress)
+        result = evaluate_run(run, "test", progress=progress)
         log(render_scores(result))
     return render(compare_runs(["A", "B"], runs_dir, "test", "f1", bootstrap=0), "table")

@@ -24,7 +24,8 @@ from snekner.store.runs import Run
 def require_token() -> str:
     token = hf_token()
     if not token:
-        raise SneknerError("no Hugging Face token: set HF_TOKEN in the environment or in a .env file to push to the hub")
+        raise SneknerError("no Hugging Face token: set HF_TOKEN in the environment or in a .env file, "
+                           "or log in with `hf auth login`, to push to the hub")
     return token
 
 

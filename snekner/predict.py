@@ -30,6 +30,7 @@ from snekner.modeling.batches import EncodedSplit
 from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, subword_predictions
 from snekner.modeling.models import check_position_limit, load_config, load_run_model, load_tokenizer, position_limit, run_model_dir
 from snekner.ner.scoring import chunk
+from snekner.progress import NO_PROGRESS, Progress
 from snekner.store.runs import Run
 
 INPUT_FIX = "pass a UTF-8 text file with one sentence per line, or a .jsonl file with a \"tokens\" list per line"
@@ -254,9 +255,10 @@ def check_max_length(tokenizer, max_length: int, limit: int | None = None, strid
     return budget
 
 
-def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int,
-                 stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE) -> tuple[list[list[str]], list[list[float | None]], int]:
-    """Word tags and scores for token lists, windowing sentences that do not fit. Also returns the window count."""
+def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int, stride: int | None = None,
+                 batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> tuple[list[list[str]], list[list[float | None]], int]:
+    """Word tags and scores for token lists, windowing sentences that do not fit. Also returns the window count.
+    `progress` counts the windows (one per sentence that fits)."""
     budget = check_max_length(tokenizer, max_length, position_limit(getattr(model, "config", None)), stride)
     lengths = word_lengths(tokenizer, sentences)
     windows: list[tuple[int, int, int]] = []  # (sentence, start, end)
@@ -283,7 +285,7 @@ def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str]
         lengths=np.asarray([len(row) for row in ids], dtype=np.int64),
         pad_id=int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0),
     )
-    preds, probs = subword_predictions(model, data, batch_size)
+    preds, probs = subword_predictions(model, data, batch_size, progress, "predict", unit="window")
     # the first sub-word of every word in every window: (window, word in sentence) -> position
     for w, (s, a, _) in enumerate(windows):
         seen = set()
@@ -320,15 +322,15 @@ def find_entities(sentence: Sentence, tags: list[str], scores: list[float | None
 
 
 def predict_entities(model, tokenizer, sentences: list[Sentence], labels: list[str], max_length: int,
-                     stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE) -> list[Prediction]:
-    tags, scores, _ = predict_tags(model, tokenizer, [s.words for s in sentences], labels, max_length, stride, batch_size)
+                     stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> list[Prediction]:
+    tags, scores, _ = predict_tags(model, tokenizer, [s.words for s in sentences], labels, max_length, stride, batch_size, progress)
     return [Prediction(s, t, sc, find_entities(s, t, sc)) for s, t, sc in zip(sentences, tags, scores)]
 
 
 # ---------------------------------------------------------------- a run
 
 def predict_run(run: Run, texts: list[str] | None = None, input_path: str | Path | None = None, max_length: int | None = None,
-                stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE) -> list[Prediction]:
+                stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> list[Prediction]:
     """Tag TEXT arguments or an input file with a finished run (checks the input before loading the model)."""
     texts = [t for t in (texts or []) if t.strip()]
     if texts and input_path is not None:
@@ -348,4 +350,4 @@ def predict_run(run: Run, texts: list[str] | None = None, input_path: str | Path
     check_max_length(tokenizer, max_length, position_limit(load_config(str(model_dir))), stride)
     sentences = make_sentences(items, tokenizer)
     model = load_run_model(run)
-    return predict_entities(model, tokenizer, sentences, run.labels, max_length, stride, batch_size)
+    return predict_entities(model, tokenizer, sentences, run.labels, max_length, stride, batch_size, progress)

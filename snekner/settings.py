@@ -19,5 +19,10 @@ def load_dotenv_once() -> None:
 
 
 def hf_token() -> str | None:
+    """The Hugging Face token, found as huggingface_hub finds it: HF_TOKEN (from the environment or, when the
+    environment lacks it, from `.env`), else the token `hf auth login` saved (HF_TOKEN_PATH, a Colab secret).
+    An empty HF_TOKEN is no token."""
     load_dotenv_once()
-    return os.environ.get("HF_TOKEN") or None
+    from huggingface_hub import get_token
+
+    return get_token() or None

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -164,3 +165,56 @@ def test_eval_confusion_table_and_model_card(pipeline):
     assert f"value: {json.dumps(result['overall']['f1'])}" in text
     for typ, v in result["per_type"].items():
         assert f"| {typ} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | {v['support']} |" in text
+
+
+# ---------------------------------------------------------------- --version, -h, progress
+
+def test_version_and_short_help_on_the_app_and_every_command():
+    import snekner
+    from snekner.cli import app
+
+    assert ok("--version").output.strip() == f"snekner {snekner.__version__}"
+    assert "Commands" in ok("-h").output and ok("-h").output == ok("--help").output
+    names = [command.name for command in app.registered_commands]
+    assert {"prep", "train", "eval", "predict", "export"} <= set(names)
+    for name in names:
+        short = ok(name, "-h").output
+        assert f"snekner {name}" in short.replace("python -m snekner", "snekner") or "Usage:" in short, short
+        assert short == ok(name, "--help").output
+
+
+def test_progress_bars_on_a_terminal(pipeline, sample_dir, tiny_model, tmp_path, monkeypatch):
+    """stderr a terminal (faked): prep, train, eval, predict and export each draw tqdm bars with count, rate and ETA."""
+    monkeypatch.setattr("snekner.cli._util.stderr_is_terminal", lambda: True)
+    runs = tmp_path / "runs"
+    data = tmp_path / "data"
+    bars = {
+        "tokenize": ok("prep", "--dataset", sample_dir, "--lang", "en", "--tagset", "b", "--model", tiny_model, "--max-length", 48,
+                       "--out", data).output,
+        "epoch 1/1": ok("train", data, "--name", "T", "--runs-dir", runs, "--epochs", 1, "--batch-size", 8).output,
+        "eval test": ok("eval", "T", "--runs-dir", runs).output,
+        "predict": ok("predict", "T", "Angela Merkel visited Paris.", "--runs-dir", runs).output,
+        "export pytorch": ok("export", "T", "--format", "pytorch", "--out", tmp_path / "pt", "--runs-dir", runs).output,
+    }
+    for description, output in bars.items():
+        # tqdm's meter: "eval test: 100%|██████████| 40/40 [00:00<00:00, 95.1sentence/s]"
+        assert re.search(re.escape(description) + r": 100%\|.*\| (\d+)/\1 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+ ?\w+/s", output) or \
+            re.search(re.escape(description) + r": 100%\|.*\| (\d+)/\1 \[\d\d:\d\d<\d\d:\d\d, +[\d.]+ ?s/\w+", output), (description, output)
+    assert "validation: 100%" in bars["epoch 1/1"] and ", loss " in bars["epoch 1/1"]
+    assert "sentence/s" in bars["eval test"] + bars["tokenize"].replace("word/s", "sentence/s")
+
+
+def test_progress_lines_without_a_terminal(pipeline, monkeypatch):
+    """Not a terminal (CliRunner's stderr): plain lines on stderr, none on stdout; none for a task quicker than
+    QUIET_SECONDS (here 0 s, so that a loaded machine does not decide) or one whose first line would be its last."""
+    runs = pipeline / "runs"
+    monkeypatch.setattr("snekner.cli._util.QUIET_SECONDS", 0.0)
+    result = ok("eval", "B", "--runs-dir", runs)
+    lines = [line for line in result.output.splitlines() if line.startswith("eval test:")]
+    # 40 test sentences in batches of 32: a line after each batch
+    assert lines == [line for line in result.stderr.splitlines() if line.startswith("eval test:")] and len(lines) == 2, result.output
+    assert all(re.fullmatch(r"eval test: \d+/40 sentences \(\d+ s, [\d.e+]+ sentences/s(, ETA \d+ s)?\)", line) for line in lines), lines
+    assert lines[0].startswith("eval test: 32/40 sentences") and lines[1].startswith("eval test: 40/40 sentences")
+    assert "eval test" not in result.stdout and "\r" not in result.output
+    one_batch = ok("predict", "B", "Angela Merkel visited Paris.", "--runs-dir", runs, "--format", "jsonl")
+    assert one_batch.output == one_batch.stdout and json.loads(one_batch.stdout)["tokens"][0] == "Angela"

@@ -347,6 +347,7 @@ def trained(tmp_path_factory, sample_dir, tiny_model):
     return runs
 
 
+# what predict prints is read from stdout: on stderr, a prediction slow enough (a loaded machine) shows progress lines
 def parse_conll(text: str) -> list[list[tuple[str, str]]]:
     sentences = []
     for block in text.rstrip("\n").split("\n\n"):
@@ -356,10 +357,10 @@ def parse_conll(text: str) -> list[list[tuple[str, str]]]:
 
 def test_predict_text_arguments_in_every_format(trained):
     texts = ["Angela Merkel visited Paris and Berlin in June.", "The World Health Organization warned about influenza."]
-    table = ok("predict", "P", *texts, "--runs-dir", trained).output
-    jsonl_lines = ok("predict", "P", *texts, "--runs-dir", trained, "--format", "jsonl").output.splitlines()
+    table = ok("predict", "P", *texts, "--runs-dir", trained).stdout
+    jsonl_lines = ok("predict", "P", *texts, "--runs-dir", trained, "--format", "jsonl").stdout.splitlines()
     assert len(jsonl_lines) == 2
-    conll = parse_conll(ok("predict", "P", *texts, "--runs-dir", trained, "--format", "conll").output)
+    conll = parse_conll(ok("predict", "P", *texts, "--runs-dir", trained, "--format", "conll").stdout)
     assert len(conll) == 2
     for text, line, words_tags in zip(texts, jsonl_lines, conll):
         obj = json.loads(line)
@@ -393,7 +394,7 @@ def test_predict_agrees_with_eval_on_test_sentences(trained, tmp_path):
     eval_lines = [json.loads(line) for line in (trained / "P" / "eval" / "test.predictions.jsonl").read_text().splitlines()]
     path = tmp_path / "test.jsonl"
     path.write_text("\n".join(json.dumps({"tokens": e["tokens"]}) for e in eval_lines) + "\n", encoding="utf-8")
-    conll = parse_conll(ok("predict", "P", "--runs-dir", trained, "--input", path, "--format", "conll").output)
+    conll = parse_conll(ok("predict", "P", "--runs-dir", trained, "--input", path, "--format", "conll").stdout)
     assert len(conll) == len(eval_lines)
     tokenizer = AutoTokenizer.from_pretrained(str(trained / "P" / "model"))
     fits = 0
@@ -413,9 +414,9 @@ def test_predict_text_file_and_tiny_max_length_windows(trained, tmp_path, sample
     text = " ".join(long)
     path = tmp_path / "in.txt"
     path.write_text(f"{text}\n\nShort one here .\n", encoding="utf-8")
-    full = [json.loads(line) for line in ok("predict", "P", "--runs-dir", trained, "--input", path, "--format", "jsonl").output.splitlines()]
+    full = [json.loads(line) for line in ok("predict", "P", "--runs-dir", trained, "--input", path, "--format", "jsonl").stdout.splitlines()]
     assert len(full) == 2 and full[1]["tokens"] == ["Short", "one", "here", "."]
-    tiny = parse_conll(ok("predict", "P", "--runs-dir", trained, "--input", path, "--format", "conll", "--max-length", 8).output)
+    tiny = parse_conll(ok("predict", "P", "--runs-dir", trained, "--input", path, "--format", "conll", "--max-length", 8).stdout)
     assert [w for w, _ in tiny[0]] == full[0]["tokens"]  # every word of the long sentence has a tag
     labels = json.loads((trained / "P" / "snekner-run.json").read_text())["data_manifest"]["tagset"]["labels"]
     assert all(t in labels for _, t in tiny[0])
@@ -435,7 +436,7 @@ def test_predict_text_file_and_tiny_max_length_windows(trained, tmp_path, sample
     piped = runner.invoke(app, ["predict", "P", "--runs-dir", str(trained), "--input", "-", "--format", "conll", "--max-length", "8", "--stride", "1"],
                           input=f"{text}\n")
     assert piped.exit_code == 0, piped.output
-    assert [w for w, _ in parse_conll(piped.output)[0]] == full[0]["tokens"]
+    assert [w for w, _ in parse_conll(piped.stdout)[0]] == full[0]["tokens"]
 
 
 @pytest.mark.parametrize("args, fragments", [

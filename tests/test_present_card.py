@@ -67,8 +67,9 @@ def test_card_front_matter_and_tables(tmp_path):
     run = open_run("R", tmp_path / "runs")
     evaluation = json.loads((path / "eval" / "test.json").read_text())
     front, body = split_card(render_card(run))
-    assert "language: \"en\"" in front and "license: \"cc-by-nc-sa-4.0\"" in front
-    assert "base_model: \"distilbert-base-uncased\"" in front
+    # written by huggingface_hub's ModelCardData (PyYAML: plain scalars; snekner's own writer quoted every string)
+    assert "language: en" in front and "license: cc-by-nc-sa-4.0" in front
+    assert "base_model: distilbert-base-uncased" in front
     yaml = pytest.importorskip("yaml")
     meta = yaml.safe_load(front)
     assert meta["language"] == "en"
@@ -111,15 +112,22 @@ def test_card_shows_scores_per_language(tmp_path):
     assert by_lang["en"]["overall"]["f1"] == pytest.approx(2 / 3)
 
 
-def test_yaml_writer_round_trips_awkward_values():
-    from snekner.present.card import to_yaml
+def test_card_metadata_reads_back_as_the_hub_reads_it(tmp_path):
+    """The front matter is huggingface_hub's: ModelCard.load gives back the evaluation as EvalResults, and values a
+    hand-written YAML writer gets wrong (a language code YAML 1.1 reads as a boolean, tiny floats) read back as written."""
+    from huggingface_hub import ModelCard
 
-    yaml = pytest.importorskip("yaml")
-    obj = {"small": 1e-05, "tiny": 3.3e-07, "big": 1e20, "half": 0.5, "one": 1.0, "zero": 0.0, "n": 7, "flag": False, "none": None,
-           "text": "a: b # c 'd' \"e\" ünï", "yes": "yes", "number-like": "0.5", "key with space": "x",
-           "empty_list": [], "empty_map": {}, "nested": [{"a": [1, 2], "b": {"c": [], "d": [{"e": "f"}]}}, [3, []], "g"]}
-    text = "\n".join(to_yaml(obj))
-    assert yaml.safe_load(text) == obj
+    path = make_run(tmp_path / "runs", lang="no")  # Norwegian: unquoted, YAML 1.1 reads `no` as false
+    evaluation = json.loads((path / "eval" / "test.json").read_text())
+    evaluation["overall"]["precision"] = 1e-05  # PyYAML reads an unquoted 1e-05 as a string
+    (path / "eval" / "test.json").write_text(json.dumps(evaluation))
+    card = ModelCard.load(write_card(open_run("R", tmp_path / "runs")))
+    assert card.data.language == "no" and card.data.license == "cc-by-nc-sa-4.0"
+    results = {r.metric_type: r for r in card.data.eval_results}
+    assert {k: r.metric_value for k, r in results.items()} == {k: evaluation["overall"][k] for k in ("precision", "recall", "f1", "accuracy")}
+    assert {(r.task_type, r.dataset_type, r.dataset_split, r.dataset_config) for r in results.values()} == {
+        ("token-classification", "Babelscape/multinerd", "test", "no")}
+    assert card.data.model_name == "R"
 
 
 def test_card_without_test_eval_says_how_to_get_one(tmp_path):
@@ -189,11 +197,15 @@ def test_write_card_needs_the_model_folder(tmp_path):
 # -- pushing --------------------------------------------------------------------------------------
 @pytest.fixture
 def no_dotenv(tmp_path, monkeypatch):
-    """Run in an empty folder (no .env) with HF_TOKEN unset."""
+    """Run in an empty folder (no .env) with HF_TOKEN unset and no saved login (`hf auth login`'s token file)."""
+    import huggingface_hub.constants
+
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)
     monkeypatch.delenv("HF_TOKEN", raising=False)
+    monkeypatch.delenv("HUGGING_FACE_HUB_TOKEN", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_TOKEN_PATH", str(tmp_path / "hf-home" / "token"))
     return work
 
 
@@ -210,7 +222,7 @@ def no_weights_to_export(monkeypatch):
 
 def fake_training(monkeypatch, run_path: Path):
     """`snekner train` returns this finished run without training (the push is what is tested)."""
-    def train(prepared, name, runs_dir, options, resume=False, overwrite=False, log=lambda m: None, explicit=()):
+    def train(prepared, name, runs_dir, options, resume=False, overwrite=False, log=lambda m: None, explicit=(), progress=None):
         return open_run(str(run_path))
 
     monkeypatch.setattr("snekner.cli.train.train", train)
@@ -262,6 +274,24 @@ def test_token_from_dotenv_is_found(no_dotenv, monkeypatch):
         require_token()
     monkeypatch.delenv("HF_TOKEN")
     assert require_token() == FAKE_TOKEN
+
+
+def test_token_from_hf_auth_login(no_dotenv, tmp_path, monkeypatch):
+    """No HF_TOKEN anywhere: the token `hf auth login` saved is used (huggingface_hub.get_token), and HF_TOKEN wins over it."""
+    import huggingface_hub
+    import huggingface_hub.constants
+
+    from snekner.hub import require_token
+
+    saved = Path(huggingface_hub.constants.HF_TOKEN_PATH)
+    saved.parent.mkdir(parents=True)
+    saved.write_text(FAKE_TOKEN + "\n")  # as `hf auth login` leaves it
+    assert require_token() == FAKE_TOKEN
+    monkeypatch.setenv("HF_TOKEN", "hf_fromenvironment")
+    assert require_token() == "hf_fromenvironment"
+    monkeypatch.delenv("HF_TOKEN")
+    monkeypatch.setattr(huggingface_hub, "get_token", lambda: "hf_fromgettoken")  # whatever else get_token knows (a Colab secret)
+    assert require_token() == "hf_fromgettoken"
 
 
 def _files_containing(root: Path, needle: str) -> list[Path]:

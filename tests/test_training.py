@@ -349,3 +349,37 @@ def test_workers_get_the_chiefs_text_and_variable_values(tmp_path):
     for s in seen:
         assert s["text"] == {"from": "chief", "words": "Zürich " * 3}
         assert s["weights"] == [[2.5] * 3] * 2 and s["step"] == 41
+
+
+def _scalars(directory: Path) -> dict[str, dict[int, float]]:
+    """Every scalar in a TensorBoard log folder: {tag: {step: value}}, read back with TensorFlow's event reader."""
+    import tensorflow as tf
+
+    found: dict[str, dict[int, float]] = {}
+    for path in sorted(directory.glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                number = float(tf.make_ndarray(value.tensor)) if value.HasField("tensor") else value.simple_value
+                found.setdefault(value.tag, {})[event.step] = number
+    return found
+
+
+def test_tensorboard_gets_per_type_validation_f1_and_the_learning_rate(prepared, tmp_path):
+    runs = tmp_path / "runs"
+    result = runner.invoke(app, [str(a) for a in train_args(prepared, runs, "TB", "--epochs", 2, "--warmup-ratio", 0.5, "--schedule", "linear",
+                                                                   "--tensorboard")])
+    assert result.exit_code == 0, result.output
+    scalars = _scalars(runs / "TB" / "tensorboard")
+    history = metrics(runs / "TB")
+    types = json.loads((prepared / "snekner-prepared.json").read_text())["tagset"]["types"]
+    for typ in types:
+        assert scalars[f"validation_f1/{typ}"] == pytest.approx({h["epoch"]: h["validation_per_type_f1"][typ] for h in history})
+    assert scalars["validation/f1"] == pytest.approx({h["epoch"]: h["validation"]["f1"] for h in history})
+    rates = scalars["train/learning_rate"]
+    total = history[-1]["global_step"]
+    assert sorted(rates) == list(range(1, total + 1)) and sorted(scalars["train/loss"]) == list(range(1, total + 1))
+    warmup = int(total * 0.5)
+    # step s was taken at the rate of the schedule at s - 1: a linear warm-up from 0 to the peak, then a linear decay to 0
+    for step, rate in rates.items():
+        expected = 1e-3 * (step - 1) / warmup if step - 1 < warmup else 1e-3 * (total - step + 1) / (total - warmup)
+        assert rate == pytest.approx(expected, rel=1e-5, abs=1e-9), step

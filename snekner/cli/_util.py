@@ -20,6 +20,7 @@ from typing import Callable
 import typer
 from typer.core import TyperGroup
 
+import snekner
 from snekner.cli._startup_log import quiet_tensorflow_startup
 from snekner.errors import (ManifestError, MissingEvaluationError, MissingModelError, OutputExistsError, RunNotFinishedError,
                             RunNotFoundError, SneknerError, TrainingFailedError, TrainingInterruptedError)
@@ -28,6 +29,7 @@ from snekner.evaluation.bootstrap import DifferentSentencesError
 from snekner.hub import PushFailedError
 from snekner.evaluation.compare import MixedModesError
 from snekner.ner.tagset import named_tagsets
+from snekner.progress import Bars, Lines, Progress
 from snekner.store.runs import DEFAULT_RUNS_DIR, list_runs
 
 try:  # typer >= 0.20 vendors click
@@ -61,13 +63,41 @@ class OneLineErrors(TyperGroup):
 
 
 app = typer.Typer(name="snekner", help="Fine-tune transformer encoders for named-entity recognition with TensorFlow.",
-                  no_args_is_help=True, pretty_exceptions_enable=False, cls=OneLineErrors)
+                  no_args_is_help=True, pretty_exceptions_enable=False, cls=OneLineErrors,
+                  context_settings={"help_option_names": ["-h", "--help"]})  # every command inherits them
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"snekner {snekner.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _app_options(version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True,
+                                              help="Print snekner's version and exit.")) -> None:
+    """Fine-tune transformer encoders for named-entity recognition with TensorFlow."""
+
 
 RUNS_DIR = typer.Option(DEFAULT_RUNS_DIR, "--runs-dir", help="Folder that holds the runs.")
 
 
 def echo_err(message: str) -> None:
     typer.echo(message, err=True)
+
+
+# without a terminal, a task shows no lines before it has run this long: a quick command stays quiet
+QUIET_SECONDS = 1.0
+
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+def progress() -> Progress:
+    """How the core's progress shows (snekner.progress): tqdm bars when stderr is a terminal; otherwise
+    plain lines at each fifth of a task (once it has run QUIET_SECONDS)."""
+    return Bars(sys.stderr) if stderr_is_terminal() else Lines(echo_err, min_seconds=QUIET_SECONDS)
 
 
 def given_on_command_line(ctx: typer.Context, names) -> set[str]:

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from snekner.cli._util import echo_err, handles_errors
+from snekner.cli._util import echo_err, handles_errors, progress
 from snekner.demo import run_demo
 
 
@@ -18,4 +18,4 @@ def demo_cli(
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N sentences per split."),
 ):
     """The main job offline: prep, train, eval and compare experiments A and B on the embedded sample data."""
-    typer.echo(run_demo(workdir, model, epochs, limit, log=echo_err))
+    typer.echo(run_demo(workdir, model, epochs, limit, log=echo_err, progress=progress()))

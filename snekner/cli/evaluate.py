@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, handles_errors
+from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, handles_errors, progress
 from snekner.evaluation.evaluate import evaluate_run
 from snekner.modeling.forward import EVAL_BATCH_SIZE
 from snekner.present.text import render_confusion, render_scores, render_seed_summary
@@ -27,7 +27,7 @@ def eval_cli(
     experiment = open_experiment(run, runs_dir)
     results = []
     for member in experiment.runs:
-        result = evaluate_run(member, split, data, strict, batch_size)
+        result = evaluate_run(member, split, data, strict, batch_size, progress())
         typer.echo(render_scores(result))
         if confusion:
             typer.echo("\n" + render_confusion(result["confusion"]))

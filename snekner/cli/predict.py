@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, echo_err, handles_errors
+from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, echo_err, handles_errors, progress
 from snekner.modeling.forward import EVAL_BATCH_SIZE
 from snekner.predict import predict_run
 from snekner.present.predictions import PredictFormat, format_html, format_predictions
@@ -35,7 +35,7 @@ def predict_cli(
     if out is not None:
         check_output_file(out)
     opened = open_run(run, runs_dir)
-    predictions = predict_run(opened, texts, input_path, max_length, stride, batch_size)
+    predictions = predict_run(opened, texts, input_path, max_length, stride, batch_size, progress())
     text = format_html(predictions, f"snekner predict: {opened.name}") if fmt == PredictFormat.HTML else format_predictions(predictions, fmt)
     if out is None:
         typer.echo(text)

@@ -6,7 +6,8 @@ from typing import Optional
 
 import typer
 
-from snekner.cli._util import LANG_COLUMN, SCHEME, TAG_COLUMN, TAGS_COLUMN, TOKENS_COLUMN, complete_tagset, echo_err, handles_errors
+from snekner.cli._util import (LANG_COLUMN, SCHEME, TAG_COLUMN, TAGS_COLUMN, TOKENS_COLUMN, complete_tagset, echo_err, handles_errors,
+                               progress)
 from snekner.data.prepare import PrepOptions, prepare
 from snekner.data.reading import Reading
 from snekner.data.sources import SAMPLE_DATASET
@@ -52,6 +53,6 @@ def prep_cli(
                           label_all_tokens=label_all_tokens, limit=limit, num_proc=num_proc,
                           reading=Reading(scheme=scheme, tokens_column=tokens_column, tags_column=tags_column, lang_column=lang_column,
                                           tag_column=tag_column))
-    manifest = prepare(options, out, overwrite, log=echo_err)
+    manifest = prepare(options, out, overwrite, log=echo_err, progress=progress())
     sizes = ", ".join(f"{k} {v.sentences}" for k, v in manifest.splits.items())
     typer.echo(f"prepared {out} ({sizes}; labels: {' '.join(manifest.labels)})")

@@ -13,7 +13,7 @@ from snekner.store.runs import open_run
 @handles_errors
 def push_cli(
     run: str = RUN_ARGUMENT,
-    repo: str = typer.Option(..., "--repo", help="Hub repo id, e.g. me/multinerd-en-b (token: HF_TOKEN or .env)."),
+    repo: str = typer.Option(..., "--repo", help="Hub repo id, e.g. me/multinerd-en-b (token: HF_TOKEN, .env, or `hf auth login`)."),
     private: bool = typer.Option(False, "--private", help="Make the repo private if it does not exist yet."),
     runs_dir: Path = RUNS_DIR,
 ):

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from snekner.cli._util import RUNS_DIR, complete_run, echo_err, flag, given_on_command_line, handles_errors
+from snekner.cli._util import RUNS_DIR, complete_run, echo_err, flag, given_on_command_line, handles_errors, progress
 from snekner.errors import SneknerError
 from snekner.hub import push_run, require_token
 from snekner.modeling.devices import Strategy, chief_by_tf_config
@@ -56,7 +56,7 @@ def train_cli(
     resume: bool = typer.Option(False, "--resume", help="Continue a killed or interrupted run from its last checkpoint with its "
                                 f"options; only {', '.join(map(flag, RESUME_MAY_CHANGE))} may be given anew (--epochs: more)."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing run of this name."),
-    push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Hub repo id to push the model to (token: HF_TOKEN or .env)."),
+    push_to_hub: Optional[str] = typer.Option(None, "--push-to-hub", help="Hub repo id to push the model to (token: HF_TOKEN, .env, or `hf auth login`)."),
     like: Optional[str] = typer.Option(None, "--like", help="Take the options of this run or group (a group's seeds too); "
                                        "options given here override them.", autocompletion=complete_run),
     config: Optional[Path] = typer.Option(None, "--config", help="Take the options from this TOML file (keys: the options' "
@@ -87,14 +87,15 @@ def train_cli(
         if push_to_hub:
             raise SneknerError("--push-to-hub pushes one run, not a group of seeds", fix="train the run to push without --seeds")
         group = train_group(prepared, name, runs_dir, options, group_seeds, resume=resume, overwrite=overwrite, log=echo_err,
-                            explicit=explicit - {"seeds"})
+                            explicit=explicit - {"seeds"}, progress=progress())
         best = [r.manifest.best_validation_f1 for r in group.runs]
         summary = ", ".join(f"seed {s}: {b:.4f}" for s, b in zip(group.seeds, best) if b is not None)
         typer.echo(f"trained group {group.path} ({len(group.runs)} runs" + (f"; best validation F1 {summary}" if summary else "") + ")")
         return
     if pushes:
         require_token()  # fail before hours of training, not after
-    run = train(prepared, name, runs_dir, options, resume=resume, overwrite=overwrite, log=echo_err, explicit=explicit)
+    run = train(prepared, name, runs_dir, options, resume=resume, overwrite=overwrite, log=echo_err, explicit=explicit,
+                progress=progress())
     best = run.manifest.best_validation_f1
     typer.echo(f"trained {run.path} (best epoch {run.manifest.best_epoch}" + (f", validation F1 {best:.4f}" if best is not None else "") + ")")
     if pushes:

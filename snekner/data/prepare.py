@@ -20,6 +20,7 @@ from snekner.data.validation import check_tag_range
 from snekner.errors import OptionError
 from snekner.modeling.models import check_position_limit, load_config, load_tokenizer, position_limit
 from snekner.ner.tagset import Tagset, is_type_list, load_tagset, resolve_tagset
+from snekner.progress import NO_PROGRESS, Progress
 from snekner.store.atomic import atomic_path, check_output_free, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
 from snekner.store.manifests import (Alignment, PreparedManifest, SplitStats, environment_versions, now_iso,
@@ -89,17 +90,19 @@ def split_stats(split) -> SplitStats:
     return stats
 
 
-def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda msg: None) -> PreparedManifest:
-    """Filter, restrict, tokenize and save a dataset; returns the manifest written beside it.
+def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda msg: None,
+            progress: Progress = NO_PROGRESS) -> PreparedManifest:
+    """Filter, restrict, tokenize and save a dataset; returns the manifest written beside it. `progress`
+    shows the tokenizing (reading and saving show datasets' own bars, on a terminal).
 
     `out` is locked for the call (a second prep of the same folder fails at once); it is written
     whole or not at all, and what a killed prep left beside it is removed first."""
     with hold(out, "prepared dataset", "prep"), disk_full_is_an_error(writing=out):
         remove_stale_partials(Path(out).parent)
-        return _prepare(options, out, overwrite, log)
+        return _prepare(options, out, overwrite, log, progress)
 
 
-def _prepare(options: PrepOptions, out: Path, overwrite: bool, log) -> PreparedManifest:
+def _prepare(options: PrepOptions, out: Path, overwrite: bool, log, progress: Progress) -> PreparedManifest:
     options.validate()
     if options.tagset is not None and not is_type_list(options.tagset):
         load_tagset(options.tagset)  # a bad tagset file fails before the data is read
@@ -113,7 +116,8 @@ def _prepare(options: PrepOptions, out: Path, overwrite: bool, log) -> PreparedM
     log(f"read {options.dataset} ({source.layout}): " + ", ".join(f"{k} {len(v)}" for k, v in source.dataset.items()))
     tokenizer = load_tokenizer(options.model)
     restricted = restrict_tags(source.dataset, tagset, width)
-    prepared = tokenize_and_align(restricted, tokenizer, options.max_length, options.label_all_tokens, tagset.labels, options.num_proc)
+    prepared = tokenize_and_align(restricted, tokenizer, options.max_length, options.label_all_tokens, tagset.labels, options.num_proc,
+                                  progress)
     manifest = PreparedManifest(
         created=now_iso(), dataset=options.dataset, dataset_resolved=source.resolved, dataset_layout=source.layout,
         lang=options.lang, languages_in_source=source.languages, limit=options.limit, tagset=tagset, source_label_count=width,

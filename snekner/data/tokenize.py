@@ -19,10 +19,12 @@ import numpy as np
 
 from snekner.errors import OptionError, SneknerError
 from snekner.ner.labels import IGNORE
+from snekner.progress import NO_PROGRESS, Progress
 
 # distinct words given to the tokenizer as one pre-split sequence: few long sequences cost far
 # less than one short sequence per word, and still leave several sequences for its threads
 WORDS_PER_SEQUENCE = 2000
+SEQUENCES_PER_CALL = 16  # 32k words per tokenizer call (see encode_words)
 
 
 def continuation_table(labels: list[str]) -> np.ndarray:
@@ -140,22 +142,30 @@ def _encode_in_worker(sequence: list[str]) -> tuple[list[int], list[int | None]]
     return _encode_sequences(_WORKER_TOKENIZER, [sequence])[0]
 
 
-def encode_words(tokenizer, words: list[str], num_proc: int | None = None) -> WordPieces:
+def encode_words(tokenizer, words: list[str], num_proc: int | None = None, progress: Progress = NO_PROGRESS) -> WordPieces:
     """Sub-word ids of each word, as the tokenizer splits the word given on its own (no special tokens).
 
     The words go to the tokenizer WORDS_PER_SEQUENCE at a time as one pre-split sequence,
     which gives each word the same sub-words as encoding it alone. With num_proc > 1 the
     sequences are shared out over that many worker processes; otherwise they are encoded
-    here, in one call that the tokenizer spreads over its own threads.
+    here, SEQUENCES_PER_CALL at a time (calls the tokenizer spreads over its own threads,
+    few enough to cost nothing, many enough for `progress` to move).
     """
     import multiprocessing
 
     sequences = [words[i:i + WORDS_PER_SEQUENCE] for i in range(0, len(words), WORDS_PER_SEQUENCE)]
-    if num_proc is not None and num_proc > 1 and len(sequences) > 1:
-        with multiprocessing.Pool(min(num_proc, len(sequences)), initializer=_start_worker, initargs=(tokenizer,)) as pool:
-            encoded = pool.map(_encode_in_worker, sequences)
-    else:
-        encoded = _encode_sequences(tokenizer, sequences)
+    encoded = []
+    with progress.task("tokenize", len(words), unit="word") as task:
+        if num_proc is not None and num_proc > 1 and len(sequences) > 1:
+            with multiprocessing.Pool(min(num_proc, len(sequences)), initializer=_start_worker, initargs=(tokenizer,)) as pool:
+                for sequence, result in zip(sequences, pool.imap(_encode_in_worker, sequences)):
+                    encoded.append(result)
+                    task.advance(len(sequence))
+        else:
+            for start in range(0, len(sequences), SEQUENCES_PER_CALL):
+                part = sequences[start:start + SEQUENCES_PER_CALL]
+                encoded += _encode_sequences(tokenizer, part)
+                task.advance(sum(map(len, part)))
     counts = np.zeros(len(words), dtype=np.int64)
     ids = []
     for k, (sequence_ids, sequence_word_ids) in enumerate(encoded):
@@ -269,18 +279,19 @@ def _list_array(offsets: np.ndarray, values: np.ndarray):
     return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values))
 
 
-def tokenize_and_align(dataset, tokenizer, max_length: int, label_all_tokens: bool, labels: list[str], num_proc: int | None = None):
+def tokenize_and_align(dataset, tokenizer, max_length: int, label_all_tokens: bool, labels: list[str], num_proc: int | None = None,
+                       progress: Progress = NO_PROGRESS):
     """Add input_ids (int32), labels and word_ids (int64) to every split of `dataset`.
 
     Gives what `tokenizer(tokens, is_split_into_words=True, truncation=True,
     max_length=max_length)` gives, aligned as `align_labels` describes. num_proc: worker
-    processes for encoding the distinct words (see `encode_words`).
+    processes for encoding the distinct words (see `encode_words`, which shows through `progress`).
     """
     import datasets
 
     cont = continuation_table(labels) if label_all_tokens else None
     words, split_words = distinct_words(dataset)
-    pieces = encode_words(tokenizer, words, num_proc)
+    pieces = encode_words(tokenizer, words, num_proc, progress)
     frame = sentence_frame(tokenizer, words, pieces, max_length)
     encoded = {}
     for name, split in dataset.items():

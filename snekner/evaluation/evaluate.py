@@ -10,6 +10,7 @@ from snekner.errors import SneknerError
 from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, gold_word_tags, predict_word_tags
 from snekner.modeling.models import load_run_model, load_tokenizer
 from snekner.ner.scoring import confusion, sentence_counts, summarize
+from snekner.progress import NO_PROGRESS, Progress
 from snekner.store.atomic import disk_full_is_an_error, remove_stale_partials, write_json, write_text
 from snekner.store.locks import hold
 from snekner.store.manifests import environment_versions, now_iso
@@ -57,7 +58,8 @@ def score_predictions(gold: list[list[str]], pred: list[list[str]], langs: list 
     return result
 
 
-def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = EVAL_BATCH_SIZE) -> dict:
+def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = EVAL_BATCH_SIZE,
+                 progress: Progress = NO_PROGRESS) -> dict:
     check_batch_size(batch_size)
     split = canonical_split(split)
     prepared = load_prepared(Path(data) if data else Path(run.manifest.data))
@@ -71,7 +73,7 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
     model = load_run_model(run)
     tokenizer = load_tokenizer(str(run.model_dir))
     started = time.perf_counter()
-    predicted = predict_word_tags(model, rows, labels, tokenizer.pad_token_id, batch_size)
+    predicted = predict_word_tags(model, rows, labels, tokenizer.pad_token_id, batch_size, progress, f"eval {split}")
     seconds = time.perf_counter() - started
     gold = gold_word_tags(rows, labels)
     mode = "strict" if strict else "conlleval"

@@ -25,6 +25,7 @@ import numpy as np
 
 from snekner.errors import SneknerError
 from snekner.modeling.models import SAFETENSORS, load_pytorch_classifier, load_run_model, load_tokenizer, run_model_dir
+from snekner.progress import NO_PROGRESS, Progress, Task
 from snekner.store.atomic import atomic_path, check_output_free, disk_full_is_an_error
 from snekner.store.locks import hold
 from snekner.store.runs import Run
@@ -210,22 +211,28 @@ def max_abs_difference(expected: np.ndarray, got: np.ndarray, mask: np.ndarray) 
     return float(np.max(np.abs(expected[keep].astype(np.float64) - got[keep].astype(np.float64))))
 
 
-def write_checked(model, tokenizer, fmt: ExportFormat, folder: Path, run_name: str) -> float:
+def write_checked(model, tokenizer, fmt: ExportFormat, folder: Path, run_name: str, task: Task = Task()) -> float:
     """Write `model` as `fmt` into the existing empty `folder`, load it back and compare logits on CHECK_SENTENCES;
-    returns the max abs difference. ExportMismatchError when it exceeds TOLERANCE (or is not a number)."""
+    returns the max abs difference. ExportMismatchError when it exceeds TOLERANCE (or is not a number).
+    `task` (snekner.progress) advances by one stage after writing and after checking."""
     write, logits = WRITERS[fmt]
     batch = check_batch(tokenizer)
     expected = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], training=False).logits.numpy()
+    task.note(f"writing {fmt.value}")
     write(model, tokenizer, folder)
+    task.advance()
+    task.note("loading it back, comparing logits")
     difference = max_abs_difference(expected, logits(folder, batch), batch["attention_mask"])
+    task.advance()
     if not difference <= TOLERANCE:  # NaN fails too
         raise ExportMismatchError(f"the {fmt.value} export of run {run_name}, loaded back, gives logits that differ from the "
                                   f"run's by up to {difference:.3g} (more than {TOLERANCE:g}); nothing was written")
     return difference
 
 
-def export_run(run: Run, fmt: ExportFormat, out: Path, overwrite: bool = False) -> ExportResult:
-    """Export a finished run's model to folder `out` (replaced only with `overwrite`), checked as write_checked does."""
+def export_run(run: Run, fmt: ExportFormat, out: Path, overwrite: bool = False, progress: Progress = NO_PROGRESS) -> ExportResult:
+    """Export a finished run's model to folder `out` (replaced only with `overwrite`), checked as write_checked does;
+    `progress` shows its three stages (load, write, check)."""
     out = Path(out)
     check_format_available(fmt)
     if out.exists() and not out.is_dir():
@@ -233,11 +240,14 @@ def export_run(run: Run, fmt: ExportFormat, out: Path, overwrite: bool = False) 
     check_output_free(out, overwrite, "export")
     if out.resolve().is_relative_to(run.path.resolve()):
         raise SneknerError(f"{out} is inside run {run.name}", fix="choose another {option}", option="out")
-    with hold(run.path, "run", "export", shared=True):  # the run cannot be replaced while it is read
+    # hold: the run cannot be replaced while it is read
+    with hold(run.path, "run", "export", shared=True), progress.task(f"export {fmt.value}", 3, unit="stage") as task:
+        task.note("loading the run's model")
         model = load_run_model(run)
         tokenizer = load_tokenizer(str(run_model_dir(run)))
+        task.advance()
         with disk_full_is_an_error(writing=out), atomic_path(out, directory=True) as tmp:
-            difference = write_checked(model, tokenizer, fmt, tmp, run.name)
+            difference = write_checked(model, tokenizer, fmt, tmp, run.name, task)
             files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
     return ExportResult(fmt, out, difference, len(CHECK_SENTENCES), files)
 

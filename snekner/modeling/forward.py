@@ -8,6 +8,7 @@ import numpy as np
 from snekner.errors import OptionError
 from snekner.modeling.batches import EncodedSplit, evaluation_order, make_dataset, pad_multiple
 from snekner.ner.scoring import words_from_subwords
+from snekner.progress import NO_PROGRESS, Progress
 
 # sentences per prediction call: the one default of eval, predict and training's validation
 # (larger batches pad more and gained nothing measurable on CPU; see benchmarks/)
@@ -57,8 +58,10 @@ def _in_flight(fn, items, depth: int):
             yield pending.popleft().result()
 
 
-def subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_BATCH_SIZE) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per sentence: predicted label ids and their probabilities, one per sub-word, in data order.
+def subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS,
+                        description: str = "predict", unit: str = "sentence") -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per sentence: predicted label ids and their probabilities, one per sub-word, in data order
+    (shown through `progress` as a task of `description`, counting `unit`s).
 
     Two batches run at once: one model call alone left a quarter of the two CPU cores idle
     (its small ops run one at a time), and the results do not depend on it (each batch is
@@ -76,18 +79,21 @@ def subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_BATCH_
         ids, probs = forward(batch["input_ids"], batch["attention_mask"])
         return batch["index"].numpy(), ids.numpy(), probs.numpy()
 
-    for indices, ids, probs in _in_flight(run, dataset, depth=2):
-        for row, index in enumerate(indices):
-            n = data.lengths[index]
-            preds[index] = ids[row, :n]
-            scores[index] = probs[row, :n]
+    with progress.task(description, len(data), unit) as task:
+        for indices, ids, probs in _in_flight(run, dataset, depth=2):
+            for row, index in enumerate(indices):
+                n = data.lengths[index]
+                preds[index] = ids[row, :n]
+                scores[index] = probs[row, :n]
+            task.advance(len(indices))
     return preds, scores
 
 
-def predict_word_tags(model, split, labels: list[str], pad_id: int, batch_size: int = EVAL_BATCH_SIZE) -> list[list[str]]:
+def predict_word_tags(model, split, labels: list[str], pad_id: int, batch_size: int = EVAL_BATCH_SIZE,
+                      progress: Progress = NO_PROGRESS, description: str = "predict") -> list[list[str]]:
     """Word-level tags for every sentence of a prepared split (words cut off by max length -> O)."""
     data = EncodedSplit.from_split(split, pad_id, with_labels=False)
-    preds, _ = subword_predictions(model, data, batch_size)
+    preds, _ = subword_predictions(model, data, batch_size, progress, description)
     word_ids = split["word_ids"]
     n_words = [len(t) for t in split["tokens"]]
     return [words_from_subwords(p, w, n, labels) for p, w, n in zip(preds, word_ids, n_words)]

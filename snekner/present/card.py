@@ -1,11 +1,12 @@
 """Model cards: a README.md for a finished run, with Hugging Face hub metadata.
 
 The card starts with YAML front matter (language, license when known, library, tags,
-base model, datasets and a `model-index` holding the test scores of `snekner eval`), then
+base model, datasets and a `model-index` holding the test scores of `snekner eval`), made by
+huggingface_hub's ModelCardData and EvalResult, so it is the metadata the hub reads; then
 says in markdown what the model was trained from and on, with which labels and
 hyperparameters, how it scored per entity type, and how to load it. It is written to
 RUN/README.md and copied to RUN/model/README.md, so the folder `--push-to-hub` uploads
-carries it.
+carries it. (huggingface_hub is imported when a card is made, not with the command line.)
 """
 from __future__ import annotations
 
@@ -30,62 +31,7 @@ KNOWN_DATASET_LICENSES = {
     "Babelscape/wikineural": "cc-by-nc-sa-4.0",
 }
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-_PLAIN_KEY = re.compile(r"^[A-Za-z_][\w-]*$")
 METRICS = (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"), ("accuracy", "Word accuracy"))
-
-
-# -- YAML ---------------------------------------------------------------------------------------
-def _scalar(value) -> str:
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int):
-        return str(value)
-    if isinstance(value, float):
-        if value != value:
-            return ".nan"
-        if value in (float("inf"), float("-inf")):
-            return ".inf" if value > 0 else "-.inf"
-        text = repr(value)
-        mantissa, e, exponent = text.partition("e")
-        if e and "." not in mantissa:  # YAML 1.1 readers (PyYAML) take 1e-05 for a string, 1.0e-05 for a float
-            text = f"{mantissa}.0e{exponent}"
-        return text
-    if isinstance(value, (dict, list)):
-        return "{}" if isinstance(value, dict) else "[]"  # only empty ones get here
-    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a YAML double-quoted scalar
-
-
-_YAML_WORDS = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"}  # plain, these would not read back as strings
-
-
-def _key(key: str) -> str:
-    return key if _PLAIN_KEY.match(key) and key.lower() not in _YAML_WORDS else json.dumps(key, ensure_ascii=False)
-
-
-def to_yaml(obj, indent: int = 0) -> list[str]:
-    """Block-style YAML lines for dicts, lists and scalars (strings always double-quoted)."""
-    pad = " " * indent
-    lines: list[str] = []
-    if isinstance(obj, dict):
-        for key, value in obj.items():
-            if isinstance(value, (dict, list)) and value:
-                lines.append(f"{pad}{_key(key)}:")
-                lines += to_yaml(value, indent + 2 if isinstance(value, dict) else indent)
-            else:
-                lines.append(f"{pad}{_key(key)}: {_scalar(value)}")
-    elif isinstance(obj, list):
-        for item in obj:
-            if isinstance(item, (dict, list)) and item:
-                inner = to_yaml(item, indent + 2)
-                lines.append(f"{pad}- {inner[0].lstrip()}")
-                lines += inner[1:]
-            else:
-                lines.append(f"{pad}- {_scalar(item)}")
-    else:
-        lines.append(pad + _scalar(obj))
-    return lines
 
 
 # -- what the run says about itself ---------------------------------------------------------------
@@ -109,18 +55,16 @@ def hub_dataset_id(data_manifest: PreparedManifest) -> str | None:
 
 
 def _front_matter_license(readme: Path) -> str | None:
+    """The license in a local dataset card's front matter (None without one, or when it does not parse)."""
+    import yaml
+    from huggingface_hub.repocard import metadata_load
+
     try:
-        text = readme.read_text(encoding="utf-8")
-    except OSError:
+        meta = metadata_load(readme) or {}
+    except (OSError, ValueError, yaml.YAMLError):  # no such file, not UTF-8, front matter that is no mapping or no YAML
         return None
-    match = re.match(r"^---\s*\n(.*?)\n---\s*(\n|$)", text, re.S)
-    if not match:
-        return None
-    for line in match.group(1).splitlines():
-        found = re.match(r"^license:\s*['\"]?([^'\"#\s]+)", line)
-        if found:
-            return found.group(1)
-    return None
+    license_id = meta.get("license")
+    return license_id if isinstance(license_id, str) else None
 
 
 def dataset_license(data_manifest: PreparedManifest) -> str | None:
@@ -177,42 +121,30 @@ def _md_table(headers: list[str], rows: list[list], numeric: bool = True) -> lis
     return lines
 
 
-def front_matter(run: Run, evaluation: dict | None, repo_id: str | None = None) -> dict:
+def card_data(run: Run, evaluation: dict | None, repo_id: str | None = None):
+    """The card's metadata as a huggingface_hub ModelCardData: what the hub reads (widget, search, the
+    evaluation results of the model-index, one EvalResult per overall metric of the test evaluation)."""
+    from huggingface_hub import EvalResult, ModelCardData
+
     manifest = run.manifest
     data_manifest = manifest.data_manifest
-    meta: dict = {}
     langs = languages(data_manifest)
-    if langs:
-        meta["language"] = langs[0] if len(langs) == 1 else langs
-    license_id = dataset_license(data_manifest)
-    if license_id:
-        meta["license"] = license_id
-    meta["library_name"] = "transformers"
-    meta["tags"] = list(TAGS)
-    base = hub_model_id(manifest.model)
-    if base:
-        meta["base_model"] = base
     hub_data = hub_dataset_id(data_manifest)
-    if hub_data:
-        meta["datasets"] = [hub_data]
-    meta["pipeline_tag"] = "token-classification"
+    results = None
     if evaluation is not None:
         name, typ = dataset_name(data_manifest)
-        dataset = {"name": name, "type": typ, "split": evaluation.get("split", "test")}
-        if data_manifest.lang:
-            dataset["config"] = data_manifest.lang
         mode = evaluation.get("mode", "conlleval")
-        metrics = [{"type": key, "value": evaluation["overall"][key], "name": f"{label} ({mode})" if key != "accuracy" else label}
+        results = [EvalResult(task_type="token-classification", task_name="Named Entity Recognition", dataset_type=typ,
+                              dataset_name=name, dataset_config=data_manifest.lang or None, dataset_split=evaluation.get("split", "test"),
+                              metric_type=key, metric_value=evaluation["overall"][key],
+                              metric_name=f"{label} ({mode})" if key != "accuracy" else label)
                    for key, label in METRICS if key in evaluation["overall"]]
-        meta["model-index"] = [{
-            "name": repo_id or run.name,
-            "results": [{
-                "task": {"type": "token-classification", "name": "Named Entity Recognition"},
-                "dataset": dataset,
-                "metrics": metrics,
-            }],
-        }]
-    return meta
+    return ModelCardData(
+        language=(langs[0] if len(langs) == 1 else langs) or None, license=dataset_license(data_manifest),
+        library_name="transformers", tags=list(TAGS), base_model=hub_model_id(manifest.model),
+        datasets=[hub_data] if hub_data else None, pipeline_tag="token-classification",
+        model_name=(repo_id or run.name) if results else None, eval_results=results,
+    )
 
 
 def render_card(run: Run, repo_id: str | None = None) -> str:
@@ -220,8 +152,7 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
     manifest = run.manifest
     data_manifest = manifest.data_manifest
     evaluation = load_test_eval(run)
-    meta = front_matter(run, evaluation, repo_id)
-    lines = ["---", *to_yaml(meta), "---", ""]
+    lines = ["---", card_data(run, evaluation, repo_id).to_yaml(), "---", ""]
 
     model = manifest.model or "unknown"
     base = hub_model_id(model)
@@ -328,7 +259,14 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
               "```", ""]
     if repo_id:
         lines += [f"From the run folder instead: `from_pretrained({json.dumps(str(run.model_dir))})`.", ""]
-    return "\n".join(lines).rstrip("\n") + "\n"
+    return str(_model_card("\n".join(lines).rstrip("\n") + "\n"))
+
+
+def _model_card(text: str):
+    """`text` as a huggingface_hub ModelCard: parsing it checks that the front matter reads back as the hub reads it."""
+    from huggingface_hub import ModelCard
+
+    return ModelCard(text)
 
 
 def write_card(run: Run, repo_id: str | None = None) -> Path:

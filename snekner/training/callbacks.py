@@ -31,9 +31,9 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 from pathlib import Path
 
+from snekner.progress import Progress, Task
 from snekner.store.atomic import atomic_path, write_lines
 
 # The best epoch's weights, in Keras's HDF5 format. BestEpoch names the format to save_weights,
@@ -101,54 +101,81 @@ class CallbackList(Callback):
 
 
 class ProgressLog(Callback):
-    """About five lines per epoch with the running loss, and each epoch's validation scores."""
+    """Each epoch's steps as a progress task (snekner.progress: a bar on a terminal, about five lines
+    otherwise) with the running loss, then the epoch's validation scores as a line."""
 
-    def __init__(self, log, epochs: int, steps_per_epoch: int):
-        self.log, self.epochs, self.steps_per_epoch = log, epochs, steps_per_epoch
-        self.report_every = max(1, steps_per_epoch // 5)
+    def __init__(self, log, epochs: int, steps_per_epoch: int, progress: Progress):
+        self.log, self.epochs, self.steps_per_epoch, self.progress = log, epochs, steps_per_epoch, progress
+        self.task = Task()
 
     def on_epoch_begin(self, state):
-        self.started, self.loss_sum, self.label_count = time.perf_counter(), 0.0, 0.0
+        self.loss_sum, self.label_count = 0.0, 0.0
+        self.task = self.progress.task(f"epoch {state['epoch'] + 1}/{self.epochs}", self.steps_per_epoch, unit="step",
+                                       initial=state["step"], status=self._running_loss)
+
+    def _running_loss(self) -> str:
+        return f"loss {self.loss_sum / max(self.label_count, 1):.4f}"
 
     def on_step_end(self, state, loss_sum, label_count):
         self.loss_sum += loss_sum
         self.label_count += label_count
-        if state["step"] % self.report_every == 0:
-            self.log(f"epoch {state['epoch'] + 1}/{self.epochs} step {state['step']}/{self.steps_per_epoch} "
-                     f"loss {self.loss_sum / max(self.label_count, 1):.4f} ({time.perf_counter() - self.started:.0f} s)")
+        self.task.advance()
+        if state["step"] >= self.steps_per_epoch:
+            self.task.close()  # before validation opens its own task
 
     def on_epoch_end(self, state, entry, scores):
+        self.task.close()
         if scores is not None:
             self.log(f"epoch {entry['epoch']}: loss {entry['train_loss']:.4f}, validation F1 {scores['overall']['f1']:.4f} "
                      f"(P {scores['overall']['precision']:.4f} R {scores['overall']['recall']:.4f}), "
                      f"{entry['train_sentences_per_second']:.1f} sentences/s")
 
+    def on_interrupt(self, state):
+        self.task.close()
+
 
 class TensorBoard(Callback):
-    """The training loss of every step and the validation scores of every epoch, for TensorBoard."""
+    """For TensorBoard: the training loss and the learning rate of every step, and every epoch's
+    validation scores, overall and the F1 of each entity type (validation_f1/PER, ...).
+
+    Scalars are written as TensorBoard's scalars plugin stores them (a float tensor tagged with the
+    plugin's name) through tf.summary.write: tf.summary.scalar itself lives in the tensorboard
+    package, which TensorFlow 2.21 no longer installs (without it, it raises TBNotInstalledError).
+    """
 
     def __init__(self, directory: Path):
         self.directory = directory
 
     def on_train_begin(self, trainer, state):
         import tensorflow as tf
+        from tensorflow.core.framework.summary_pb2 import SummaryMetadata
 
         self.writer = tf.summary.create_file_writer(str(self.directory))
+        self.metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"))
+        optimizer = getattr(trainer.optimizer, "inner_optimizer", trainer.optimizer)  # a LossScaleOptimizer's own
+        schedule = optimizer.learning_rate
+        # the rate the step just taken used: the schedule at the step count before it (the optimizer's
+        # iterations count from 0); a few scalar ops on the host, paid only with --tensorboard
+        self.rate = schedule if callable(schedule) else (lambda step: schedule)
+
+    def _scalars(self, values: dict, step: int) -> None:
+        import tensorflow as tf
+
+        with self.writer.as_default():
+            for tag, value in values.items():
+                tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step, metadata=self.metadata)
 
     def on_step_end(self, state, loss_sum, label_count):
-        import tensorflow as tf
-
-        with self.writer.as_default():
-            tf.summary.scalar("train/loss", loss_sum / max(label_count, 1.0), step=state["global_step"])
+        step = state["global_step"]
+        self._scalars({"train/loss": loss_sum / max(label_count, 1.0), "train/learning_rate": self.rate(step - 1)}, step)
 
     def on_epoch_end(self, state, entry, scores):
-        import tensorflow as tf
-
         if scores is None:
             return
-        with self.writer.as_default():
-            for key in ("precision", "recall", "f1"):
-                tf.summary.scalar(f"validation/{key}", scores["overall"][key], step=entry["epoch"])
+        values = {f"validation/{key}": scores["overall"][key] for key in ("precision", "recall", "f1")}
+        values.update({f"validation_f1/{typ}": v["f1"] for typ, v in scores["per_type"].items()})
+        self._scalars(values, entry["epoch"])
+        self.writer.flush()
 
 
 class BestEpoch(Callback):

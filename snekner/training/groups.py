@@ -14,6 +14,7 @@ from pathlib import Path
 
 from snekner.errors import OutputExistsError, SneknerError, TrainingInterruptedError
 from snekner.modeling.devices import chief_by_tf_config
+from snekner.progress import Progress
 from snekner.store.atomic import atomic_path, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
 from snekner.store.manifests import (GROUP_MANIFEST, RUN_MANIFEST, GroupManifest, environment_versions, now_iso, read_group_manifest,
@@ -48,7 +49,8 @@ def parse_seeds(text: str) -> list[int]:
 
 
 def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions, seeds: list[int] | None,
-                resume: bool = False, overwrite: bool = False, log=lambda msg: None, callbacks=(), explicit: Collection[str] = ()) -> Experiment:
+                resume: bool = False, overwrite: bool = False, log=lambda msg: None, callbacks=(), explicit: Collection[str] = (),
+                progress: Progress | None = None) -> Experiment:
     """Train one run per seed into the group `name` (or, with `resume`, finish the members that have not finished:
     an interrupted one continues from its checkpoint, a missing one starts, with the group's options and
     those of `explicit` that a resume may change; see training.options.resume_options). Returns the finished group.
@@ -57,25 +59,25 @@ def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOp
     group_dir = Path(runs_dir) / name
     check_run_name(name)
     if not chief_by_tf_config():
-        return _train_group(prepared_path, name, group_dir, options, seeds, resume, log, callbacks, explicit)
+        return _train_group(prepared_path, name, group_dir, options, seeds, resume, log, callbacks, explicit, progress)
     with hold(group_dir, "run", "train"):
         remove_stale_partials(Path(runs_dir))
         if resume or not group_dir.exists():
-            return _train_group(prepared_path, name, group_dir, options, seeds, resume, log, callbacks, explicit)
+            return _train_group(prepared_path, name, group_dir, options, seeds, resume, log, callbacks, explicit, progress)
         if not overwrite:
             raise OutputExistsError(f"run {name} already exists in {runs_dir}", path=group_dir, what="run")
         if (group_dir / RUN_MANIFEST).is_file():
             raise SneknerError(f"{name} in {runs_dir} is a single run, not a group", fix="choose another {option}", option="name")
         try:  # as train(): the new group is built beside the old one, which stays whole until the new one has finished
             with disk_full_is_an_error(), atomic_path(group_dir, directory=True) as build_dir:
-                _train_group(prepared_path, name, build_dir, options, seeds, resume, log, callbacks, explicit)
+                _train_group(prepared_path, name, build_dir, options, seeds, resume, log, callbacks, explicit, progress)
         except TrainingInterruptedError as e:
             raise SneknerError(f"{e}; the new group was discarded and the group {name} in {runs_dir} is as it was") from None
         return open_experiment(str(group_dir), runs_dir)
 
 
 def _train_group(prepared_path: Path, name: str, group_dir: Path, options: TrainOptions, seeds: list[int] | None, resume: bool,
-                 log, callbacks, explicit: Collection[str]) -> Experiment:
+                 log, callbacks, explicit: Collection[str], progress: Progress | None) -> Experiment:
     """train_group() in `group_dir`: free (or, with `resume`, the group to finish), locked by the caller."""
     runs_dir = group_dir.parent
     chief = chief_by_tf_config()
@@ -113,7 +115,7 @@ def _train_group(prepared_path: Path, name: str, group_dir: Path, options: Train
         try:
             train(prepared_path, member, group_dir, replace(options, seed=seed), resume=resume and started,
                   overwrite=resume and member_dir.exists() and not started, log=log, callbacks=callbacks,
-                  explicit=set(explicit) - {"seed"}, group=name)
+                  explicit=set(explicit) - {"seed"}, group=name, progress=progress)
         except TrainingInterruptedError as e:
             raise type(e)(f"{name}/{member}: {e}", prepared=e.prepared, name=name, runs_dir=Path(runs_dir)) from None
     return open_experiment(str(group_dir), runs_dir)

@@ -25,6 +25,7 @@ from snekner.modeling.forward import gold_word_tags, predict_word_tags
 from snekner.modeling.models import build_token_classifier, save_model
 from snekner.ner.labels import IGNORE
 from snekner.ner.scoring import score
+from snekner.progress import NO_PROGRESS, Progress
 from snekner.store.atomic import atomic_path, write_json
 from snekner.training import imbalance
 from snekner.training.callbacks import CallbackList
@@ -65,12 +66,13 @@ def _masked_loss_sum(labels, logits, weights=None):
 
 
 class Trainer:
-    def __init__(self, prepared, run_dir: Path, options: TrainOptions, setup, log):
+    def __init__(self, prepared, run_dir: Path, options: TrainOptions, setup, log, progress: Progress = NO_PROGRESS):
         self.prepared = prepared
         self.run_dir = run_dir
         self.options = options
         self.setup = setup
         self.log = log
+        self.progress = progress  # the epochs' steps (callbacks.ProgressLog) and validation show through it
         self.labels = prepared.labels
 
     # -- building ---------------------------------------------------------------------------
@@ -213,7 +215,8 @@ class Trainer:
         if "validation" not in self.prepared.dataset:
             return None
         split = self.prepared.dataset["validation"]
-        pred = predict_word_tags(self.model, split, self.labels, self.tokenizer.pad_token_id, self.options.eval_batch_size)
+        pred = predict_word_tags(self.model, split, self.labels, self.tokenizer.pad_token_id, self.options.eval_batch_size,
+                                 self.progress, "validation")
         return score(gold_word_tags(split, self.labels), pred, types=self.prepared.tagset.types)
 
     def run(self, state: dict, callbacks) -> dict:

@@ -18,6 +18,7 @@ from pathlib import Path
 from snekner.errors import OutputExistsError, SneknerError, TrainingFailedError, TrainingInterruptedError
 from snekner.modeling.devices import chief_by_tf_config, setup_devices, text_from_chief
 from snekner.modeling.models import check_data_fits
+from snekner.progress import Lines, Progress
 from snekner.store.atomic import atomic_path, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
 from snekner.store.manifests import RunManifest, RunStatus, environment_versions, now_iso, write_run_manifest
@@ -30,7 +31,7 @@ from snekner.training.options import TrainOptions, resume_options
 
 def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions, resume: bool = False,
           overwrite: bool = False, log=lambda msg: None, callbacks=(), explicit: Collection[str] = (),
-          group: str | None = None) -> Run:
+          group: str | None = None, progress: Progress | None = None) -> Run:
     """Train (or resume) run `name` on a prepared dataset; returns the finished run.
 
     A resumed run trains on its stored options; of `options`, only the fields named in `explicit`
@@ -38,6 +39,7 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
     recorded, any other must equal the stored value (see resume_options).
     `group`: the run is a member of that group (runs_dir is the group's folder; the run is named GROUP/name).
 
+    `progress` shows the epochs' steps and the validation (snekner.progress; default: plain lines through `log`, as on the command line when stderr is no terminal).
     `callbacks` (snekner.training.callbacks.Callback) join snekner's own and are called before
     them at each hook, so that a timer sees a step before checkpoints or logs add to it.
 
@@ -47,20 +49,21 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
     """
     check_run_name(name)
     run_dir = Path(runs_dir) / name
+    progress = Lines(log, min_seconds=1.0) if progress is None else progress
     if not chief_by_tf_config():  # in a multi-worker cluster only the chief owns (and locks) the run folder
-        return _train(prepared_path, name, run_dir, options, resume, log, callbacks, explicit, group)
+        return _train(prepared_path, name, run_dir, options, resume, log, callbacks, explicit, group, progress)
     with hold(run_dir, "run", "train"):
         remove_stale_partials(Path(runs_dir))
         if resume:
             remove_stale_partials(run_dir, recursive=True)  # what a killed session of this run left
         if resume or not run_dir.exists():
             with disk_full_is_an_error(written=None if resume else run_dir):  # a resumed run keeps its checkpoints
-                return _train(prepared_path, name, run_dir, options, resume, log, callbacks, explicit, group)
+                return _train(prepared_path, name, run_dir, options, resume, log, callbacks, explicit, group, progress)
         if not overwrite:
             raise OutputExistsError(f"run {name} already exists in {runs_dir}", path=run_dir, what="run")
         try:
             with disk_full_is_an_error(), atomic_path(run_dir, directory=True) as build_dir:
-                run = _train(prepared_path, name, build_dir, options, resume, log, callbacks, explicit, group)
+                run = _train(prepared_path, name, build_dir, options, resume, log, callbacks, explicit, group, progress)
         except TrainingInterruptedError:
             raise SneknerError(f"interrupted; the new run was discarded and the run {name} in {runs_dir} is as it was",
                                fix="start it again with {option} to replace it", option="overwrite") from None
@@ -70,7 +73,7 @@ def train(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions,
 
 
 def _train(prepared_path: Path, name: str, run_dir: Path, options: TrainOptions, resume: bool, log, callbacks,
-           explicit: Collection[str], group: str | None) -> Run:
+           explicit: Collection[str], group: str | None, progress: Progress) -> Run:
     """train() in `run_dir`, which is free (or, with `resume`, the run to continue) and locked by the caller."""
     chief = chief_by_tf_config()
     runs_dir = run_dir.parent
@@ -98,7 +101,7 @@ def _train(prepared_path: Path, name: str, run_dir: Path, options: TrainOptions,
     import tensorflow as tf
 
     tf.keras.utils.set_random_seed(options.seed)
-    trainer = Trainer(prepared, run_dir, options, setup, log)
+    trainer = Trainer(prepared, run_dir, options, setup, log, progress)
     trainer.build(model_name)
     manifest = session_manifest(resumed, f"{group}/{name}" if group else name, prepared, model_name, options, setup)
     manifest.imbalance = trainer.imbalance
@@ -159,7 +162,7 @@ def finished_manifest(manifest: RunManifest, state: dict, session_seconds: float
 def _own_callbacks(trainer: Trainer, resumed: bool) -> list:
     """snekner's own callbacks, in the order their hooks must run (see snekner.training.callbacks)."""
     options, run_dir, chief = trainer.options, trainer.run_dir, trainer.setup.is_chief
-    callbacks = [ProgressLog(trainer.log, options.epochs, trainer.steps_per_epoch)]
+    callbacks = [ProgressLog(trainer.log, options.epochs, trainer.steps_per_epoch, trainer.progress)]
     if options.tensorboard and chief:
         callbacks.append(TensorBoard(run_dir / "tensorboard"))
     callbacks.append(BestEpoch(trainer.model, run_dir, options.early_stopping_patience, trainer.log, writes=chief))
