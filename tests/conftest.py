@@ -1,4 +1,4 @@
-"""Shared fixtures: a tiny random DistilBERT with its own WordPiece vocab, sample data, shared paths.
+"""Shared fixtures: a tiny random DistilBERT with its own uncased WordPiece vocab (and a cased BERT), sample data, shared paths.
 
 Everything here is built offline in seconds; nothing touches the network.
 """
@@ -22,12 +22,23 @@ WIKINEURAL = SHARED / "data" / "wikineural"
 MINILM_TOOL = SHARED / "tools" / "pretrained-minilm"
 
 
-def tiny_vocab(words: list[str]) -> list[str]:
+def tiny_vocab(words: list[str], lower: bool = True) -> list[str]:
     specials = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
-    chars = sorted({c for w in words for c in w.lower()})
+    words = [w.lower() for w in words] if lower else words
+    chars = sorted({c for w in words for c in w})
     # whole words for part of the vocabulary, so that some words split into sub-words and some do not
-    whole = sorted({w.lower() for w in words if len(w) > 3})[::2]
+    whole = sorted({w for w in words if len(w) > 3})[::2]
     return specials + chars + ["##" + c for c in chars] + whole
+
+
+def sample_words(sample_dir: Path) -> list[str]:
+    import json
+
+    words = []
+    for path in sorted(sample_dir.glob("*/*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            words += json.loads(line)["tokens"]
+    return words
 
 
 @pytest.fixture(scope="session")
@@ -40,23 +51,37 @@ def sample_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory, sample_dir) -> Path:
     """A random 2-layer DistilBERT (TF weights) with a fast WordPiece tokenizer, saved with save_pretrained."""
-    import json
-
     import tensorflow as tf
     from transformers import BertTokenizerFast, DistilBertConfig, TFDistilBertForMaskedLM
 
-    words = []
-    for path in sample_dir.glob("*/*.jsonl"):
-        for line in path.read_text(encoding="utf-8").splitlines():
-            words += json.loads(line)["tokens"]
     out = tmp_path_factory.mktemp("tiny-distilbert")
-    vocab = tiny_vocab(words)
+    vocab = tiny_vocab(sample_words(sample_dir))
     (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     tokenizer = BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True)
     tokenizer.save_pretrained(str(out))
     config = DistilBertConfig(vocab_size=len(vocab), dim=32, n_layers=2, n_heads=2, hidden_dim=64, max_position_embeddings=128)
     tf.keras.utils.set_random_seed(0)  # the same random model in every session, so no test depends on the draw
     model = TFDistilBertForMaskedLM(config)
+    model(model.dummy_inputs)
+    model.save_pretrained(str(out))
+    return out
+
+
+@pytest.fixture(scope="session")
+def tiny_cased_model(tmp_path_factory, sample_dir) -> Path:
+    """A random 2-layer BERT (TF weights) with a cased WordPiece vocabulary: "Paris" and "paris" are different sub-words."""
+    import tensorflow as tf
+    from transformers import BertConfig, BertTokenizerFast, TFBertForMaskedLM
+
+    out = tmp_path_factory.mktemp("tiny-bert-cased")
+    vocab = tiny_vocab(sample_words(sample_dir), lower=False)
+    (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
+    tokenizer = BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=False)
+    tokenizer.save_pretrained(str(out))
+    config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64,
+                        max_position_embeddings=128)
+    tf.keras.utils.set_random_seed(0)
+    model = TFBertForMaskedLM(config)
     model(model.dummy_inputs)
     model.save_pretrained(str(out))
     return out

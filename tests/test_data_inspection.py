@@ -264,3 +264,77 @@ def test_json_output_has_no_progress_bars_when_datasets_was_imported_first(sampl
     done = subprocess.run([sys.executable, "-c", script, str(sample_dir)], capture_output=True, text=True, env=env, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
     assert int(done.stdout.split()[-1]) > 0
+
+
+@pytest.fixture(scope="module")
+def prepared_rare(tmp_path_factory, tiny_model) -> Path:
+    """Words whose sub-words are known by hand, prepared with --max-length 10 (8 sub-words fit) and tagset b."""
+    from transformers import AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tiny_model))
+    # preconditions: the tiny vocab has these letters (one sub-word each) but no Cyrillic, and no whole word of three letters
+    assert [tokenizer.tokenize(w) for w in ("a", "e", "h", "bcd", "fg", "жж")] == [
+        ["a"], ["e"], ["h"], ["b", "##c", "##d"], ["f", "##g"], ["[UNK]"]]
+
+    def sentence(tokens: str, tags) -> dict:
+        return {"tokens": tokens.split(), "ner_tags": list(tags), "lang": "en"}
+
+    root = tmp_path_factory.mktemp("prep-rare")
+    data = write_layout(root / "src", {
+        "train/train_en.jsonl": [sentence("a bcd e fg h", [1, 2, 0, 5, 0]),  # PER a (1) bcd (3); LOC fg (2); O e h: 8 sub-words, all fit
+                                 sentence("жж h", [1, 0]),                  # PER жж: [UNK]; O h
+                                 sentence("a a a a a a a a e", [0] * 9)],   # 8 O words fit; e is cut off and not counted
+        "val/val_en.jsonl": [sentence("a", [1])],
+        "test/test_en.jsonl": [sentence("a fg fg", [0, 5, 6])],              # O a; LOC fg fg
+    })
+    out = root / "prepared"
+    ok("prep", "--dataset", data, "--lang", "en", "--tagset", "b", "--model", tiny_model, "--max-length", 10, "--out", out)
+    return out
+
+
+def figures(words: int, unknown: int, pieces: int) -> dict:
+    return {"words": words, "unknown_words": unknown, "unknown_rate": round(unknown / words, 4) if words else 0.0,
+            "subwords_per_word": round(pieces / words, 3) if words else 0.0}
+
+
+def test_inspect_prepared_reports_unknown_words_and_subwords_per_type(prepared_rare):
+    report = json.loads(ok("inspect", prepared_rare, "--json").output)
+    rare = report["rare_words"]
+    assert rare["unk_token"] == "[UNK]" and rare["combined_splits"] == ["train", "test"]
+    empty = figures(0, 0, 0)
+    assert rare["splits"]["train"] == {"ANIM": empty, "DIS": empty, "LOC": figures(1, 0, 2), "ORG": empty,
+                                       "PER": figures(3, 1, 5), "O": figures(11, 0, 11)}
+    assert rare["splits"]["validation"]["PER"] == figures(1, 0, 1) and rare["splits"]["validation"]["O"] == empty
+    assert rare["splits"]["test"]["LOC"] == figures(2, 0, 4) and rare["splits"]["test"]["O"] == figures(1, 0, 1)
+    combined = rare["combined"]
+    assert combined["PER"] == figures(3, 1, 5) == {"words": 3, "unknown_words": 1, "unknown_rate": 0.3333, "subwords_per_word": 1.667}
+    assert combined["LOC"] == figures(3, 0, 6) and combined["O"] == figures(12, 0, 12)
+    assert ("train+test: type PER is rare to this tokenizer: 33.3% of its words hit [UNK] (O words: 0.0%); "
+            "1.67 sub-words per word (O words: 1.00); a cased or domain-adapted model may serve it better") in report["findings"]
+    assert ("train+test: type LOC is rare to this tokenizer: 2.00 sub-words per word (O words: 1.00); "
+            "a cased or domain-adapted model may serve it better") in report["findings"]
+    text = ok("inspect", prepared_rare).output
+    cells = [line.split() for line in text.splitlines()]
+    assert ["PER", "3", "1", "33.33%", "1.67"] in cells and ["LOC", "3", "0", "0.00%", "2.00"] in cells
+    assert ["O", "12", "0", "0.00%", "1.00"] in cells
+
+
+def test_rare_word_figures_from_the_prepared_columns_alone():
+    """word_pieces on hand-written columns: special tokens (-1) and a word cut off (no sub-word) do not count."""
+    import pyarrow as pa
+
+    from snekner.data.rare_words import rare_word_findings, type_figures, word_pieces
+
+    table = pa.table({"ner_tags": [[1, 2, 0], [0, 3]],
+                      "input_ids": [[2, 7, 1, 8, 9, 3], [2, 1, 3]],
+                      "word_ids": [[-1, 0, 1, 1, 2, -1], [-1, 0, -1]]})
+    tags, pieces, unknown = word_pieces(table, unk_id=1)
+    assert tags.tolist() == [1, 2, 0, 0, 3] and pieces.tolist() == [1, 2, 1, 1, 0] and unknown.tolist() == [0, 1, 0, 1, 0]
+    labels = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG"]
+    out = type_figures(tags, pieces, unknown, labels, has_unk=True)
+    assert out == {"ORG": figures(0, 0, 0), "PER": figures(2, 1, 3), "O": figures(2, 1, 2)}
+    # PER's rate (50%) is exactly 1x O's: no finding on it, but 1.5 sub-words per word is 1.5x O's 1.0
+    assert rare_word_findings({"unk_token": "[UNK]", "combined_splits": ["train"], "combined": out}) == [
+        "train: type PER is rare to this tokenizer: 1.50 sub-words per word (O words: 1.00); a cased or domain-adapted model may serve it better"]
+    no_unk = type_figures(tags, pieces, unknown, labels, has_unk=False)
+    assert no_unk["PER"]["unknown_rate"] is None and no_unk["PER"]["subwords_per_word"] == 1.5

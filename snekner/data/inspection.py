@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 
+from snekner.data.rare_words import rare_word_findings, rare_words
 from snekner.data.reading import Reading
 from snekner.data.sources import open_source
 from snekner.ner.tagset import Tagset, load_tagset, named_tagsets, resolve_tagset
@@ -127,6 +128,11 @@ def inspect_source(spec: str, lang: str | None = None, tagset_spec: str | None =
         report["shared_train_test"] = sum(1 for key in _sentence_keys(dataset["test"]) if key in train_keys)
     if tagset is not None and prepared_manifest is None:
         report["restriction"] = restriction_report(report, tagset)
+    if prepared_manifest is not None:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(str(prepared.tokenizer_dir))  # the one the folder was prepared with
+        report["rare_words"] = rare_words(dataset, names, tokenizer.unk_token_id, tokenizer.unk_token)
     report["findings"] = findings(report)
     return report
 
@@ -169,4 +175,6 @@ def findings(report: dict) -> list[str]:
             if r["dropped"]:
                 lines.append(f"{name}: restricting to {restriction['tagset']} turns {sum(r['dropped'].values())} entities "
                              f"({r['dropped_share']:.1%}) into O: " + ", ".join(f"{t} {c}" for t, c in r["dropped"].items()))
+    if report.get("rare_words"):
+        lines += rare_word_findings(report["rare_words"])
     return lines

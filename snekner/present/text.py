@@ -109,6 +109,16 @@ def render_confusion(conf: dict) -> str:
     return head + "\n" + _table(rows, headers)
 
 
+def render_rare_words(rare: dict) -> str:
+    """Per type, then O: words, the share hitting the unknown token, sub-words per word (the combined splits)."""
+    unk = rare["unk_token"]
+    rows = [[t, str(f["words"]), *(["-", "-"] if f["unknown_rate"] is None else [str(f["unknown_words"]), f"{f['unknown_rate']:.2%}"]),
+             f"{f['subwords_per_word']:.2f}"] for t, f in rare["combined"].items()]
+    head = (f"rare words in {'+'.join(rare['combined_splits'])} (per type: its words, those with a sub-word {unk or 'unknown'}, "
+            "sub-words per word; O words for comparison):")
+    return head + "\n" + _table(rows, ["type", "words", f"{unk or 'unknown'} words", f"{unk or 'unknown'} rate", "sub-words/word"])
+
+
 def render_inspection(report: dict) -> str:
     lines = [f"dataset {report['dataset']}" + (f" (lang {report['lang']})" if report.get("lang") else "")]
     if report.get("languages"):
@@ -134,6 +144,8 @@ def render_inspection(report: dict) -> str:
     types = sorted({t for e in splits.values() for t in e["entities"]})
     lines += ["", "entities per type:", _table([[t] + [str(e["entities"].get(t, 0)) for e in splits.values()] for t in types],
                                                ["type"] + list(splits))]
+    if report.get("rare_words"):
+        lines += ["", render_rare_words(report["rare_words"])]
     if "shared_train_test" in report:
         lines.append(f"\nsentences in both train and test: {report['shared_train_test']}")
     restriction = report.get("restriction")
