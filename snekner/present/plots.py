@@ -132,3 +132,22 @@ def _save(fig, path: Path) -> None:
     """Write the image beside its final place, then rename it there (never a half-written file)."""
     with atomic_path(path) as tmp, open(tmp, "wb") as f:
         fig.savefig(f, format=path.suffix.lower().lstrip("."))
+
+
+def plot_search(study, path: Path) -> Path:
+    """A search's optimization history (each trial's validation F1 and the best so far) with Optuna's matplotlib plot."""
+    require_matplotlib()
+    import warnings
+
+    import matplotlib.pyplot as plt
+    from optuna.visualization.matplotlib import plot_optimization_history
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning for its matplotlib plots
+        ax = plot_optimization_history(study, target_name="validation F1")
+    fig = ax.figure
+    try:
+        _save(fig, path)
+    finally:
+        plt.close(fig)
+    return path

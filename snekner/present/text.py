@@ -156,3 +156,19 @@ def render_inspection(report: dict) -> str:
     else:
         lines += ["", "findings: none"]
     return "\n".join(lines)
+
+
+def _param(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float) else str(value)
+
+
+def render_trials(result) -> str:
+    """A search's trials (snekner.training.search.SearchResult): number, state, each parameter, value, run; then the best."""
+    names = list(dict.fromkeys(name for t in result.trials for name in t.params))
+    rows = [[str(t.number), t.state, *(_param(t.params[n]) if n in t.params else "" for n in names),
+             "" if t.value is None else f"{t.value:.4f}", t.run or ""] for t in result.trials]
+    table = _table(rows, ["trial", "state", *(n.replace("_", "-") for n in names), "value", "run"])
+    best = result.best
+    tail = (f"best: trial {best.number}, validation F1 {best.value:.4f}, run {best.run}" if best is not None
+            else "no trial has finished yet")
+    return f"study {result.study_name} ({len(result.trials)} trials, storage {result.storage})\n{table}\n{tail}"

@@ -33,7 +33,7 @@ else:  # pragma: no cover - Python 3.10
 OPTION_NAMES = tuple(f.name for f in fields(TrainOptions))
 
 
-def _normalised(data: dict[str, Any], source: str) -> dict[str, Any]:
+def normalised(data: dict[str, Any], source: str) -> dict[str, Any]:
     out = {}
     for key, value in data.items():
         name = key.replace("-", "_")
@@ -62,7 +62,7 @@ def _expected(name: str) -> tuple[type, ...]:
     return (int, float) if isinstance(default, float) else (type(default),)
 
 
-def _check_types(values: dict[str, Any], source: str) -> None:
+def check_types(values: dict[str, Any], source: str) -> None:
     for name, value in values.items():
         if name == "seeds":
             continue
@@ -86,8 +86,8 @@ def read_config(path: Path) -> dict[str, Any]:
         raise SneknerError(f"config file {path} is not valid TOML ({e})", fix="fix the file") from None
     if isinstance(data.get("train"), dict):
         data = data["train"]
-    values = _normalised(data, f"config file {path}")
-    _check_types(values, f"config file {path}")
+    values = normalised(data, f"config file {path}")
+    check_types(values, f"config file {path}")
     seeds = values.get("seeds")
     if seeds is not None and (not isinstance(seeds, list) or not seeds or not all(isinstance(s, int) for s in seeds)):
         raise SneknerError(f"config file {path}: seeds must be a list of integers such as [1, 2, 3]", fix="fix the file")

@@ -112,7 +112,7 @@ def _train(prepared_path: Path, name: str, run_dir: Path, options: TrainOptions,
     if resume:
         log(f"resuming at epoch {state['epoch'] + 1}, step {state['step']} (global step {state['global_step']})")
     t0 = time.perf_counter()
-    with _sigterm_as_ctrl_c():
+    with sigterm_as_ctrl_c():
         try:
             state = trainer.run(state, [*callbacks, *_own_callbacks(trainer, resume)])
         except TrainingInterrupted:
@@ -176,7 +176,7 @@ def _own_callbacks(trainer: Trainer, resumed: bool) -> list:
 
 
 @contextlib.contextmanager
-def _sigterm_as_ctrl_c():
+def sigterm_as_ctrl_c():
     """SIGTERM (a scheduler's or `kill`'s stop) ends training as Ctrl-C does, checkpoint included.
 
     A context manager rather than a callback: the handler belongs to the process and must be put
