@@ -70,9 +70,8 @@ def open_source(spec: str, lang: str | None = None, limit: int | None = None, re
         if limit < 1:
             raise OptionError("limit", limit, "at least 1")
         source.select({name: _first_rows(split, limit) for name, split in source.dataset.items()})
-    validate_columns(source, tags_are_ids=False)
-    tags_to_iob2_ids(source, reading.scheme)
     validate_columns(source)
+    tags_to_iob2_ids(source, reading.scheme)  # what it leaves or makes are integer ids, so no second check
     return source
 
 

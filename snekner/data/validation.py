@@ -5,9 +5,9 @@ from snekner.data.reading import Source
 from snekner.errors import SneknerError
 
 
-def validate_columns(source: Source, tags_are_ids: bool = True) -> None:
-    """Every split has tokens and ner_tags of equal length per row and is not empty (and, `tags_are_ids`,
-    the tags are integers; before _tags_to_iob2_ids they may be strings)."""
+def validate_columns(source: Source) -> None:
+    """Every split has tokens and ner_tags of equal length per row and is not empty; the tags are integer ids or
+    strings (data.tags.tags_to_iob2_ids turns strings into ids)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -25,8 +25,7 @@ def validate_columns(source: Source, tags_are_ids: bool = True) -> None:
             raise SneknerError(f"split {name} of {source.spec} {which}", fix="choose another {option} or dataset", option="lang")
         table = split.data.table
         _check_column_type(table, name, "tokens", pa.types.is_string, "words (strings)")
-        _check_column_type(table, name, "ner_tags", pa.types.is_integer if tags_are_ids else _is_integer_or_string,
-                           "integer label ids or string labels")
+        _check_column_type(table, name, "ner_tags", _is_integer_or_string, "integer label ids or string labels")
         for col in ("tokens", "ner_tags"):
             if table.column(col).null_count:
                 row = pc.index(pc.is_null(table.column(col)), True).as_py()

@@ -18,7 +18,7 @@ import numpy as np
 
 from snekner.errors import MissingEvaluationError, SneknerError
 from snekner.ner.scoring import SentenceCounts, restrict_to_types, sentence_counts
-from snekner.store.runs import Run
+from snekner.store.runs import Run, json_lines
 
 CONFIDENCE = 0.95
 METRICS = ("f1", "precision", "recall")
@@ -52,13 +52,7 @@ def load_predictions(run: Run, split: str, bootstrap_only: bool = True) -> list[
         raise damaged(f"{path} is not the predictions its scores {run.eval_path(split).name} were computed from "
                       "(an eval stopped between writing them)")
     sentences = []
-    for lineno, line in enumerate(raw.decode("utf-8", "replace").split("\n"), 1):  # not splitlines: U+2028 may be in a token
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise damaged(f"{path} line {lineno} is not valid JSON ({e.msg})") from None
+    for lineno, row in json_lines(raw.decode("utf-8", "replace"), path, damaged):
         if not isinstance(row, dict) or not all(isinstance(row.get(k), list) for k in ("tokens", "gold", "pred")):
             raise damaged(f"{path} line {lineno} lacks tokens, gold or pred lists")
         if not len(row["tokens"]) == len(row["gold"]) == len(row["pred"]):

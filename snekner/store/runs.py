@@ -16,14 +16,28 @@ Commands that read runs (eval, compare, card) take a run or a group: `open_exper
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from snekner.errors import RunNotFinishedError, RunNotFoundError, SneknerError
 from snekner.store.locks import holder
 from snekner.store.manifests import GROUP_MANIFEST, RUN_MANIFEST, GroupManifest, RunManifest, read_group_manifest, read_run_manifest
 
 DEFAULT_RUNS_DIR = "runs"
+
+
+def json_lines(text: str, path: Path, error: Callable[[str], Exception]) -> Iterator[tuple[int, Any]]:
+    """(line number, value) of each non-blank line of a JSON-lines file's `text`; error(message) for a line that is
+    not JSON. Split on newlines only, not splitlines: a token may hold U+2028 and other line separators."""
+    for number, line in enumerate(text.split("\n"), 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as e:
+            raise error(f"{path} line {number} is not valid JSON ({e.msg})") from None
 
 
 @dataclass
@@ -52,13 +66,7 @@ class Run:
         if not self.metrics_path.is_file():
             return []
         epochs = []
-        for number, line in enumerate(self.metrics_path.read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip():
-                continue
-            try:
-                entry = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise SneknerError(f"{self.metrics_path} line {number} is not valid JSON ({e.msg})") from None
+        for number, entry in json_lines(self.metrics_path.read_text(encoding="utf-8"), self.metrics_path, SneknerError):
             if not isinstance(entry, dict):
                 raise SneknerError(f"{self.metrics_path} line {number} is not an epoch's metrics object")
             epochs.append(entry)
