@@ -7,12 +7,16 @@ and browser log error (a Content-Security-Policy violation, a failed load) the p
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import json
+import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
+import time
 from pathlib import Path
 
 import aiohttp
@@ -30,11 +34,55 @@ def chromium_flags(user_data: str) -> list[str]:
             "--disable-extensions", "--disable-background-networking", f"--user-data-dir={user_data}"]
 
 
+@contextlib.contextmanager
+def chromium_profile():
+    """A throwaway --user-data-dir, removed only once nothing writes to it any more.
+
+    Chromium's helpers (crashpad, zygote, renderers) may outlive the main process for a moment and keep writing
+    into the profile; removing it then fails with "Directory not empty". So every chromium started here runs in its
+    own session (`stop_chromium` kills the whole group), and the removal retries briefly.
+    """
+    user_data = tempfile.mkdtemp(prefix="snekner-chromium-")
+    try:
+        yield user_data
+    finally:
+        for attempt in range(50):
+            try:
+                shutil.rmtree(user_data)
+                break
+            except FileNotFoundError:
+                break
+            except OSError:
+                if attempt == 49:
+                    raise
+                time.sleep(0.1)
+
+
+def stop_chromium(process: subprocess.Popen) -> None:
+    """Terminate chromium and every helper it started (its process group), and wait for the main process."""
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 10)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=wait)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)  # helpers that ignored SIGTERM after the main process left
+
+
 def screenshot(url: str, path: Path, size: str = "1280,2000", timeout: float = 60) -> Path:
     """`chromium --headless --screenshot=PATH --window-size=SIZE URL`."""
-    with tempfile.TemporaryDirectory() as user_data:
-        subprocess.run([find_chromium(), *chromium_flags(user_data), f"--screenshot={path}", f"--window-size={size}",
-                        "--hide-scrollbars", url], check=True, capture_output=True, timeout=timeout)
+    with chromium_profile() as user_data:
+        process = subprocess.Popen([find_chromium(), *chromium_flags(user_data), f"--screenshot={path}",
+                                    f"--window-size={size}", "--hide-scrollbars", url],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        try:
+            _, stderr = process.communicate(timeout=timeout)
+        finally:
+            stop_chromium(process)
+        assert process.returncode == 0, f"chromium failed ({process.returncode}): {stderr.decode(errors='replace')[-2000:]}"
     assert path.is_file() and path.stat().st_size > 1000, f"no screenshot at {path}"
     return path
 
@@ -90,11 +138,11 @@ class Page:
 
 async def _with_page(url: str, check, timeout: float = 60):
     chromium = find_chromium()
-    with tempfile.TemporaryDirectory() as user_data:
+    with chromium_profile() as user_data:
         log = Path(user_data) / "stderr.log"  # a file, not a pipe: chromium must never block on a full pipe
         with open(log, "w") as stderr:
             process = subprocess.Popen([chromium, *chromium_flags(user_data), "--remote-debugging-port=0", "about:blank"],
-                                       stderr=stderr, stdout=subprocess.DEVNULL)
+                                       stderr=stderr, stdout=subprocess.DEVNULL, start_new_session=True)
         try:
             endpoint = None
             for _ in range(300):  # chromium announces its websocket on stderr
@@ -125,11 +173,7 @@ async def _with_page(url: str, check, timeout: float = 60):
                 await page.wait_for("Page.loadEventFired", timeout)
                 return await check(page)
         finally:
-            process.terminate()
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
+            stop_chromium(process)
 
 
 def open_page(path: Path, check, timeout: float = 60):
