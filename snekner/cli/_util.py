@@ -151,6 +151,8 @@ def hint(error: SneknerError, runs_dir: Path) -> str | None:
     if isinstance(error, OutputExistsError):
         if error.what == "run":
             return "pass --resume to continue it, --overwrite to replace it, or choose another --name"
+        if error.what == "adapted model":
+            return "pass --resume to continue it (if it has not finished), --overwrite to replace it, or choose another --out"
         return "pass --overwrite to replace it, or choose another --out"
     return None
 

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from snekner.errors import MissingModelError, OptionError, SneknerError
+from snekner.store.manifests import ADAPTED_MANIFEST, read_adapted_manifest
 from snekner.store.runs import Run
 
 # what a model folder needs for training; everything else in a hub repo (onnx, flax, ...) is skipped
@@ -29,6 +30,12 @@ def resolve_model_dir(name_or_path: str) -> Path:
     """A local folder as is; a hub id is fetched (or taken from the local hub cache)."""
     path = Path(name_or_path).expanduser()
     if path.is_dir():
+        if (path / ADAPTED_MANIFEST).is_file():
+            manifest = read_adapted_manifest(path)
+            if not manifest.is_finished:
+                raise SneknerError(f"model folder {name_or_path} is an adaptation that has not finished (status {manifest.status.value})",
+                                   fix=f"finish it first (snekner adapt ... --out {name_or_path} --resume), or pass another {{option}}",
+                                   option="model")
         if not (path / "config.json").is_file():
             raise SneknerError(f"model folder {name_or_path} has no config.json; pass a folder made by save_pretrained or a hub id")
         return path
@@ -142,9 +149,38 @@ def build_token_classifier(name_or_path: str, labels: list[str]):
     return model
 
 
+def build_masked_lm(name_or_path: str):
+    """A TF masked-language model with the checkpoint's weights, and whether its head was in the checkpoint
+    ("pretrained") or starts random ("new": e.g. a sentence-transformers encoder, saved without one)."""
+    from transformers import AutoConfig, TFAutoModelForMaskedLM
+
+    directory = resolve_model_dir(name_or_path)
+    config = AutoConfig.from_pretrained(str(directory))
+    try:
+        model = TFAutoModelForMaskedLM.from_config(config)
+    except ValueError:
+        raise SneknerError(f"model {name_or_path} ({config.model_type}) has no masked-language-model form in transformers' "
+                           "TensorFlow classes", fix="adapt a BERT-like fill-mask model ({option})", option="model") from None
+    prefix = model.base_model_prefix + "."
+    if (directory / TF_WEIGHTS).is_file():
+        # use_safetensors=False: see build_token_classifier
+        model, info = TFAutoModelForMaskedLM.from_pretrained(str(directory), use_safetensors=False, output_loading_info=True)
+        return model, "new" if info["missing_keys"] else "pretrained"
+    if not ((directory / SAFETENSORS).is_file() or (directory / SAFETENSORS_INDEX).is_file()):
+        raise SneknerError(f"model {name_or_path} has neither {TF_WEIGHTS} nor {SAFETENSORS}; snekner loads TF or safetensors weights")
+    info = _load_pytorch_state(model, _safetensors_state(directory))
+    encoder_missing = [k for k in info["missing_keys"] if k.startswith(prefix)]
+    if encoder_missing:
+        raise SneknerError(f"model {name_or_path}: {len(encoder_missing)} encoder weights (e.g. {encoder_missing[0]}) are not in "
+                           f"{SAFETENSORS}; is it a checkpoint of the architecture its config.json names?")
+    return model, "new" if info["missing_keys"] else "pretrained"
+
+
 def _load_pytorch_state(model, state: dict, ignore_mismatched_sizes: bool = False) -> dict:
     """Assign a PyTorch-format state dict to a TF model (transformers' PT->TF mapping); returns its loading info."""
-    from transformers.modeling_tf_pytorch_utils import load_pytorch_state_dict_in_tf2_model
+    from transformers.modeling_tf_pytorch_utils import (
+        load_pytorch_state_dict_in_tf2_model,
+    )
 
     _, info = load_pytorch_state_dict_in_tf2_model(model, state, allow_missing_keys=True, output_loading_info=True,
                                                    ignore_mismatched_sizes=ignore_mismatched_sizes, skip_logger_warnings=True)

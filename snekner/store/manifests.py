@@ -30,6 +30,7 @@ from snekner.store.atomic import write_json
 PREPARED_MANIFEST = "snekner-prepared.json"
 RUN_MANIFEST = "snekner-run.json"
 GROUP_MANIFEST = "snekner-group.json"
+ADAPTED_MANIFEST = "snekner-adapted.json"
 
 
 def now_iso() -> str:
@@ -159,7 +160,7 @@ class PreparedManifest:
         return _manifest_dict(self, keep_none=("lang", "limit"))
 
     @classmethod
-    def from_dict(cls, data: Any, path: Path) -> "PreparedManifest":
+    def from_dict(cls, data: Any, path: Path) -> PreparedManifest:
         what = "prepared dataset"
         _check_kind(data, path, cls.KIND, (1,), what)
         _required(data, ("dataset", "tagset", "tokenizer", "max_length", "alignment", "splits"), path, what)
@@ -217,7 +218,7 @@ class RunManifest:
         return _manifest_dict(self)
 
     @classmethod
-    def from_dict(cls, data: Any, path: Path) -> "RunManifest":
+    def from_dict(cls, data: Any, path: Path) -> RunManifest:
         what = "run"
         _check_kind(data, path, cls.KIND, (1, 2), what)
         _required(data, ("name", "status", "data", "data_manifest", "model", "options"), path, what)
@@ -259,7 +260,7 @@ class GroupManifest:
         return _manifest_dict(self)
 
     @classmethod
-    def from_dict(cls, data: Any, path: Path) -> "GroupManifest":
+    def from_dict(cls, data: Any, path: Path) -> GroupManifest:
         what = "run group"
         _check_kind(data, path, cls.KIND, (1,), what)
         _required(data, ("name", "data", "seeds", "members", "options"), path, what)
@@ -269,6 +270,56 @@ class GroupManifest:
             raise ManifestError(f"{what} manifest {path} is damaged (seeds and members must be lists of the same length)", path=path,
                                 what=what, problem="damaged")
         return cls(**_known(cls, data))
+
+
+@dataclass(kw_only=True)
+class AdaptedModelManifest:
+    """What `adapt` made: a model folder continued with masked-language-model training on some text.
+
+    The folder is a model folder like a hub model's (config.json, weights, tokenizer) once `status` is
+    finished; while it is running (or after a failure) it holds the checkpoints `adapt --resume` continues from.
+    `head` says whether the base model's masked-LM head was loaded ("pretrained") or had to start random ("new":
+    a checkpoint without one, such as a sentence-transformers encoder). `history`: one line per epoch (train loss,
+    held-out masked-LM loss and perplexity); `validation_before`: the held-out figures of the base model.
+    """
+
+    KIND: ClassVar[str] = "snekner.adapted-model"
+    VERSION: ClassVar[int] = 1
+
+    status: RunStatus
+    base_model: str
+    text: dict[str, Any]
+    options: dict[str, Any]
+    head: str | None = None
+    created: str | None = None
+    finished: str | None = None
+    devices: dict[str, Any] | None = None
+    versions: dict[str, str] = field(default_factory=dict)
+    sequences: dict[str, int] | None = None  # train / validation sub-word sequences
+    validation_before: dict[str, float] | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    timings: dict[str, Any] | None = None
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status == RunStatus.FINISHED
+
+    def to_dict(self) -> dict:
+        return _manifest_dict(self)
+
+    @classmethod
+    def from_dict(cls, data: Any, path: Path) -> AdaptedModelManifest:
+        what = "adapted model"
+        _check_kind(data, path, cls.KIND, (1,), what)
+        _required(data, ("status", "base_model", "text", "options"), path, what)
+        try:
+            known = _known(cls, data)
+            known["status"] = RunStatus(data["status"])
+            return cls(**known)
+        except (TypeError, ValueError) as e:
+            raise ManifestError(f"adapted model manifest {path} is damaged ({type(e).__name__}: {e})", path=path, what=what,
+                                problem="damaged") from None
 
 
 def _read(directory: Path, filename: str, what: str) -> tuple[Path, Any]:
@@ -294,6 +345,15 @@ def read_run_manifest(directory: Path) -> RunManifest:
 def read_group_manifest(directory: Path) -> GroupManifest:
     path, data = _read(directory, GROUP_MANIFEST, "run group")
     return GroupManifest.from_dict(data, path)
+
+
+def read_adapted_manifest(directory: Path) -> AdaptedModelManifest:
+    path, data = _read(directory, ADAPTED_MANIFEST, "adapted model")
+    return AdaptedModelManifest.from_dict(data, path)
+
+
+def write_adapted_manifest(directory: Path, manifest: AdaptedModelManifest) -> None:
+    write_json(Path(directory) / ADAPTED_MANIFEST, manifest.to_dict())
 
 
 def write_group_manifest(directory: Path, manifest: GroupManifest) -> None:

@@ -19,7 +19,12 @@ from pathlib import Path
 import numpy as np
 
 from snekner.errors import SneknerError
-from snekner.modeling.batches import EncodedSplit, batches_per_epoch, make_dataset, training_order
+from snekner.modeling.batches import (
+    EncodedSplit,
+    batches_per_epoch,
+    make_dataset,
+    training_order,
+)
 from snekner.modeling.devices import text_from_chief, values_from_chief
 from snekner.modeling.forward import gold_word_tags, predict_word_tags
 from snekner.modeling.models import build_token_classifier, save_model
@@ -77,7 +82,6 @@ class Trainer:
 
     # -- building ---------------------------------------------------------------------------
     def build(self, model_name: str) -> None:
-        import tensorflow as tf
         from transformers import AutoTokenizer
 
         opts = self.options
@@ -94,14 +98,27 @@ class Trainer:
                 raise SneknerError(f"the data was tokenized for {self.prepared.manifest.tokenizer}, whose ids do not fit {model_name} "
                                    f"(vocabulary {vocab})", fix=f"prepare the data with {{option}} {model_name} or train with its own model",
                                    option="model")
-            optimizer = build_optimizer(opts.learning_rate, total, int(total * opts.warmup_ratio), opts.weight_decay,
-                                        opts.decay_steps(total), opts.max_grad_norm)
-            if self.setup.precision_policy == "mixed_float16":
-                optimizer = tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
-            # slots made now, not on the first step: a tf.function that creates variables is
-            # traced twice, and tracing this model with its gradients costs several seconds
-            optimizer._create_all_weights(self.model.trainable_variables)
-            self.optimizer = optimizer
+            self.optimizer = self._make_optimizer(total)
+        self._make_checkpointing()
+
+    def _make_optimizer(self, total: int):
+        """The optimizer of `total` steps with its slots made (inside the strategy's scope)."""
+        import tensorflow as tf
+
+        opts = self.options
+        optimizer = build_optimizer(opts.learning_rate, total, int(total * opts.warmup_ratio), opts.weight_decay,
+                                    opts.decay_steps(total), opts.max_grad_norm)
+        if self.setup.precision_policy == "mixed_float16":
+            optimizer = tf.keras.mixed_precision.LossScaleOptimizer(optimizer)
+        # slots made now, not on the first step: a tf.function that creates variables is
+        # traced twice, and tracing this model with its gradients costs several seconds
+        optimizer._create_all_weights(self.model.trainable_variables)
+        return optimizer
+
+    def _make_checkpointing(self) -> None:
+        """The checkpoint of model and optimizer, its manager, and the compiled step (after the model and optimizer exist)."""
+        import tensorflow as tf
+
         self.checkpoint = tf.train.Checkpoint(model=self.model, optimizer=self.optimizer)
         self.checkpoint_dir = self.run_dir / "checkpoints"
         if not self.setup.is_chief:  # saving is collective: others save too, to a scratch place
@@ -133,10 +150,11 @@ class Trainer:
         scaled = self.setup.precision_policy == "mixed_float16"
         weights = None if self.class_weights is None else tf.constant(self.class_weights, tf.float32)
 
+        loss_of = self._loss_sum
+
         def gradients(batch):
             with tf.GradientTape() as tape:
-                logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], training=True).logits
-                loss_sum, count = _masked_loss_sum(batch["labels"], logits, weights)
+                loss_sum, count = loss_of(batch, weights)
                 loss = loss_sum / tf.maximum(tf.reduce_max(batch["n_labels"]), 1e-6 if weights is not None else 1.0)
                 target = optimizer.get_scaled_loss(loss) if scaled else loss
             grads = tape.gradient(target, model.trainable_variables)
@@ -162,6 +180,11 @@ class Trainer:
             )
 
         return train_step
+
+    def _loss_sum(self, batch, weights):
+        """The batch's summed loss over its labelled sub-words and their count (see _masked_loss_sum), in training mode."""
+        logits = self.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], training=True).logits
+        return _masked_loss_sum(batch["labels"], logits, weights)
 
     # -- state --------------------------------------------------------------------------------
     def fresh_state(self) -> dict:
