@@ -1,7 +1,6 @@
 """The recipe of `snekner adapt`: every option with its default, in one place (as training.options is for train)."""
 from __future__ import annotations
 
-import math
 from dataclasses import asdict, dataclass, fields
 from enum import Enum
 
@@ -10,11 +9,16 @@ import numpy as np
 from snekner.errors import OptionError
 from snekner.modeling.devices import Strategy
 from snekner.modeling.forward import EVAL_BATCH_SIZE
-from snekner.training.options import Batching, Schedule
+from snekner.training.options import Batching, Schedule, check_float_ranges, decay_steps
 
 VALIDATION_MASK_SEED = 0x5EED  # the held-out masks: one fixed draw per --seed, the same for every epoch and the base model
 
 # what --resume may change, as for train (see snekner.training.options); after a failure, what steadies the steps too
+# the float options train does not have (the shared ones are checked against training.options.FLOAT_RANGES)
+ADAPT_FLOAT_RANGES = (
+    ("mask_rate", lambda v: 0 < v < 1, "above 0 and below 1, such as 0.15"),
+    ("validation_share", lambda v: 0 <= v < 1, "0 (no validation) or a share below 1 such as 0.02"),
+)
 RESUME_MAY_CHANGE = ("epochs", "checkpoint_every", "eval_batch_size")
 RESUME_AFTER_FAILURE_MAY_CHANGE = (*RESUME_MAY_CHANGE, "learning_rate", "max_grad_norm", "weight_decay")
 
@@ -65,17 +69,8 @@ class AdaptOptions:
         for name in ("epochs", "batch_size", "eval_batch_size", "max_validation"):
             if getattr(self, name) < 1:
                 raise OptionError(name, getattr(self, name), "at least 1")
-        for name, in_range, requirement in (
-                ("learning_rate", lambda v: v > 0, "a positive finite number"),
-                ("weight_decay", lambda v: v >= 0, "0 (off) or a positive finite number"),
-                ("warmup_ratio", lambda v: 0 <= v < 1, "at least 0 and below 1"),
-                ("decay_ratio", lambda v: 0 <= v <= 1, "between 0 and 1"),
-                ("max_grad_norm", lambda v: v >= 0, "0 (off) or a positive finite number"),
-                ("mask_rate", lambda v: 0 < v < 1, "above 0 and below 1, such as 0.15"),
-                ("validation_share", lambda v: 0 <= v < 1, "0 (no validation) or a share below 1 such as 0.02")):
-            value = getattr(self, name)
-            if not (math.isfinite(value) and in_range(value)):
-                raise OptionError(name, value, requirement)
+        check_float_ranges(self)
+        check_float_ranges(self, ADAPT_FLOAT_RANGES)
         if self.max_length < 4:
             raise OptionError("max_length", self.max_length, "at least 4")
         if self.checkpoint_every < 0:
@@ -84,9 +79,7 @@ class AdaptOptions:
             raise OptionError("limit", self.limit, "at least 1")
 
     def decay_steps(self, total_steps: int) -> int | None:
-        if self.schedule == Schedule.LINEAR:
-            return None
-        return 0 if self.schedule == Schedule.CONSTANT else int(round(total_steps * self.decay_ratio))
+        return decay_steps(self.schedule, self.decay_ratio, total_steps)
 
     def to_manifest(self) -> dict:
         return {k: (v.value if isinstance(v, Enum) else v) for k, v in asdict(self).items()}

@@ -52,6 +52,25 @@ FLOAT_RANGES = (
 )
 
 
+def decay_steps(schedule: Schedule, decay_ratio: float, total_steps: int) -> int | None:
+    """Steps of the final linear decay for build_optimizer (None: all after the warm-up)."""
+    if schedule == Schedule.LINEAR:
+        return None
+    if schedule == Schedule.CONSTANT:
+        return 0
+    return int(round(total_steps * decay_ratio))
+
+
+def check_float_ranges(options, ranges=None) -> None:
+    """OptionError for the first float option of `options` (those of FLOAT_RANGES it has, or `ranges`) out of its range."""
+    for name, in_range, requirement in ranges or FLOAT_RANGES:
+        if not hasattr(options, name):
+            continue
+        value = getattr(options, name)
+        if not (math.isfinite(value) and in_range(value)):  # NaN fails every comparison, but inf passes `> 0`
+            raise OptionError(name, value, requirement)
+
+
 @dataclass(kw_only=True)
 class TrainOptions:
     model: str | None = None  # default: the model the data was prepared with
@@ -79,10 +98,7 @@ class TrainOptions:
         for name in ("epochs", "batch_size", "eval_batch_size"):
             if getattr(self, name) < 1:
                 raise OptionError(name, getattr(self, name), "at least 1")
-        for name, in_range, requirement in FLOAT_RANGES:
-            value = getattr(self, name)
-            if not (math.isfinite(value) and in_range(value)):  # NaN fails every comparison, but inf passes `> 0`
-                raise OptionError(name, value, requirement)
+        check_float_ranges(self)
         for name in ("early_stopping_patience", "checkpoint_every"):
             if getattr(self, name) < 0:
                 raise OptionError(name, getattr(self, name), "0 (off) or more")
@@ -96,12 +112,7 @@ class TrainOptions:
                 raise OptionError(name, value, "one of " + ", ".join(c.value for c in choices)) from None
 
     def decay_steps(self, total_steps: int) -> int | None:
-        """Steps of the final linear decay for build_optimizer (None: all after the warm-up)."""
-        if self.schedule == Schedule.LINEAR:
-            return None
-        if self.schedule == Schedule.CONSTANT:
-            return 0
-        return int(round(total_steps * self.decay_ratio))
+        return decay_steps(self.schedule, self.decay_ratio, total_steps)
 
     @classmethod
     def from_manifest(cls, stored: dict) -> "TrainOptions":
