@@ -187,6 +187,7 @@ def test_adapt_then_prep_and_train_take_the_folder(tmp_path, sample_dir, tiny_mo
     assert after < before - 0.5, (before, after)  # a random model learns the sample's words
     assert math.isclose(manifest["history"][-1]["validation_perplexity"], math.exp(after), rel_tol=1e-9)
     assert not (out / "checkpoints").exists() and (out / "tf_model.h5").is_file() and (out / "vocab.txt").is_file()
+    assert not [p.name for p in out.iterdir() if p.name.startswith(".")]  # no temporary folder left behind
     prepared = tmp_path / "prepared"
     ok("prep", "--dataset", sample_dir, "--lang", "en", "--tagset", "b", "--model", out, "--max-length", 48, "--out", prepared)
     ok("train", prepared, "--name", "on-adapted", "--runs-dir", tmp_path / "runs", "--epochs", 1, "--batch-size", 8)

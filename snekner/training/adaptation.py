@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+import os
 import shutil
+import tempfile
 import time
 from collections.abc import Collection
 from dataclasses import fields
@@ -41,11 +43,7 @@ from snekner.modeling.devices import setup_devices
 from snekner.modeling.models import build_masked_lm, load_tokenizer
 from snekner.ner.labels import IGNORE
 from snekner.progress import Lines, Progress
-from snekner.store.atomic import (
-    atomic_path,
-    disk_full_is_an_error,
-    remove_stale_partials,
-)
+from snekner.store.atomic import PARTIAL, atomic_path, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
 from snekner.store.manifests import (
     ADAPTED_MANIFEST,
@@ -195,12 +193,14 @@ class MaskedLMTrainer(Trainer):
         """The model and tokenizer into the output folder itself (config.json last: it is what marks a model folder)."""
         if not self.setup.is_chief:
             return
-        with atomic_path(self.run_dir / ".model", directory=True) as tmp:
+        tmp = Path(tempfile.mkdtemp(prefix=f".model.{os.getpid()}.", suffix=PARTIAL, dir=self.run_dir))
+        try:
             self.model.save_pretrained(str(tmp))
             self.tokenizer.save_pretrained(str(tmp))
-            names = sorted((p.name for p in tmp.iterdir()), key=lambda name: name == "config.json")
-            for name in names:
+            for name in sorted((p.name for p in tmp.iterdir()), key=lambda name: name == "config.json"):
                 (tmp / name).replace(self.run_dir / name)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
 
 class EpochLog(Callback):
