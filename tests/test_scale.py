@@ -126,3 +126,75 @@ def test_read_counts_equals_counts_of_loaded_predictions(two_evaluated, monkeypa
     b.digests[4] += 1
     with pytest.raises(bootstrap.DifferentSentencesError, match="sentence 5 of test differs"):
         bootstrap.check_same_sentences("A", a, "B", b, "test")
+
+
+def _reference_predict_tags(model, tokenizer, sentences, labels, max_length, stride=None, batch_size=32):
+    """predict_tags as it was before issue 14: every sentence's lists built at once (the whole-corpus reference)."""
+    import numpy as np
+
+    from snekner.modeling.batches import EncodedSplit
+    from snekner.modeling.forward import subword_predictions
+    from snekner.predict import assign_windows, check_max_length, make_windows, word_lengths
+
+    budget = check_max_length(tokenizer, max_length, None, stride)
+    lengths = word_lengths(tokenizer, sentences)
+    windows, choices, first_window = [], [], []
+    for s, lens in enumerate(lengths):
+        spans = make_windows(lens, budget, stride)
+        first_window.append(len(windows))
+        windows += [(s, a, b) for a, b in spans]
+        choices.append(assign_windows(lens, spans))
+    tags = [["O"] * len(words) for words in sentences]
+    scores = [[None] * len(words) for words in sentences]
+    enc = tokenizer([sentences[s][a:b] for s, a, b in windows], is_split_into_words=True, truncation=True, max_length=max_length)
+    ids = enc["input_ids"]
+    data = EncodedSplit(np.asarray([t for row in ids for t in row], dtype=np.int32), None, np.asarray([len(r) for r in ids]),
+                        int(tokenizer.pad_token_id))
+    preds, probs = subword_predictions(model, data, batch_size)
+    for w, (s, a, _) in enumerate(windows):
+        seen = set()
+        for position, local in enumerate(enc.word_ids(w)):
+            if local is None or local in seen:
+                continue
+            seen.add(local)
+            if first_window[s] + choices[s][a + local] == w:
+                tags[s][a + local] = labels[int(preds[w][position])]
+                scores[s][a + local] = float(probs[w][position])
+    return tags, scores, len(windows)
+
+
+def test_predict_read_out_in_parts_equals_the_whole_list_path(trained, sample_dir):
+    from snekner.modeling.models import load_run_model, load_tokenizer
+    from snekner.predict import TaggedWords, predict_tags
+
+    _, run = trained
+    model, tokenizer = load_run_model(run), load_tokenizer(str(run.model_dir))
+    sentences = [json.loads(line)["tokens"] for path in sorted(sample_dir.glob("test/*.jsonl"))
+                 for line in path.read_text(encoding="utf-8").splitlines()]
+    sentences += [[], ["x", "\u200b", "y"], ["the", "abracadabraabracadabra", "of", "berlin"]]
+    for max_length, stride in ((24, None), (8, 2)):  # one window each, and many
+        expected = _reference_predict_tags(model, tokenizer, sentences, run.labels, max_length, stride)
+        assert predict_tags(model, tokenizer, sentences, run.labels, max_length, stride) == expected
+        tagged = TaggedWords(model, tokenizer, sentences, run.labels, max_length, stride)
+        assert [list(x) for x in zip(*tagged.sentences(chunk=3))] == list(expected[:2])
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "conll", "table", "html"])
+def test_predict_command_written_as_it_comes_equals_the_whole_text(trained, sample_dir, tmp_path, fmt):
+    from cli_helpers import ok
+
+    from snekner.predict import predict_run
+    from snekner.present.predictions import format_html, format_predictions
+    from snekner.store.runs import open_run
+
+    work, run = trained
+    source = sample_dir / "test" / "test_de.jsonl"
+    (tmp_path / "raw.txt").write_text("Angela Merkel besuchte Paris.\n\nDer Louvre liegt in Paris.\n", encoding="utf-8")
+    for given in (source, tmp_path / "raw.txt"):
+        out = tmp_path / f"out.{fmt}"
+        ok("predict", "A", "--runs-dir", work / "runs", "--input", given, "--format", fmt, "--out", out)
+        predictions = predict_run(open_run("A", work / "runs"), input_path=given)
+        text = format_html(predictions, "snekner predict: A") if fmt == "html" else format_predictions(predictions, fmt)
+        assert out.read_text(encoding="utf-8") == (text if text.endswith("\n") else text + "\n")
+        printed = ok("predict", "A", "--runs-dir", work / "runs", "--input", given, "--format", fmt)
+        assert printed.stdout == text + "\n"
