@@ -198,3 +198,16 @@ def test_predict_command_written_as_it_comes_equals_the_whole_text(trained, samp
         assert out.read_text(encoding="utf-8") == (text if text.endswith("\n") else text + "\n")
         printed = ok("predict", "A", "--runs-dir", work / "runs", "--input", given, "--format", fmt)
         assert printed.stdout == text + "\n"
+
+
+def test_dataset_of_a_table_is_datasets_own_with_a_streamed_fingerprint():
+    import datasets
+    import pyarrow as pa
+
+    from snekner.data.arrow import dataset_of, table_fingerprint
+
+    table = pa.table({"tokens": [["a", "b"], [], ["c"]], "ner_tags": [[0, 1], [], [2]]})
+    ours, theirs = dataset_of(table), datasets.Dataset(table)
+    assert ours.features == theirs.features and ours.data.table.equals(theirs.data.table)
+    assert ours._fingerprint == table_fingerprint(pa.concat_tables([table.slice(0, 1), table.slice(1)]))  # content, not chunks
+    assert table_fingerprint(table) != table_fingerprint(table.slice(1))

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from snekner.data.arrow import dataset_of
 from snekner.data.reading import Reading
 from snekner.data.sources import open_source
 from snekner.data.tokenize import tokenize_and_align
@@ -44,7 +45,7 @@ def restrict_tags(dataset, tagset: Tagset, width: int):
         new = pa.ListArray.from_arrays(tags.offsets, pa.array(table_map[flat], type=pa.int64()))
         table = table.set_column(table.schema.get_field_index("ner_tags"), "ner_tags", new)
         keep = [c for c in ("tokens", "ner_tags", "lang") if c in table.column_names]
-        out[name] = datasets.Dataset(table.select(keep))
+        out[name] = dataset_of(table.select(keep))
     return datasets.DatasetDict(out)
 
 
@@ -69,7 +70,7 @@ class PrepOptions:
             raise OptionError("limit", self.limit, "at least 1")
 
 
-def split_stats(split, chunk: int = 100_000) -> SplitStats:
+def split_stats(split, chunk: int = 20_000) -> SplitStats:
     """Sizes of a split; with sub-word columns, also sub-words and sentences cut by max length.
     Read `chunk` rows at a time, so that it costs no copy of a whole column."""
     import pyarrow.compute as pc

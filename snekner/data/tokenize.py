@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from snekner.data.arrow import dataset_of
 from snekner.errors import OptionError, SneknerError
 from snekner.ner.labels import IGNORE
 from snekner.progress import NO_PROGRESS, Progress
@@ -340,7 +341,7 @@ def tokenize_and_align(dataset, tokenizer, max_length: int, label_all_tokens: bo
     for name, split in dataset.items():
         table = split.data.table
         if fast:
-            index, word_offsets = split_words[name]
+            index, word_offsets = split_words.pop(name)  # each split's word index goes once its sentences are laid out
             encoded = (encode_sentences(index[word_offsets[a]:word_offsets[b]], word_offsets[a:b + 1] - word_offsets[a], pieces, frame)
                        for a, b in _spans(len(split), chunk))
         else:
@@ -359,7 +360,7 @@ def tokenize_and_align(dataset, tokenizer, max_length: int, label_all_tokens: bo
             parts = [table.append_column("input_ids", _list_array(empty, np.zeros(0, np.int32)))
                      .append_column("labels", _list_array(empty, np.zeros(0, np.int64)))
                      .append_column("word_ids", _list_array(empty, np.zeros(0, np.int64)))]
-        out[name] = datasets.Dataset(pa.concat_tables(parts))
+        out[name] = dataset_of(pa.concat_tables(parts))
     return datasets.DatasetDict(out)
 
 
