@@ -282,10 +282,6 @@ class Bench:
         tests = count_sentences(corpus, split="test")
         eval_args = ["--runs-dir", str(runs), "--data", str(prepared), "--split", "test"]
         self.record("eval", size, tests, [*sn, "eval", "A", *eval_args])
-        out = self.work / f"predict-{size}x.jsonl"
-        self.record("predict", size, tests, [*sn, "predict", "A", "--runs-dir", str(runs), "--input", str(self.root / f"test-{size}x.jsonl"),
-                                             "--format", "jsonl", "--out", str(out)])
-        out.unlink(missing_ok=True)
         key = f"compare --bootstrap 1000 @ {size}x"
         if self.only is None or "compare --bootstrap 1000" in self.only:
             if not (key in self.results and self.results[key].get("status") == "ok") or "compare --bootstrap 1000" in self.redo:
@@ -293,6 +289,10 @@ class Bench:
                 ok = ok and subprocess.run([*sn, "eval", "B", *eval_args], env=self.env, cwd=self.root, stdout=subprocess.DEVNULL).returncode == 0
                 if ok:
                     self.record("compare --bootstrap 1000", size, tests, [*sn, "compare", "A", "B", "--runs-dir", str(runs), "--bootstrap", "1000"])
+        out = self.work / f"predict-{size}x.jsonl"
+        self.record("predict", size, tests, [*sn, "predict", "A", "--runs-dir", str(runs), "--input", str(self.root / f"test-{size}x.jsonl"),
+                                             "--format", "jsonl", "--out", str(out)])
+        out.unlink(missing_ok=True)
 
 
 def run(args):
@@ -326,28 +326,32 @@ def _projected(results: dict, command: str, size: int, field: str) -> float | No
 def table(results: dict, label: str, before: dict | None = None) -> str:
     head = (f"snekner scale benchmark ({label}); train/eval/predict/compare use a tiny random BERT (2 layers, width 32, MiniLM's "
             f"vocabulary), so they time snekner's pipeline, not an encoder; one CPU core")
-    rows = [["command", "size", "sentences", "time", "time/sentence", "vs 1x", "peak RSS", "note"]]
+    # time/sentence against 1x includes each command's start-up (imports, model load), which 1x pays on few
+    # sentences; against 10x it is closer to the cost of one more sentence
+    rows = [["command", "size", "sentences", "time", "time/sentence", "vs 1x", "vs 10x", "peak RSS", "note"]]
+
+    def per_sentence(r: dict | None) -> float | None:
+        return r["seconds"] / max(r["sentences"], 1) if r and r.get("status") == "ok" else None
+
     for command in COMMANDS:
         sizes = sorted({r["size"] for r in results.values() if r["command"] == command})
-        base = results.get(f"{command} @ 1x")
+        bases = [per_sentence(results.get(f"{command} @ {b}x")) for b in (1, 10)]
         for size in sizes:
             r = results[f"{command} @ {size}x"]
             note = ""
             if r["status"] == "ok":
-                per = r["seconds"] / max(r["sentences"], 1)
-                ratio = ""
-                if base and base.get("status") == "ok":
-                    ratio = f"{per / (base['seconds'] / max(base['sentences'], 1)):.2f}"
-                cells = [f"{r['seconds']:.1f} s", f"{per * 1e6:.1f} us", ratio, f"{r['peak_rss_bytes'] / GIB:.2f} GiB"]
+                per = per_sentence(r)
+                ratios = [f"{per / b:.2f}" if b else "" for b in bases]
+                cells = [f"{r['seconds']:.1f} s", f"{per * 1e6:.1f} us", *ratios, f"{r['peak_rss_bytes'] / GIB:.2f} GiB"]
                 if "steps_per_second" in r:
                     note = f"{r['steps_per_second']:.1f} steps/s (steps {TIMED_FROM_STEP}-{TRAIN_STEPS})"
-                    cells[1] = cells[2] = "-"
+                    cells[1] = cells[2] = cells[3] = "-"
             elif r["status"] == "killed":
                 projected = _projected(results, command, size, "peak_rss_bytes")
-                cells = ["-", "-", "-", f"> {r['peak_rss_bytes'] / GIB:.1f} GiB"]
+                cells = ["-", "-", "-", "-", f"> {r['peak_rss_bytes'] / GIB:.1f} GiB"]
                 note = "stopped at the memory limit" + (f"; projected {projected / GIB:.1f} GiB from 1x/10x" if projected else "")
             else:
-                cells, note = ["-", "-", "-", "-"], r["status"]
+                cells, note = ["-", "-", "-", "-", "-"], r["status"]
             if before is not None:
                 b = before.get(f"{command} @ {size}x")
                 if b and b.get("status") == "ok":
@@ -357,7 +361,7 @@ def table(results: dict, label: str, before: dict | None = None) -> str:
             rows.append([command, f"{size}x", f"{r['sentences']:,}", *cells, note])
         if 100 not in sizes and _projected(results, command, 100, "peak_rss_bytes") is not None:
             projected = _projected(results, command, 100, "peak_rss_bytes")
-            rows.append([command, "100x", "-", "-", "-", "-", "-", f"not run: projected {projected / GIB:.1f} GiB from 1x/10x"])
+            rows.append([command, "100x", "-", "-", "-", "-", "-", "-", f"not run: projected {projected / GIB:.1f} GiB from 1x/10x"])
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     lines = [head, ""]
     for n, row in enumerate(rows):

@@ -261,20 +261,14 @@ def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str]
     """Word tags and scores for token lists, windowing sentences that do not fit. Also returns the window count.
     `progress` counts the windows (one per sentence that fits)."""
     tagged = TaggedWords(model, tokenizer, sentences, labels, max_length, stride, batch_size, progress)
-    tags, scores = [], []
-    for t, sc in tagged.sentences():
-        tags.append(t)
-        scores.append(sc)
-    return tags, scores, tagged.n_windows
+    read = list(tagged.sentences())
+    return [t for t, _ in read], [sc for _, sc in read], tagged.n_windows
 
 
 class TaggedWords:
-    """Every word's tag and score, computed for all sentences at once and held in flat arrays (a few bytes a word);
-    `sentences()` gives them as each sentence's lists, a few thousand sentences at a time, so that a caller that
-    writes them out never holds every sentence's lists (at 100x WikiNEuRal's test set those were gigabytes).
-
-    All windows go through the model together, sorted by length (as one list did before), so the tags and scores
-    do not depend on how they are read out."""
+    """Every word's tag and score, for all sentences at once, in flat arrays (a few bytes a word); `sentences()` gives
+    each sentence's lists a few thousand sentences at a time, so that a caller writing them out never holds all of them.
+    All windows go through the model together, sorted by length, as before: the results do not depend on the read-out."""
 
     def __init__(self, model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int, stride: int | None = None,
                  batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS):
@@ -286,18 +280,16 @@ class TaggedWords:
         win_sentence, win_start, win_end = [], [], []
         chosen = np.full(self.word_base[-1], -1, dtype=np.int64)  # per word: the window it takes its prediction from
         for s, lens in enumerate(lengths):
-            spans = make_windows(lens, budget, stride)
+            spans = make_windows(lens, budget, stride)  # windows of whole words, each the model's input
             if spans:
-                first = len(win_sentence)
+                chosen[self.word_base[s]:self.word_base[s + 1]] = len(win_sentence) + np.asarray(assign_windows(lens, spans), dtype=np.int64)
                 win_sentence += [s] * len(spans)
                 win_start += [a for a, _ in spans]
                 win_end += [b for _, b in spans]
-                chosen[self.word_base[s]:self.word_base[s + 1]] = first + np.asarray(assign_windows(lens, spans), dtype=np.int64)
         del lengths
         self.n_windows = len(win_sentence)
-        self.tag = np.full(self.word_base[-1], len(labels), dtype=np.int64)
-        self.score = np.zeros(self.word_base[-1], dtype=np.float32)
-        self.has = np.zeros(self.word_base[-1], dtype=bool)
+        self.tag, self.score = np.full(self.word_base[-1], len(labels), dtype=np.int64), np.zeros(self.word_base[-1], dtype=np.float32)
+        self.has = np.zeros(self.word_base[-1], dtype=bool)  # a word some window gave its prediction
         if not self.n_windows:
             return
         ids, word_ids, window_lengths = [], [], []  # per 1000 windows: flat numpy, not a Python int per sub-word
@@ -311,14 +303,14 @@ class TaggedWords:
         window_lengths = np.concatenate(window_lengths)
         data = EncodedSplit(input_ids=np.concatenate(ids), labels=None, lengths=window_lengths,
                             pad_id=int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0))
-        del ids
         preds, probs = subword_predictions(model, data, batch_size, progress, "predict", unit="window")
+        del ids, data
         pred_flat, prob_flat, local = np.concatenate(preds), np.concatenate(probs), np.concatenate(word_ids)
-        del preds, probs, word_ids, data
+        del preds, probs, word_ids  # views that keep every batch's output alive
         # the first sub-word of every word in every window: (window, word in sentence) -> position
         window = np.repeat(np.arange(self.n_windows), window_lengths)
         inside = np.flatnonzero(local >= 0)
-        if not len(inside):
+        if not len(inside):  # windows of special tokens only
             return
         keys = window[inside] * (int(local.max()) + 1) + local[inside]
         _, first = np.unique(keys, return_index=True)
@@ -326,9 +318,8 @@ class TaggedWords:
         w = window[position]
         word = self.word_base[np.asarray(win_sentence)[w]] + np.asarray(win_start)[w] + local[position]
         mine = chosen[word] == w
-        self.tag[word[mine]] = pred_flat[position[mine]]
-        self.score[word[mine]] = prob_flat[position[mine]]
-        self.has[word[mine]] = True
+        word, position = word[mine], position[mine]
+        self.tag[word], self.score[word], self.has[word] = pred_flat[position], prob_flat[position], True
 
     def sentences(self, chunk: int = 5000):
         """(tags, scores) of each sentence in order; a word without a prediction is O with score None."""
