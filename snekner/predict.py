@@ -20,6 +20,7 @@ import itertools
 import json
 import math
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -259,45 +260,77 @@ def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str]
                  batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> tuple[list[list[str]], list[list[float | None]], int]:
     """Word tags and scores for token lists, windowing sentences that do not fit. Also returns the window count.
     `progress` counts the windows (one per sentence that fits)."""
-    budget = check_max_length(tokenizer, max_length, position_limit(getattr(model, "config", None)), stride)
-    lengths = word_lengths(tokenizer, sentences)
-    windows: list[tuple[int, int, int]] = []  # (sentence, start, end)
-    choices: list[list[int]] = []
-    first_window: list[int] = []
-    for s, (words, lens) in enumerate(zip(sentences, lengths)):
-        spans = make_windows(lens, budget, stride)
-        first_window.append(len(windows))
-        windows += [(s, a, b) for a, b in spans]
-        choices.append(assign_windows(lens, spans))
-    tags = [["O"] * len(words) for words in sentences]
-    scores: list[list[float | None]] = [[None] * len(words) for words in sentences]
-    if not windows:
-        return tags, scores, 0
-    ids, word_ids = [], []
-    for start in range(0, len(windows), 1000):
-        part = windows[start:start + 1000]
-        enc = tokenizer([sentences[s][a:b] for s, a, b in part], is_split_into_words=True, truncation=True, max_length=max_length)
-        ids += enc["input_ids"]
-        word_ids += [enc.word_ids(row) for row in range(len(part))]
-    data = EncodedSplit(
-        input_ids=np.asarray([t for row in ids for t in row], dtype=np.int32),
-        labels=None,
-        lengths=np.asarray([len(row) for row in ids], dtype=np.int64),
-        pad_id=int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0),
-    )
-    preds, probs = subword_predictions(model, data, batch_size, progress, "predict", unit="window")
-    # the first sub-word of every word in every window: (window, word in sentence) -> position
-    for w, (s, a, _) in enumerate(windows):
-        seen = set()
-        for position, local in enumerate(word_ids[w]):
-            if local is None or local in seen:
-                continue
-            seen.add(local)
-            word = a + local
-            if first_window[s] + choices[s][word] == w:
-                tags[s][word] = labels[int(preds[w][position])]
-                scores[s][word] = float(probs[w][position])
-    return tags, scores, len(windows)
+    tagged = TaggedWords(model, tokenizer, sentences, labels, max_length, stride, batch_size, progress)
+    read = list(tagged.sentences())
+    return [t for t, _ in read], [sc for _, sc in read], tagged.n_windows
+
+
+class TaggedWords:
+    """Every word's tag and score, for all sentences at once, in flat arrays (a few bytes a word); `sentences()` gives
+    each sentence's lists a few thousand sentences at a time, so that a caller writing them out never holds all of them.
+    All windows go through the model together, sorted by length, as before: the results do not depend on the read-out."""
+
+    def __init__(self, model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int, stride: int | None = None,
+                 batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS):
+        budget = check_max_length(tokenizer, max_length, position_limit(getattr(model, "config", None)), stride)
+        self.labels = np.asarray([*labels, "O"], dtype=object)  # the last: a word no window gave a prediction
+        n_words = np.fromiter((len(words) for words in sentences), dtype=np.int64, count=len(sentences))
+        self.word_base = np.concatenate(([0], np.cumsum(n_words)))
+        lengths = word_lengths(tokenizer, sentences)
+        win_sentence, win_start, win_end = [], [], []
+        chosen = np.full(self.word_base[-1], -1, dtype=np.int64)  # per word: the window it takes its prediction from
+        for s, lens in enumerate(lengths):
+            spans = make_windows(lens, budget, stride)  # windows of whole words, each the model's input
+            if spans:
+                chosen[self.word_base[s]:self.word_base[s + 1]] = len(win_sentence) + np.asarray(assign_windows(lens, spans), dtype=np.int64)
+                win_sentence += [s] * len(spans)
+                win_start += [a for a, _ in spans]
+                win_end += [b for _, b in spans]
+        del lengths
+        self.n_windows = len(win_sentence)
+        self.tag, self.score = np.full(self.word_base[-1], len(labels), dtype=np.int64), np.zeros(self.word_base[-1], dtype=np.float32)
+        self.has = np.zeros(self.word_base[-1], dtype=bool)  # a word some window gave its prediction
+        if not self.n_windows:
+            return
+        ids, word_ids, window_lengths = [], [], []  # per 1000 windows: flat numpy, not a Python int per sub-word
+        for start in range(0, self.n_windows, 1000):
+            part = range(start, min(start + 1000, self.n_windows))
+            enc = tokenizer([sentences[win_sentence[w]][win_start[w]:win_end[w]] for w in part], is_split_into_words=True, truncation=True,
+                            max_length=max_length)
+            ids.append(np.asarray([t for row in enc["input_ids"] for t in row], dtype=np.int32))
+            word_ids.append(np.asarray([-1 if w is None else w for row in range(len(part)) for w in enc.word_ids(row)], dtype=np.int64))
+            window_lengths.append(np.asarray([len(row) for row in enc["input_ids"]], dtype=np.int64))
+        window_lengths = np.concatenate(window_lengths)
+        data = EncodedSplit(input_ids=np.concatenate(ids), labels=None, lengths=window_lengths,
+                            pad_id=int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0))
+        preds, probs = subword_predictions(model, data, batch_size, progress, "predict", unit="window")
+        del ids, data
+        pred_flat, prob_flat, local = np.concatenate(preds), np.concatenate(probs), np.concatenate(word_ids)
+        del preds, probs, word_ids  # views that keep every batch's output alive
+        # the first sub-word of every word in every window: (window, word in sentence) -> position
+        window = np.repeat(np.arange(self.n_windows), window_lengths)
+        inside = np.flatnonzero(local >= 0)
+        if not len(inside):  # windows of special tokens only
+            return
+        keys = window[inside] * (int(local.max()) + 1) + local[inside]
+        _, first = np.unique(keys, return_index=True)
+        position = inside[first]
+        w = window[position]
+        word = self.word_base[np.asarray(win_sentence)[w]] + np.asarray(win_start)[w] + local[position]
+        mine = chosen[word] == w
+        word, position = word[mine], position[mine]
+        self.tag[word], self.score[word], self.has[word] = pred_flat[position], prob_flat[position], True
+
+    def sentences(self, chunk: int = 5000):
+        """(tags, scores) of each sentence in order; a word without a prediction is O with score None."""
+        for a in range(0, len(self.word_base) - 1, chunk):
+            b = min(a + chunk, len(self.word_base) - 1)
+            lo, hi = self.word_base[a], self.word_base[b]
+            tags = self.labels[self.tag[lo:hi]].tolist()
+            scores = [x if h else None for x, h in zip(self.score[lo:hi].tolist(), self.has[lo:hi].tolist())]
+            for s in range(a, b):
+                i, j = self.word_base[s] - lo, self.word_base[s + 1] - lo
+                yield tags[i:j], scores[i:j]
 
 
 def find_entities(sentence: Sentence, tags: list[str], scores: list[float | None]) -> list[dict]:
@@ -323,8 +356,15 @@ def find_entities(sentence: Sentence, tags: list[str], scores: list[float | None
 
 def predict_entities(model, tokenizer, sentences: list[Sentence], labels: list[str], max_length: int,
                      stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> list[Prediction]:
-    tags, scores, _ = predict_tags(model, tokenizer, [s.words for s in sentences], labels, max_length, stride, batch_size, progress)
-    return [Prediction(s, t, sc, find_entities(s, t, sc)) for s, t, sc in zip(sentences, tags, scores)]
+    return list(iter_entities(model, tokenizer, sentences, labels, max_length, stride, batch_size, progress))
+
+
+def iter_entities(model, tokenizer, sentences: list[Sentence], labels: list[str], max_length: int,
+                  stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> Iterator[Prediction]:
+    """predict_entities one sentence at a time (the model has run over all of them when the first comes)."""
+    tagged = TaggedWords(model, tokenizer, [s.words for s in sentences], labels, max_length, stride, batch_size, progress)
+    for s, (t, sc) in zip(sentences, tagged.sentences()):
+        yield Prediction(s, t, sc, find_entities(s, t, sc))
 
 
 # ---------------------------------------------------------------- a run
@@ -332,6 +372,13 @@ def predict_entities(model, tokenizer, sentences: list[Sentence], labels: list[s
 def predict_run(run: Run, texts: list[str] | None = None, input_path: str | Path | None = None, max_length: int | None = None,
                 stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> list[Prediction]:
     """Tag TEXT arguments or an input file with a finished run (checks the input before loading the model)."""
+    return list(iter_run(run, texts, input_path, max_length, stride, batch_size, progress))
+
+
+def iter_run(run: Run, texts: list[str] | None = None, input_path: str | Path | None = None, max_length: int | None = None,
+             stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> Iterator[Prediction]:
+    """predict_run one sentence at a time, for output written as it comes (every check and the model's pass
+    over all sentences happen before the first)."""
     texts = [t for t in (texts or []) if t.strip()]
     if texts and input_path is not None:
         raise SneknerError("sentences were given both as texts and in an input file", fix="pass them as texts or with {option} FILE, not both",
@@ -350,4 +397,4 @@ def predict_run(run: Run, texts: list[str] | None = None, input_path: str | Path
     check_max_length(tokenizer, max_length, position_limit(load_config(str(model_dir))), stride)
     sentences = make_sentences(items, tokenizer)
     model = load_run_model(run)
-    return predict_entities(model, tokenizer, sentences, run.labels, max_length, stride, batch_size, progress)
+    return iter_entities(model, tokenizer, sentences, run.labels, max_length, stride, batch_size, progress)

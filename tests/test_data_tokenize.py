@@ -368,3 +368,42 @@ def test_bert_tokenizer_takes_the_fast_path(hand_tokenizer, monkeypatch):
     tokenize_and_align(dataset_dict(train={"tokens": sentences, "ner_tags": tags}), hand_tokenizer, max_length=8,
                        label_all_tokens=False, labels=LABELS5)
     assert calls == [len(sentences)]  # only the check ran the tokenizer per sentence
+
+
+# ----------------------------------------------------------------------------- chunks (issue 14): the same result as all at once
+
+@pytest.mark.parametrize("label_all_tokens", [False, True])
+@pytest.mark.parametrize("max_length", [4, 8, 32])
+def test_tokenize_and_align_in_chunks_equals_all_at_once(hand_tokenizer, label_all_tokens, max_length):
+    sentences, tags = [s for s, _ in TRICKY] * 4, [t for _, t in TRICKY] * 4
+    dd = dataset_dict(train={"tokens": sentences, "ner_tags": tags, "lang": ["en", "de"] * (len(tags) // 2)},
+                      test={"tokens": sentences[:5], "ner_tags": tags[:5], "lang": ["en"] * 5})
+    dd["validation"] = dd["train"].select([])  # an empty split keeps its columns
+    whole = tokenize_and_align(dd, hand_tokenizer, max_length=max_length, label_all_tokens=label_all_tokens, labels=LABELS5, chunk=10**9)
+    for chunk in (1, 3):
+        parts = tokenize_and_align(dd, hand_tokenizer, max_length=max_length, label_all_tokens=label_all_tokens, labels=LABELS5, chunk=chunk)
+        for name in dd:
+            assert parts[name].features == whole[name].features
+            assert parts[name].data.table.equals(whole[name].data.table), (chunk, name)
+            assert split_stats(parts[name], chunk=chunk) == split_stats(whole[name])
+    train = dd["train"]
+    assert_matches_reference(whole["train"], hand_tokenizer, train["tokens"], train["ner_tags"], max_length, label_all_tokens,
+                             continuation_table(LABELS5) if label_all_tokens else None)
+
+
+def test_fallback_in_chunks_equals_the_tokenizer(hand_tokenizer, monkeypatch):
+    import snekner.data.tokenize as features
+
+    real = features.encode_sentences
+
+    def wrong(*args):
+        input_ids, word_ids, offsets = real(*args)
+        input_ids = input_ids.copy()
+        input_ids[offsets[-2] + 1] += 1
+        return input_ids, word_ids, offsets
+
+    monkeypatch.setattr(features, "encode_sentences", wrong)
+    sentences, tags = [s for s, _ in TRICKY] * 2, [t for _, t in TRICKY] * 2
+    out = tokenize_and_align(dataset_dict(train={"tokens": sentences, "ner_tags": tags}), hand_tokenizer, max_length=16,
+                             label_all_tokens=False, labels=LABELS5, chunk=3)["train"]
+    assert_matches_reference(out, hand_tokenizer, sentences, tags, 16, False, None)

@@ -8,9 +8,9 @@ import typer
 
 from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, echo_err, handles_errors, progress
 from snekner.modeling.forward import EVAL_BATCH_SIZE
-from snekner.predict import predict_run
-from snekner.present.predictions import PredictFormat, format_html, format_predictions
-from snekner.store.atomic import check_output_file, disk_full_is_an_error, write_text
+from snekner.predict import iter_run
+from snekner.present.predictions import PredictFormat, format_html, format_pieces
+from snekner.store.atomic import atomic_path, check_output_file, disk_full_is_an_error
 from snekner.store.runs import open_run
 
 
@@ -35,11 +35,21 @@ def predict_cli(
     if out is not None:
         check_output_file(out)
     opened = open_run(run, runs_dir)
-    predictions = predict_run(opened, texts, input_path, max_length, stride, batch_size, progress())
-    text = format_html(predictions, f"snekner predict: {opened.name}") if fmt == PredictFormat.HTML else format_predictions(predictions, fmt)
-    if out is None:
-        typer.echo(text)
+    predictions = iter_run(opened, texts, input_path, max_length, stride, batch_size, progress())
+    if fmt == PredictFormat.HTML:
+        pieces = iter([format_html(list(predictions), f"snekner predict: {opened.name}")])
     else:
-        with disk_full_is_an_error(writing=out):
-            write_text(out, text if text.endswith("\n") else text + "\n")
+        pieces = format_pieces(predictions, fmt)  # jsonl, conll: written sentence by sentence, never held whole
+    if out is None:
+        for piece in pieces:
+            typer.echo(piece, nl=False)
+        typer.echo("")
+    else:
+        with disk_full_is_an_error(writing=out), atomic_path(out) as tmp, open(tmp, "w", encoding="utf-8") as f:
+            last = ""
+            for piece in pieces:
+                f.write(piece)
+                last = piece or last
+            if not last.endswith("\n"):
+                f.write("\n")
         echo_err(f"wrote {out}")

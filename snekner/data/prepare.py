@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from snekner.data.arrow import dataset_of
 from snekner.data.reading import Reading
 from snekner.data.sources import open_source
 from snekner.data.tokenize import tokenize_and_align
@@ -44,7 +45,7 @@ def restrict_tags(dataset, tagset: Tagset, width: int):
         new = pa.ListArray.from_arrays(tags.offsets, pa.array(table_map[flat], type=pa.int64()))
         table = table.set_column(table.schema.get_field_index("ner_tags"), "ner_tags", new)
         keep = [c for c in ("tokens", "ner_tags", "lang") if c in table.column_names]
-        out[name] = datasets.Dataset(table.select(keep))
+        out[name] = dataset_of(table.select(keep))
     return datasets.DatasetDict(out)
 
 
@@ -69,25 +70,35 @@ class PrepOptions:
             raise OptionError("limit", self.limit, "at least 1")
 
 
-def split_stats(split) -> SplitStats:
-    import pyarrow as pa
+def split_stats(split, chunk: int = 20_000) -> SplitStats:
+    """Sizes of a split; with sub-word columns, also sub-words and sentences cut by max length.
+    Read `chunk` rows at a time, so that it costs no copy of a whole column."""
     import pyarrow.compute as pc
 
     table = split.data.table
     n_words = pc.list_value_length(table.column("tokens"))
     stats = SplitStats(sentences=len(split), words=int(pc.sum(n_words).as_py() or 0))
     if "word_ids" in table.column_names:
-        word_ids = table.column("word_ids").combine_chunks()
-        n_sub = pc.list_value_length(table.column("input_ids"))
-        stats.subwords = int(pc.sum(n_sub).as_py() or 0)
-        # a sentence is truncated when its last aligned word is not its last word
-        flat = pc.list_flatten(word_ids)
-        parents = pc.list_parent_indices(word_ids)
-        seen = pa.table({"row": parents, "word": flat}).group_by("row").aggregate([("word", "max")])
-        words_seen = np.zeros(len(split), dtype=np.int64)
-        words_seen[seen.column("row").to_numpy()] = seen.column("word_max").to_numpy() + 1
-        stats.truncated_sentences = int(np.sum(words_seen < n_words.to_numpy(zero_copy_only=False)))
+        stats.subwords = int(pc.sum(pc.list_value_length(table.column("input_ids"))).as_py() or 0)
+        stats.truncated_sentences = 0
+        for start in range(0, len(table), chunk):
+            part = table.slice(start, chunk)
+            stats.truncated_sentences += _truncated(part.column("word_ids").combine_chunks(),
+                                                    pc.list_value_length(part.column("tokens")).to_numpy(zero_copy_only=False))
     return stats
+
+
+def _truncated(word_ids, n_words: np.ndarray) -> int:
+    """Sentences whose last aligned word is not their last word."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    flat = pc.list_flatten(word_ids)
+    parents = pc.list_parent_indices(word_ids)
+    seen = pa.table({"row": parents, "word": flat}).group_by("row").aggregate([("word", "max")])
+    words_seen = np.zeros(len(word_ids), dtype=np.int64)
+    words_seen[seen.column("row").to_numpy()] = seen.column("word_max").to_numpy() + 1
+    return int(np.sum(words_seen < n_words))
 
 
 def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda msg: None,
@@ -116,6 +127,7 @@ def _prepare(options: PrepOptions, out: Path, overwrite: bool, log, progress: Pr
     log(f"read {options.dataset} ({source.layout}): " + ", ".join(f"{k} {len(v)}" for k, v in source.dataset.items()))
     tokenizer = load_tokenizer(options.model)
     restricted = restrict_tags(source.dataset, tagset, width)
+    source.dataset = None  # its source-id ner_tags are not needed again: one column of every word less held
     prepared = tokenize_and_align(restricted, tokenizer, options.max_length, options.label_all_tokens, tagset.labels, options.num_proc,
                                   progress)
     manifest = PreparedManifest(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from snekner.data.arrow import dataset_of
 from snekner.data.conll import conll_files, looks_like_conll, read_conll, split_of
 from snekner.data.reading import Reading, Source
 from snekner.data.sample import write_sample_dataset
@@ -115,7 +116,7 @@ def _open_jsonl_file(path: Path, spec: str, lang: str | None, reading: Reading) 
 
     table, rows = _read_jsonl([path])
     split = split_of(path.with_suffix("")) or "train"
-    dd = _renamed(datasets.DatasetDict({split: datasets.Dataset(table)}), reading, spec)
+    dd = _renamed(datasets.DatasetDict({split: dataset_of(table)}), reading, spec)
     source = _filter_language_column(dd, spec, str(path.resolve()), "JSON-lines file", lang)
     if not source.kept_rows:
         source.files_read = {split: [(path, rows[0])]}
@@ -219,7 +220,7 @@ def _dataset_from_files(files: dict[str, dict[str, Path]], languages: list[str])
     for split, by_lang in files.items():
         paths = [by_lang[lg] for lg in languages if lg in by_lang]
         table, rows = _read_jsonl(paths)
-        splits[split] = datasets.Dataset(table)
+        splits[split] = dataset_of(table)
         files_read[split] = list(zip(paths, rows))
     return datasets.DatasetDict(splits), files_read
 
@@ -267,7 +268,7 @@ def _filter_language_column(dd, spec: str, resolved: str, layout: str, lang: str
         for name, split in dd.items():
             mask = pc.equal(split.data.column("lang"), lang)
             kept_rows[name] = pc.indices_nonzero(mask).to_numpy()
-            filtered[name] = datasets.Dataset(split.data.table.filter(mask), info=split.info)
+            filtered[name] = dataset_of(split.data.table.filter(mask), info=split.info)
         dd = datasets.DatasetDict(filtered)
     return Source(dd, spec, resolved, layout, present if chosen else [], label_names, kept_rows=kept_rows)
 

@@ -7,6 +7,7 @@ file came first.
 """
 from __future__ import annotations
 
+from snekner.data.arrow import dataset_of
 from snekner.data.reading import Source
 from snekner.errors import SneknerError
 from snekner.ner.schemes import Scheme, SchemeError, label_list, to_iob2
@@ -56,7 +57,7 @@ def tags_to_iob2_ids(source: Source, scheme: Scheme) -> None:
     for name, split in source.dataset.items():
         table = split.data.table
         column = pa.array([[ids[t] for t in tags] for tags in converted[name]], type=pa.list_(pa.int64()))
-        out[name] = datasets.Dataset(table.set_column(table.schema.get_field_index("ner_tags"), "ner_tags", column))
+        out[name] = dataset_of(table.set_column(table.schema.get_field_index("ner_tags"), "ner_tags", column))
     source.dataset = datasets.DatasetDict(out)
     source.label_names = labels
 

@@ -10,6 +10,11 @@ result is the tokenizer's own output, `tokenizer(sentences, is_split_into_words=
 truncation=True, max_length=max_length)`, at a fraction of the cost (checked on a spread of
 sentences of every split; a tokenizer that disagrees is run sentence by sentence instead),
 and the columns are built as Arrow arrays directly.
+
+Memory: only the distinct words are encoded for the whole data at once; the sentences are laid out
+SENTENCES_PER_CHUNK at a time, each chunk's columns built and its numpy scratch arrays dropped before
+the next, so what a split costs beyond its own columns is bounded by the chunk, not by the corpus
+(at 100x WikiNEuRal the whole-split layout held ~20 arrays of every sub-word at once).
 """
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from snekner.data.arrow import dataset_of
 from snekner.errors import OptionError, SneknerError
 from snekner.ner.labels import IGNORE
 from snekner.progress import NO_PROGRESS, Progress
@@ -25,6 +31,8 @@ from snekner.progress import NO_PROGRESS, Progress
 # less than one short sequence per word, and still leave several sequences for its threads
 WORDS_PER_SEQUENCE = 2000
 SEQUENCES_PER_CALL = 16  # 32k words per tokenizer call (see encode_words)
+# sentences laid out at once (see the module docstring): ~1M sub-words, a few tens of MB of scratch
+SENTENCES_PER_CHUNK = 20_000
 
 
 def continuation_table(labels: list[str]) -> np.ndarray:
@@ -110,7 +118,7 @@ def distinct_words(dataset) -> tuple[list[str], dict[str, tuple[np.ndarray, np.n
 
     flat = {name: _list_values(split.data.table.column("tokens")) for name, split in dataset.items()}
     encoded = pc.dictionary_encode(pa.concat_arrays([words for words, _ in flat.values()]), null_encoding="encode")
-    index = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+    index = encoded.indices.to_numpy(zero_copy_only=False)  # int32, as Arrow made it: half the memory of int64
     per_split, start = {}, 0
     for name, (words, offsets) in flat.items():
         per_split[name] = (index[start:start + len(words)], offsets)
@@ -154,27 +162,30 @@ def encode_words(tokenizer, words: list[str], num_proc: int | None = None, progr
     import multiprocessing
 
     sequences = [words[i:i + WORDS_PER_SEQUENCE] for i in range(0, len(words), WORDS_PER_SEQUENCE)]
-    encoded = []
-    with progress.task("tokenize", len(words), unit="word") as task:
-        if num_proc is not None and num_proc > 1 and len(sequences) > 1:
-            with multiprocessing.Pool(min(num_proc, len(sequences)), initializer=_start_worker, initargs=(tokenizer,)) as pool:
-                for sequence, result in zip(sequences, pool.imap(_encode_in_worker, sequences)):
-                    encoded.append(result)
-                    task.advance(len(sequence))
-        else:
-            for start in range(0, len(sequences), SEQUENCES_PER_CALL):
-                part = sequences[start:start + SEQUENCES_PER_CALL]
-                encoded += _encode_sequences(tokenizer, part)
-                task.advance(sum(map(len, part)))
     counts = np.zeros(len(words), dtype=np.int64)
     ids = []
-    for k, (sequence_ids, sequence_word_ids) in enumerate(encoded):
+
+    def keep(k: int, sequence_ids: list[int], sequence_word_ids: list[int | None]) -> None:
+        # to numpy as each sequence arrives: Python lists of every sub-word of millions of words cost ~10x the array
         word_ids = _word_id_array(sequence_word_ids)
         if (word_ids < 0).any() or (np.diff(word_ids) < 0).any():
             raise SneknerError(f"the tokenizer {type(tokenizer).__name__} does not keep each word's sub-words together and in order; "
                                "its output cannot be aligned with the words")
         counts[k * WORDS_PER_SEQUENCE:k * WORDS_PER_SEQUENCE + len(sequences[k])] = np.bincount(word_ids, minlength=len(sequences[k]))
         ids.append(np.asarray(sequence_ids, dtype=np.int32))
+
+    with progress.task("tokenize", len(words), unit="word") as task:
+        if num_proc is not None and num_proc > 1 and len(sequences) > 1:
+            with multiprocessing.Pool(min(num_proc, len(sequences)), initializer=_start_worker, initargs=(tokenizer,)) as pool:
+                for k, (sequence, result) in enumerate(zip(sequences, pool.imap(_encode_in_worker, sequences))):
+                    keep(k, *result)
+                    task.advance(len(sequence))
+        else:
+            for start in range(0, len(sequences), SEQUENCES_PER_CALL):
+                part = sequences[start:start + SEQUENCES_PER_CALL]
+                for k, result in enumerate(_encode_sequences(tokenizer, part), start):
+                    keep(k, *result)
+                task.advance(sum(map(len, part)))
     all_ids = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)
     return WordPieces(all_ids, np.concatenate(([0], np.cumsum(counts))))
 
@@ -257,19 +268,38 @@ def _rows(values: np.ndarray, offsets: np.ndarray, rows: np.ndarray) -> list[lis
     return [values[offsets[i]:offsets[i + 1]].tolist() for i in rows]
 
 
-def fast_path_agrees(tokenizer, tokens, encoded: tuple[np.ndarray, np.ndarray, np.ndarray], max_length: int, sample: int = 256) -> bool:
+def check_rows(n_sentences: int, sample: int = 256) -> np.ndarray:
+    """The sentences fast_path_agrees checks: a spread of `sample` over the split."""
+    return np.unique(np.linspace(0, n_sentences - 1, num=min(sample, n_sentences)).astype(np.int64))
+
+
+def fast_path_agrees(tokenizer, tokens, encoded: tuple[np.ndarray, np.ndarray, np.ndarray], max_length: int, sample: int = 256,
+                     rows: np.ndarray | None = None) -> bool:
     """Whether the distinct-word encoding equals the tokenizer's own on a spread of sentences.
 
     A fast tokenizer given pre-split words encodes each word on its own, so they agree; should
     a tokenizer ever split a word differently by its place in the sentence, this fails and the
-    tokenizer is run sentence by sentence instead.
+    tokenizer is run sentence by sentence instead. `encoded` holds every sentence of `tokens`, or
+    with `rows` (check_rows) only those sentences, in order.
     """
-    rows = np.unique(np.linspace(0, len(tokens) - 1, num=min(sample, len(tokens))).astype(np.int64))
+    if rows is None:
+        rows = check_rows(len(tokens), sample)
+        at = rows
+    else:
+        at = np.arange(len(rows))
     direct_ids, direct_word_ids, direct_offsets = encode_directly(tokenizer, tokens.take(rows).to_pylist(), max_length)
     input_ids, word_ids, offsets = encoded
     every = np.arange(len(rows))
-    return (_rows(input_ids, offsets, rows) == _rows(direct_ids, direct_offsets, every)
-            and _rows(word_ids, offsets, rows) == _rows(direct_word_ids, direct_offsets, every))
+    return (_rows(input_ids, offsets, at) == _rows(direct_ids, direct_offsets, every)
+            and _rows(word_ids, offsets, at) == _rows(direct_word_ids, direct_offsets, every))
+
+
+def _take_sentences(word_index: np.ndarray, word_offsets: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(index, offsets) of the given sentences only, in that order."""
+    lengths = word_offsets[rows + 1] - word_offsets[rows]
+    offsets = np.concatenate(([0], np.cumsum(lengths)))
+    at = np.repeat(word_offsets[rows] - offsets[:-1], lengths) + np.arange(offsets[-1])
+    return word_index[at], offsets
 
 
 def _list_array(offsets: np.ndarray, values: np.ndarray):
@@ -280,35 +310,59 @@ def _list_array(offsets: np.ndarray, values: np.ndarray):
 
 
 def tokenize_and_align(dataset, tokenizer, max_length: int, label_all_tokens: bool, labels: list[str], num_proc: int | None = None,
-                       progress: Progress = NO_PROGRESS):
+                       progress: Progress = NO_PROGRESS, chunk: int | None = None):
     """Add input_ids (int32), labels and word_ids (int64) to every split of `dataset`.
 
     Gives what `tokenizer(tokens, is_split_into_words=True, truncation=True,
     max_length=max_length)` gives, aligned as `align_labels` describes. num_proc: worker
     processes for encoding the distinct words (see `encode_words`, which shows through `progress`).
+    chunk: sentences laid out at once (default SENTENCES_PER_CHUNK); the result does not depend on it.
     """
     import datasets
+    import pyarrow as pa
 
+    chunk = chunk or SENTENCES_PER_CHUNK
     cont = continuation_table(labels) if label_all_tokens else None
     words, split_words = distinct_words(dataset)
     pieces = encode_words(tokenizer, words, num_proc, progress)
     frame = sentence_frame(tokenizer, words, pieces, max_length)
-    encoded = {}
+    del words
+    fast = True
     for name, split in dataset.items():
-        encoded[name] = encode_sentences(*split_words[name], pieces, frame)
-        if not fast_path_agrees(tokenizer, split.data.table.column("tokens"), encoded[name], max_length):
-            encoded = {n: encode_directly(tokenizer, part["tokens"], max_length) for n, part in dataset.items()}
+        index, offsets = split_words[name]
+        if len(split) == 0:
+            continue
+        rows = check_rows(len(split))
+        probe = encode_sentences(*_take_sentences(index, offsets, rows), pieces, frame)
+        if not fast_path_agrees(tokenizer, split.data.table.column("tokens"), probe, max_length, rows=rows):
+            fast = False
             break
     out = {}
     for name, split in dataset.items():
         table = split.data.table
-        input_ids, word_ids, offsets = encoded[name]
-        tags, tag_offsets = _list_values(table.column("ner_tags"))
-        sub_labels = align_labels(word_ids, offsets, tags.to_numpy(zero_copy_only=False), tag_offsets, label_all_tokens, cont)
-        table = table.append_column("input_ids", _list_array(offsets, input_ids))
-        table = table.append_column("labels", _list_array(offsets, sub_labels))
-        table = table.append_column("word_ids", _list_array(offsets, word_ids))
-        out[name] = datasets.Dataset(table)
+        if fast:
+            index, word_offsets = split_words.pop(name)  # each split's word index goes once its sentences are laid out
+            encoded = (encode_sentences(index[word_offsets[a]:word_offsets[b]], word_offsets[a:b + 1] - word_offsets[a], pieces, frame)
+                       for a, b in _spans(len(split), chunk))
+        else:
+            encoded = (encode_directly(tokenizer, table.slice(a, b - a).column("tokens").to_pylist(), max_length)
+                       for a, b in _spans(len(split), chunk))
+        parts = []
+        for (a, b), (input_ids, word_ids, offsets) in zip(_spans(len(split), chunk), encoded):
+            part = table.slice(a, b - a)
+            tags, tag_offsets = _list_values(part.column("ner_tags"))
+            sub_labels = align_labels(word_ids, offsets, tags.to_numpy(zero_copy_only=False), tag_offsets, label_all_tokens, cont)
+            part = part.append_column("input_ids", _list_array(offsets, input_ids))
+            part = part.append_column("labels", _list_array(offsets, sub_labels))
+            parts.append(part.append_column("word_ids", _list_array(offsets, word_ids)))
+        if not parts:  # an empty split keeps its columns
+            empty = np.zeros(1, dtype=np.int64)
+            parts = [table.append_column("input_ids", _list_array(empty, np.zeros(0, np.int32)))
+                     .append_column("labels", _list_array(empty, np.zeros(0, np.int64)))
+                     .append_column("word_ids", _list_array(empty, np.zeros(0, np.int64)))]
+        out[name] = dataset_of(pa.concat_tables(parts))
     return datasets.DatasetDict(out)
 
 
+def _spans(n: int, chunk: int) -> list[tuple[int, int]]:
+    return [(a, min(a + chunk, n)) for a in range(0, n, chunk)]

@@ -8,16 +8,21 @@ scores both runs on the same drawn sentences, so the interval of B-A accounts fo
 Vectorised: the per-sentence tp/fp/fn counts of both runs form one [n, 2*types*3] matrix;
 each chunk of resamples becomes a weight matrix W [chunk, n] (how often each sentence was
 drawn) and its totals are one matrix product W @ counts.
+
+Memory: compare reads the stored predictions with read_counts, READ_CHUNK sentences at a time, keeping
+per sentence only a digest of its tokens and its counts, never every sentence's tokens and tags (at 100x
+WikiNEuRal those were ~3 GB per run); the resampling goes CHUNK_ELEMENTS at a time.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import dataclass
 
 import numpy as np
 
 from snekner.errors import MissingEvaluationError, SneknerError
-from snekner.ner.scoring import SentenceCounts, restrict_to_types, sentence_counts
+from snekner.ner.scoring import CorpusScorer, SentenceCounts, restrict_to_types, sentence_counts
 from snekner.store.runs import Run, json_lines
 
 CONFIDENCE = 0.95
@@ -53,12 +58,85 @@ def load_predictions(run: Run, split: str, bootstrap_only: bool = True) -> list[
                       "(an eval stopped between writing them)")
     sentences = []
     for lineno, row in json_lines(raw.decode("utf-8", "replace"), path, damaged):
-        if not isinstance(row, dict) or not all(isinstance(row.get(k), list) for k in ("tokens", "gold", "pred")):
-            raise damaged(f"{path} line {lineno} lacks tokens, gold or pred lists")
-        if not len(row["tokens"]) == len(row["gold"]) == len(row["pred"]):
-            raise damaged(f"{path} line {lineno} has tokens, gold and pred of different lengths")
+        _check_row(row, lineno, path, damaged)
         sentences.append(row)
     return sentences
+
+
+# stored predictions read and counted at once by read_counts (see StoredCounts)
+READ_CHUNK = 10_000
+
+
+@dataclass
+class StoredCounts:
+    """What compare needs of a run's stored predictions, read part by part (read_counts) instead of holding
+    every sentence's tokens and tags: a digest of each sentence's tokens (to check that runs were evaluated on
+    the same sentences), the per-sentence counts over the run's types and, when asked for, over common types."""
+
+    digests: np.ndarray  # [n] uint64: the first 8 bytes of blake2b of the sentence's tokens as JSON
+    counts: SentenceCounts
+    common: SentenceCounts | None
+
+    def __len__(self) -> int:
+        return len(self.digests)
+
+
+def _tokens_digest(tokens: list) -> int:
+    return int.from_bytes(hashlib.blake2b(json.dumps(tokens, ensure_ascii=False).encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def read_counts(run: Run, split: str, types: list[str], mode: str, common_types: list[str] | None = None,
+                bootstrap_only: bool = True) -> StoredCounts:
+    """load_predictions' checks and checked sentences, kept as StoredCounts: the counts over `types` (what
+    checked_counts counts) and, with `common_types`, over those only (what common_ground_counts counts).
+    The file is read twice (its digest first, as load_predictions does), READ_CHUNK sentences at a time."""
+    path = run.predictions_path(split)
+
+    def damaged(problem: str) -> MissingEvaluationError:
+        return MissingEvaluationError(problem, run=run, split=split, part="predictions", bootstrap_only=bootstrap_only)
+
+    if not path.is_file():
+        raise damaged(f"run {run.name} has no {split} predictions ({path})")
+    expected = _scores_digest(run, split)
+    if expected is not None:
+        digest = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 24), b""):
+                digest.update(block)
+        if digest.hexdigest() != expected:
+            raise damaged(f"{path} is not the predictions its scores {run.eval_path(split).name} were computed from "
+                          "(an eval stopped between writing them)")
+    scorer = CorpusScorer(mode, types, with_confusion=False)
+    common = CorpusScorer(mode, list(common_types), with_confusion=False) if common_types is not None else None
+    digests: list[int] = []
+    gold, pred = [], []
+
+    def count() -> None:
+        scorer.add(gold, pred)
+        if common is not None:
+            common.add([restrict_to_types(g, common_types) for g in gold], [restrict_to_types(p, common_types) for p in pred])
+        gold.clear()
+        pred.clear()
+
+    with open(path, encoding="utf-8", errors="replace", newline="\n") as lines:
+        for lineno, row in json_lines(lines, path, damaged):
+            _check_row(row, lineno, path, damaged)
+            digests.append(_tokens_digest(row["tokens"]))
+            gold.append(row["gold"])
+            pred.append(row["pred"])
+            if len(gold) == READ_CHUNK:
+                count()
+    if gold or not scorer.parts:
+        count()
+    return StoredCounts(np.asarray(digests, dtype=np.uint64), scorer.sentence_counts(),
+                        common.sentence_counts() if common is not None else None)
+
+
+def _check_row(row, lineno: int, path, damaged) -> None:
+    if not isinstance(row, dict) or not all(isinstance(row.get(k), list) for k in ("tokens", "gold", "pred")):
+        raise damaged(f"{path} line {lineno} lacks tokens, gold or pred lists")
+    if not len(row["tokens"]) == len(row["gold"]) == len(row["pred"]):
+        raise damaged(f"{path} line {lineno} has tokens, gold and pred of different lengths")
 
 
 class DifferentSentencesError(SneknerError):
@@ -69,14 +147,18 @@ class DifferentSentencesError(SneknerError):
         super().__init__(message)
 
 
-def check_same_sentences(name_a: str, a: list[dict], name_b: str, b: list[dict], split: str) -> None:
+def check_same_sentences(name_a: str, a: list[dict] | StoredCounts, name_b: str, b: list[dict] | StoredCounts, split: str) -> None:
     if len(a) != len(b):
         raise DifferentSentencesError(f"runs {name_a} and {name_b} were evaluated on different sentences "
                                       f"({len(a)} vs {len(b)} {split} sentences)", split=split)
-    for i, (sa, sb) in enumerate(zip(a, b)):
-        if sa["tokens"] != sb["tokens"]:
-            raise DifferentSentencesError(f"runs {name_a} and {name_b} were evaluated on different sentences "
-                                          f"(sentence {i + 1} of {split} differs)", split=split)
+    if isinstance(a, StoredCounts) and isinstance(b, StoredCounts):
+        differ = np.flatnonzero(a.digests != b.digests)
+        first = int(differ[0]) if len(differ) else None
+    else:
+        first = next((i for i, (sa, sb) in enumerate(zip(a, b)) if sa["tokens"] != sb["tokens"]), None)
+    if first is not None:
+        raise DifferentSentencesError(f"runs {name_a} and {name_b} were evaluated on different sentences "
+                                      f"(sentence {first + 1} of {split} differs)", split=split)
 
 
 def metric_values(totals: np.ndarray, metric: str) -> np.ndarray:
@@ -141,8 +223,13 @@ def interval(diffs: np.ndarray, confidence: float = CONFIDENCE) -> dict:
     return {"low": low, "high": high, "significant": bool(low > 0 or high < 0)}
 
 
-def checked_counts(run: Run, sentences: list[dict], types: list[str], mode: str, evaluation: dict, split: str):
-    sc = sentence_counts([s["gold"] for s in sentences], [s["pred"] for s in sentences], mode, types=types)
+def checked_counts(run: Run, sentences: list[dict] | StoredCounts, types: list[str], mode: str, evaluation: dict, split: str):
+    """The per-sentence counts over `types` (read_counts' when given StoredCounts, which it counted over these types),
+    checked against the run's stored scores."""
+    if isinstance(sentences, StoredCounts):
+        sc = sentences.counts
+    else:
+        sc = sentence_counts([s["gold"] for s in sentences], [s["pred"] for s in sentences], mode, types=types)
     overall = evaluation.get("overall", {})
     stored = tuple(overall.get(k) for k in ("tp", "fp", "fn"))
     found = tuple(int(x) for x in sc.counts.sum(axis=(0, 1))) if sc.types else (0, 0, 0)
@@ -152,8 +239,11 @@ def checked_counts(run: Run, sentences: list[dict], types: list[str], mode: str,
     return sc
 
 
-def common_ground_counts(sentences: list[dict], types: list[str], mode: str) -> SentenceCounts:
-    """Per-sentence counts over `types` only, every other type mapped to O in gold and prediction alike."""
+def common_ground_counts(sentences: list[dict] | StoredCounts, types: list[str], mode: str) -> SentenceCounts:
+    """Per-sentence counts over `types` only, every other type mapped to O in gold and prediction alike
+    (read_counts' when given StoredCounts read with these common types)."""
+    if isinstance(sentences, StoredCounts):
+        return sentences.common
     return sentence_counts([restrict_to_types(s["gold"], types) for s in sentences],
                            [restrict_to_types(s["pred"], types) for s in sentences], mode, types=list(types))
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from snekner.errors import MissingEvaluationError, OptionError, SneknerError
 from snekner.evaluation.bootstrap import (CONFIDENCE, DifferentSentencesError, check_same_sentences, checked_counts,
-                                          common_ground_counts, group_intervals, load_predictions, metric_values, paired_intervals)
+                                          common_ground_counts, group_intervals, metric_values, paired_intervals, read_counts)
 from snekner.ner.scoring import SentenceCounts
 from snekner.store.prepared import canonical_split
 from snekner.store.runs import DEFAULT_RUNS_DIR, Experiment, Run, open_experiment
@@ -100,7 +100,8 @@ def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split
     same_types = all(set(e["per_type"]) == set(evals[0]["per_type"]) for e in evals)
     sentences = common = None
     if bootstrap or not same_types:
-        sentences = [load_predictions(r, split, bootstrap_only=same_types) for r in opened]
+        sentences = [read_counts(r, split, list(e["per_type"]), mode, None if same_types else shared, bootstrap_only=same_types)
+                     for r, e in zip(opened, evals)]
         for run, e, found in zip(opened, evals, sentences):
             if len(found) != e["n_sentences"]:
                 raise MissingEvaluationError(f"the {split} predictions of run {run.name} do not match its {split} scores "

@@ -1,4 +1,11 @@
-"""Evaluate a finished run on a prepared split and store scores and predictions beside it."""
+"""Evaluate a finished run on a prepared split and store scores and predictions beside it.
+
+The model runs over the whole split at once (sorted by length, as every prediction does); what
+follows it goes PREDICTION_CHUNK sentences at a time: words and tags are read from the Arrow
+columns, brought to word level, counted (ner.scoring.CorpusScorer) and written to the predictions
+file, so that no list of every sentence's tokens, tags or JSON line is ever held (at 100x WikiNEuRal
+those lists were most of eval's memory). The scores and the file are those of the whole split at once.
+"""
 from __future__ import annotations
 
 import hashlib
@@ -7,15 +14,19 @@ import time
 from pathlib import Path
 
 from snekner.errors import SneknerError
-from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, gold_word_tags, predict_word_tags
+from snekner.modeling.batches import EncodedSplit
+from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, subword_predictions
 from snekner.modeling.models import load_run_model, load_tokenizer
-from snekner.ner.scoring import confusion, sentence_counts, summarize
+from snekner.ner.scoring import CorpusScorer, summarize, words_from_subwords
 from snekner.progress import NO_PROGRESS, Progress
-from snekner.store.atomic import disk_full_is_an_error, remove_stale_partials, write_json, write_text
+from snekner.store.atomic import atomic_path, disk_full_is_an_error, remove_stale_partials, write_json
 from snekner.store.locks import hold
 from snekner.store.manifests import environment_versions, now_iso
 from snekner.store.prepared import canonical_split, load_prepared
 from snekner.store.runs import Run
+
+# sentences turned into words, scored and written at once (see the module docstring)
+PREDICTION_CHUNK = 10_000
 
 
 def per_language(counts, langs: list) -> dict | None:
@@ -49,17 +60,26 @@ def score_predictions(gold: list[list[str]], pred: list[list[str]], langs: list 
     """
     if langs is not None and len(langs) != len(gold):
         raise ValueError(f"{len(langs)} languages for {len(gold)} sentences")
-    counts = sentence_counts(gold, pred, mode, types=types)
-    result = {"n_sentences": len(gold), **summarize(counts)}
+    scorer = CorpusScorer(mode, types)
+    scorer.add(gold, pred)
+    return scores_of(scorer, langs)
+
+
+def scores_of(scorer: CorpusScorer, langs: list | None = None) -> dict:
+    """score_predictions' result from the sentences a CorpusScorer was given (part by part)."""
+    counts = scorer.sentence_counts()
+    result = {"n_sentences": len(counts.words), **summarize(counts)}
     languages = per_language(counts, langs)
     if languages is not None:
         result["per_language"] = languages
-    result["confusion"] = confusion(gold, pred, mode, types=counts.types)
+    result["confusion"] = scorer.confusion()
     return result
 
 
 def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = EVAL_BATCH_SIZE,
-                 progress: Progress = NO_PROGRESS) -> dict:
+                 progress: Progress = NO_PROGRESS, chunk: int | None = None) -> dict:
+    """Predict `split`, score it, and write RUN/eval/<split>.json and its predictions; returns the scores.
+    chunk: sentences scored and written at once (default PREDICTION_CHUNK); the result does not depend on it."""
     check_batch_size(batch_size)
     split = canonical_split(split)
     prepared = load_prepared(Path(data) if data else Path(run.manifest.data))
@@ -72,37 +92,57 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
     rows = prepared.split(split)
     model = load_run_model(run)
     tokenizer = load_tokenizer(str(run.model_dir))
+    if getattr(rows, "_indices", None) is not None:
+        rows = rows.flatten_indices()
     started = time.perf_counter()
-    predicted = predict_word_tags(model, rows, labels, tokenizer.pad_token_id, batch_size, progress, f"eval {split}")
+    data = EncodedSplit.from_split(rows, tokenizer.pad_token_id, with_labels=False)
+    predicted, _ = subword_predictions(model, data, batch_size, progress, f"eval {split}")
     seconds = time.perf_counter() - started
-    gold = gold_word_tags(rows, labels)
+    del data
     mode = "strict" if strict else "conlleval"
-    langs = list(rows["lang"]) if "lang" in rows.column_names else None
-    scores = score_predictions(gold, predicted, langs, mode, types=prepared.tagset.types)
-    result = {
-        "split": split,
-        "mode": mode,
-        **{key: scores.pop(key) for key in ("n_sentences", "overall", "per_type")},
-        "run": run.name,
-        "data": str(prepared.path.resolve()),
-        "created": now_iso(),
-        "prediction_seconds": seconds,
-        "sentences_per_second": len(rows) / seconds if seconds else None,
-        "versions": environment_versions(),
-        **scores,  # per_language (more than one language), confusion
-    }
-    lines = []
-    for i, (tokens, g, p) in enumerate(zip(rows["tokens"], gold, predicted)):
-        line = {"id": i, "tokens": tokens, "gold": g, "pred": p}
-        if langs is not None:
-            line["lang"] = langs[i]
-        lines.append(json.dumps(line, ensure_ascii=False))
+    table = rows.data.table
+    langs = [] if "lang" in table.column_names else None
+    scorer = CorpusScorer(mode, prepared.tagset.types)
+    digest = hashlib.sha256()
     # two files, two renames: the scores name the predictions they go with, so that a kill between
     # the renames (new predictions, old scores) is caught by whoever reads both (bootstrap.load_predictions)
-    text = "".join(line + "\n" for line in lines)
-    result["predictions_sha256"] = hashlib.sha256(text.encode("utf-8")).hexdigest()
     with hold(run.path, "run", "eval", shared=True), disk_full_is_an_error():
         remove_stale_partials(run.eval_path(split).parent)
-        write_text(run.predictions_path(split), text)
+        with atomic_path(run.predictions_path(split)) as tmp, open(tmp, "w", encoding="utf-8") as out:
+            for start in range(0, len(rows), chunk or PREDICTION_CHUNK):
+                part = table.slice(start, chunk or PREDICTION_CHUNK)
+                tokens = part.column("tokens").to_pylist()
+                gold = [[labels[t] for t in tags] for tags in part.column("ner_tags").to_pylist()]
+                pred = [words_from_subwords(predicted[start + i], w, len(words), labels)
+                        for i, (w, words) in enumerate(zip(part.column("word_ids").to_pylist(), tokens))]
+                part_langs = part.column("lang").to_pylist() if langs is not None else None
+                scorer.add(gold, pred)
+                lines = []
+                for i, (words, g, p) in enumerate(zip(tokens, gold, pred)):
+                    line = {"id": start + i, "tokens": words, "gold": g, "pred": p}
+                    if part_langs is not None:
+                        line["lang"] = part_langs[i]
+                    lines.append(json.dumps(line, ensure_ascii=False) + "\n")
+                text = "".join(lines)
+                out.write(text)
+                digest.update(text.encode("utf-8"))
+                if langs is not None:
+                    langs += part_langs
+                for i in range(start, start + len(tokens)):
+                    predicted[i] = None  # done with: the sub-word predictions go as their sentences are written
+        scores = scores_of(scorer, langs)
+        result = {
+            "split": split,
+            "mode": mode,
+            **{key: scores.pop(key) for key in ("n_sentences", "overall", "per_type")},
+            "run": run.name,
+            "data": str(prepared.path.resolve()),
+            "created": now_iso(),
+            "prediction_seconds": seconds,
+            "sentences_per_second": len(rows) / seconds if seconds else None,
+            "versions": environment_versions(),
+            **scores,  # per_language (more than one language), confusion
+            "predictions_sha256": digest.hexdigest(),
+        }
         write_json(run.eval_path(split), result)
     return result

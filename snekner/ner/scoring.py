@@ -207,3 +207,60 @@ def confusion(gold: list[list[str]], pred: list[list[str]], mode: str = "conllev
     for row in table.values():
         row["wrong_type"] = {t: row["wrong_type"][t] for t in types if t in row["wrong_type"]}
     return {"mode": mode, "types": types, "gold": table, "spurious": spurious}
+
+
+class CorpusScorer:
+    """Sentence counts and the confusion table of a corpus given part by part (e.g. a few thousand
+    sentences at a time), so that no caller has to hold every sentence's tags at once. What it gives
+    equals sentence_counts(...) and confusion(...) of the whole corpus: the types are those given,
+    then any other found in any part (sorted), as for the whole corpus at once."""
+
+    def __init__(self, mode: str = "conlleval", types: list[str] | None = None, with_confusion: bool = True):
+        if mode not in MODES:
+            raise ValueError(f"mode {mode!r} is not one of {MODES}")
+        self.mode = mode
+        self.given = list(types) if types is not None else []
+        self.with_confusion = with_confusion
+        self.parts: list[SentenceCounts] = []
+        self.tables: list[dict] = []
+
+    def add(self, gold: list[list[str]], pred: list[list[str]]) -> None:
+        counts = sentence_counts(gold, pred, self.mode, types=self.given)
+        self.parts.append(counts)
+        if self.with_confusion:
+            self.tables.append(confusion(gold, pred, self.mode, types=counts.types))
+
+    @property
+    def types(self) -> list[str]:
+        found = sorted({t for part in self.parts for t in part.types} - set(self.given))
+        return self.given + found
+
+    def sentence_counts(self) -> SentenceCounts:
+        types = self.types
+        n = sum(len(part.words) for part in self.parts)
+        counts = np.zeros((n, len(types), 3), dtype=np.int64)
+        at = 0
+        for part in self.parts:
+            columns = [types.index(t) for t in part.types]
+            counts[at:at + len(part.words), columns] = part.counts
+            at += len(part.words)
+        words = np.concatenate([p.words for p in self.parts]) if self.parts else np.zeros(0, dtype=np.int64)
+        correct = np.concatenate([p.correct_words for p in self.parts]) if self.parts else np.zeros(0, dtype=np.int64)
+        return SentenceCounts(types, counts, correct, words)
+
+    def confusion(self) -> dict:
+        types = self.types
+        table = {t: {"support": 0, "correct": 0, "wrong_type": {}, "boundary": 0, "missed": 0} for t in types}
+        spurious = {t: 0 for t in types}
+        for part in self.tables:
+            for typ, row in part["gold"].items():
+                into = table[typ]
+                for key in ("support", "correct", "boundary", "missed"):
+                    into[key] += row[key]
+                for other, n in row["wrong_type"].items():
+                    into["wrong_type"][other] = into["wrong_type"].get(other, 0) + n
+            for typ, n in part["spurious"].items():
+                spurious[typ] += n
+        for row in table.values():
+            row["wrong_type"] = {t: row["wrong_type"][t] for t in types if t in row["wrong_type"]}
+        return {"mode": self.mode, "types": types, "gold": table, "spurious": spurious}

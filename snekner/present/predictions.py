@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from enum import Enum
 
 from snekner.predict import Prediction
@@ -18,11 +19,30 @@ class PredictFormat(str, Enum):
 
 def format_jsonl(predictions: list[Prediction]) -> str:
     """A line per sentence; raw text keeps its `text`, to which the entities' start_char/end_char point."""
-    def line(p: Prediction) -> dict:
-        text = {"text": p.sentence.text} if p.sentence.text is not None else {}
-        return {**text, "tokens": p.sentence.words, "entities": p.entities}
+    return "".join(jsonl_pieces(predictions))
 
-    return "\n".join(json.dumps(line(p), ensure_ascii=False) for p in predictions)
+
+def jsonl_pieces(predictions: Iterable[Prediction]) -> Iterator[str]:
+    """format_jsonl's text in pieces, one sentence at a time (for output written as it comes)."""
+    for i, p in enumerate(predictions):
+        text = {"text": p.sentence.text} if p.sentence.text is not None else {}
+        yield ("\n" if i else "") + json.dumps({**text, "tokens": p.sentence.words, "entities": p.entities}, ensure_ascii=False)
+
+
+def conll_pieces(predictions: Iterable[Prediction]) -> Iterator[str]:
+    """format_conll's text in pieces, one sentence at a time."""
+    for i, p in enumerate(predictions):
+        yield ("\n\n" if i else "") + "\n".join(f"{word}\t{tag}" for word, tag in zip(p.sentence.words, p.tags))
+
+
+def format_pieces(predictions: Iterable[Prediction], fmt: str) -> Iterator[str]:
+    """The text of format_predictions in pieces: sentence by sentence for jsonl and conll, whole for the others."""
+    fmt = PredictFormat(fmt)
+    if fmt == PredictFormat.JSONL:
+        return jsonl_pieces(predictions)
+    if fmt == PredictFormat.CONLL:
+        return conll_pieces(predictions)
+    return iter([format_predictions(list(predictions), fmt)])
 
 
 def format_html(predictions: list[Prediction], title: str = "snekner predict") -> str:
@@ -46,8 +66,7 @@ def format_html(predictions: list[Prediction], title: str = "snekner predict") -
 
 
 def format_conll(predictions: list[Prediction]) -> str:
-    blocks = ["\n".join(f"{word}\t{tag}" for word, tag in zip(p.sentence.words, p.tags)) for p in predictions]
-    return "\n\n".join(blocks)
+    return "".join(conll_pieces(predictions))
 
 
 def format_table(predictions: list[Prediction]) -> str:

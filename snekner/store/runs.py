@@ -16,7 +16,7 @@ Commands that read runs (eval, compare, card) take a run or a group: `open_exper
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,10 +28,11 @@ from snekner.store.manifests import GROUP_MANIFEST, RUN_MANIFEST, GroupManifest,
 DEFAULT_RUNS_DIR = "runs"
 
 
-def json_lines(text: str, path: Path, error: Callable[[str], Exception]) -> Iterator[tuple[int, Any]]:
-    """(line number, value) of each non-blank line of a JSON-lines file's `text`; error(message) for a line that is
-    not JSON. Split on newlines only, not splitlines: a token may hold U+2028 and other line separators."""
-    for number, line in enumerate(text.split("\n"), 1):
+def json_lines(text: str | Iterable[str], path: Path, error: Callable[[str], Exception]) -> Iterator[tuple[int, Any]]:
+    """(line number, value) of each non-blank line of a JSON-lines file's `text` (or of its lines, e.g. the file
+    opened with newline="\n" and read line by line); error(message) for a line that is not JSON. Split on newlines
+    only, not splitlines: a token may hold U+2028 and other line separators."""
+    for number, line in enumerate(text.split("\n") if isinstance(text, str) else text, 1):
         if not line.strip():
             continue
         try:
