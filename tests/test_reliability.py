@@ -6,6 +6,7 @@ Bad option values and damaged inputs (one-line errors) are in test_reliability_i
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import signal
@@ -273,6 +274,17 @@ def _disk_full(path_of):
     return fail
 
 
+class _FullFile(io.StringIO):
+    """A file open for writing on a full disk: every write fails with ENOSPC."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def write(self, text):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(self.path))
+
+
 def test_a_full_disk_is_one_line_and_takes_back_what_the_command_wrote(prepared, finished, sample_dir, tiny_model, tmp_path, monkeypatch):
     from snekner.data import prepare
     from snekner.evaluation import evaluate
@@ -292,7 +304,8 @@ def test_a_full_disk_is_one_line_and_takes_back_what_the_command_wrote(prepared,
     # eval: the run keeps its old scores
     run = copy_run(finished, runs)
     scores = (run / "eval" / "test.json").read_bytes()
-    monkeypatch.setattr(evaluate, "write_text", _disk_full(lambda p, text: p))
+    # the predictions are written part by part into their temporary file: the disk fills at the first write
+    monkeypatch.setattr(evaluate, "open", lambda path, *args, **kwargs: _FullFile(path), raising=False)
     one_line_error(invoke("eval", "R", "--runs-dir", runs), "no space left on the device writing", "test.predictions.jsonl")
     assert (run / "eval" / "test.json").read_bytes() == scores and partials(run) == []
 
