@@ -181,7 +181,7 @@ def _read_jsonl(paths: list[Path]):
         try:
             tables[-1].validate(full=True)  # Arrow's JSON reader takes bytes that are not UTF-8 into its strings
         except pa.ArrowInvalid as e:
-            raise SneknerError(f"cannot read {p}: {_not_utf8(p) or str(e).splitlines()[0]}", fix="save the file as UTF-8") from None
+            raise SneknerError(f"cannot read {p}: {not_utf8(p) or str(e).splitlines()[0]}", fix="save the file as UTF-8") from None
     if not tables:
         empty = pa.table({"tokens": pa.array([], pa.list_(pa.string())), "ner_tags": pa.array([], pa.list_(pa.int64()))})
         return empty, rows
@@ -193,7 +193,7 @@ def _read_jsonl(paths: list[Path]):
         raise SneknerError(f"files {', '.join(map(str, paths))} have different columns ({e}); make them alike") from None
 
 
-def _not_utf8(path: Path) -> str | None:
+def not_utf8(path: Path) -> str | None:
     """Where a file first breaks UTF-8, as "line N (byte 0xff at column C)"; None if it does not."""
     data = path.read_bytes()
     try:

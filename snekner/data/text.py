@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snekner.data.sources import open_source
+from snekner.data.sources import not_utf8, open_source
 from snekner.errors import OptionError, SneknerError
 from snekner.ner.labels import IGNORE
 from snekner.progress import NO_PROGRESS, Progress
@@ -50,13 +50,10 @@ class Texts:
 
 
 def _read_lines(path: Path) -> list[str]:
-    data = path.read_bytes()
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        line, column = data.count(b"\n", 0, e.start) + 1, e.start - data.rfind(b"\n", 0, e.start)
-        raise SneknerError(f"text file {path} line {line} is not UTF-8 (byte {data[e.start]:#04x} at column {column})",
-                           fix="convert it to UTF-8") from None
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise SneknerError(f"text file {path} {not_utf8(path)}", fix="convert it to UTF-8") from None
     return [line.strip() for line in text.splitlines() if line.strip()]
 
 
@@ -88,7 +85,7 @@ def _is_dataset_folder(path: Path) -> bool:
 def _dataset_texts(spec: str, split: str, lang: str | None) -> Texts:
     try:
         source = open_source(spec, lang=lang)
-    except SneknerError as e:
+    except SneknerError:
         if not Path(spec).expanduser().exists() and "/" not in spec:
             raise SneknerError(f"text source {spec} not found: no such file or folder, and not a dataset",
                                fix="pass a text file, a folder of .txt files or a dataset to {option}", option="text") from None

@@ -50,6 +50,11 @@ class DeviceSetup:
         tf.keras.mixed_precision.set_global_policy(policy)
         return replace(self, precision_policy=policy, xla=(self.gpus > 0) if xla is None else xla)
 
+    def to_manifest(self) -> dict:
+        """What a manifest records of the devices a session ran on."""
+        return {"description": self.describe(), "strategy": self.strategy_name, "replicas": self.replicas, "gpus": self.gpus,
+                "precision": self.precision_policy, "xla": self.xla}
+
     def describe(self) -> str:
         where = f"{self.gpus} GPU(s)" if self.gpus else "CPU"
         return (

@@ -21,7 +21,6 @@ import shutil
 import tempfile
 import time
 from collections.abc import Collection
-from dataclasses import fields
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +28,6 @@ import numpy as np
 from snekner.data.text import encode_texts, mask_whole_words, read_texts
 from snekner.errors import (
     OutputExistsError,
-    ResumeOptionError,
     SneknerError,
 )
 from snekner.modeling.batches import (
@@ -37,7 +35,6 @@ from snekner.modeling.batches import (
     batches_per_epoch,
     evaluation_order,
     make_dataset,
-    training_order,
 )
 from snekner.modeling.devices import setup_devices
 from snekner.modeling.models import build_masked_lm, load_tokenizer
@@ -74,7 +71,7 @@ from snekner.training.loop import (
     TrainingInterrupted,
     _masked_loss_sum,
 )
-from snekner.training.options import Batching
+from snekner.training.options import take_resumable
 from snekner.training.train import sigterm_as_ctrl_c
 
 
@@ -143,16 +140,10 @@ class MaskedLMTrainer(Trainer):
     def _mask(self, text, rng):
         return mask_whole_words(text, self.options.mask_rate, rng, self.tokenizer.mask_token_id, self.vocab_size, self.options.whole_words)
 
-    def _epoch_batches(self, state: dict):
-        opts = self.options
-        order = training_order(self.train_data.lengths, opts.batch_size, opts.seed, state["epoch"],
-                               bucketed=opts.batching == Batching.BUCKETED)
-        masked = self._mask(self.train_text, np.random.default_rng([opts.seed, state["epoch"]]))
-        data = EncodedSplit(masked.input_ids, masked.labels, self.train_data.lengths, self.train_data.pad_id)
-        dataset = make_dataset(data, order, opts.batch_size, skip_batches=state["step"], multiple=self.setup.pad_multiple)
-        if self.setup.replicas == 1 and self.setup.strategy_name == "one":
-            return order, dataset
-        return order, self.setup.strategy.experimental_distribute_dataset(dataset)
+    def _epoch_split(self, state: dict) -> EncodedSplit:
+        """The training sequences with this epoch's masks: the inputs the model sees, the original sub-words as labels."""
+        masked = self._mask(self.train_text, np.random.default_rng([self.options.seed, state["epoch"]]))
+        return EncodedSplit(masked.input_ids, masked.labels, self.train_data.lengths, self.train_data.pad_id)
 
     def masked_lm_validation(self) -> dict | None:
         """Mean cross-entropy of the held-out masked sub-words (and its exponent, the perplexity); None without held-out text."""
@@ -206,8 +197,8 @@ class MaskedLMTrainer(Trainer):
 class EpochLog(Callback):
     """Each epoch's masked-LM figures as one line."""
 
-    def __init__(self, log, trainer: MaskedLMTrainer):
-        self.log, self.trainer = log, trainer
+    def __init__(self, log):
+        self.log = log
 
     def on_epoch_end(self, state, entry, scores):
         line = f"epoch {entry['epoch']}: masked-LM loss {entry['train_loss']:.4f}"
@@ -259,18 +250,8 @@ def _resumed(out: Path, text: str, options: AdaptOptions, explicit: Collection[s
         raise SneknerError(f"the adaptation in {out} has finished; nothing to resume", fix="drop {option}", option="resume")
     if manifest.text.get("source") != text:
         raise SneknerError(f"{out} was adapted on {manifest.text.get('source')}, not {text}", fix="resume it with that text")
-    stored = AdaptOptions.from_manifest(manifest.options)
     may_change = RESUME_AFTER_FAILURE_MAY_CHANGE if manifest.status == RunStatus.FAILED else RESUME_MAY_CHANGE
-    for name in (f.name for f in fields(AdaptOptions) if f.name in explicit):
-        value, old = getattr(options, name), getattr(stored, name)
-        if value == old:
-            continue
-        if name == "epochs" and value < old:
-            raise ResumeOptionError(name, value, old, fewer=True)
-        if name not in may_change:
-            raise ResumeOptionError(name, value, old)
-        setattr(stored, name, value)
-    return manifest, stored
+    return manifest, take_resumable(AdaptOptions.from_manifest(manifest.options), options, explicit, may_change)
 
 
 def _adapt(text: str, out: Path, options: AdaptOptions, resume: bool, log, explicit, progress: Progress, callbacks) -> AdaptedModelManifest:
@@ -308,8 +289,7 @@ def _adapt(text: str, out: Path, options: AdaptOptions, resume: bool, log, expli
         if trainer.head == "new":
             log(f"{options.model} has no masked-LM head: it starts random and trains with the encoder")
     manifest.status, manifest.options = RunStatus.RUNNING, options.to_manifest()
-    manifest.devices = {"description": setup.describe(), "strategy": setup.strategy_name, "replicas": setup.replicas, "gpus": setup.gpus,
-                        "precision": setup.precision_policy, "xla": setup.xla}
+    manifest.devices = setup.to_manifest()
     manifest.versions = environment_versions()
     out.mkdir(parents=True, exist_ok=True)
     state = trainer.restore() if resume else trainer.fresh_state()
@@ -321,7 +301,7 @@ def _adapt(text: str, out: Path, options: AdaptOptions, resume: bool, log, expli
     write_adapted_manifest(out, manifest)
     if resume:
         log(f"resuming at epoch {state['epoch'] + 1}, step {state['step']} (global step {state['global_step']})")
-    own = [ProgressLog(log, options.epochs, trainer.steps_per_epoch, progress), EpochLog(log, trainer),
+    own = [ProgressLog(log, options.epochs, trainer.steps_per_epoch, progress), EpochLog(log),
            Checkpointing(trainer.save_progress, options.checkpoint_every, out, prunes=False), MetricsLog(out / "metrics.jsonl", resume)]
     fault = FaultInjection.from_environment()
     t0 = time.perf_counter()

@@ -1,15 +1,14 @@
 """The recipe of `snekner adapt`: every option with its default, in one place (as training.options is for train)."""
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
-from enum import Enum
+from dataclasses import dataclass, fields
 
 import numpy as np
 
 from snekner.errors import OptionError
 from snekner.modeling.devices import Strategy
 from snekner.modeling.forward import EVAL_BATCH_SIZE
-from snekner.training.options import Batching, Schedule, check_float_ranges, decay_steps
+from snekner.training.options import Batching, Schedule, check_float_ranges, decay_steps, options_manifest, take_choices
 
 VALIDATION_MASK_SEED = 0x5EED  # the held-out masks: one fixed draw per --seed, the same for every epoch and the base model
 
@@ -58,12 +57,7 @@ class AdaptOptions:
     limit: int | None = None
 
     def __post_init__(self):
-        for name, choices in (("schedule", Schedule), ("batching", Batching), ("strategy", Strategy)):
-            value = getattr(self, name)
-            try:
-                setattr(self, name, choices(value))
-            except ValueError:
-                raise OptionError(name, value, "one of " + ", ".join(c.value for c in choices)) from None
+        take_choices(self, (("schedule", Schedule), ("batching", Batching), ("strategy", Strategy)))
 
     def validate(self) -> None:
         for name in ("epochs", "batch_size", "eval_batch_size", "max_validation"):
@@ -82,7 +76,7 @@ class AdaptOptions:
         return decay_steps(self.schedule, self.decay_ratio, total_steps)
 
     def to_manifest(self) -> dict:
-        return {k: (v.value if isinstance(v, Enum) else v) for k, v in asdict(self).items()}
+        return options_manifest(self)
 
     @classmethod
     def from_manifest(cls, stored: dict) -> AdaptOptions:

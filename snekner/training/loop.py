@@ -282,13 +282,17 @@ class Trainer:
         opts = self.options
         order = training_order(self.train_data.lengths, opts.batch_size, opts.seed, state["epoch"],
                                bucketed=opts.batching == Batching.BUCKETED, repeats=self.repeats)
-        dataset = make_dataset(self.train_data, order, opts.batch_size, skip_batches=state["step"], multiple=self.setup.pad_multiple,
-                               class_weights=self.class_weights)
+        dataset = make_dataset(self._epoch_split(state), order, opts.batch_size, skip_batches=state["step"],
+                               multiple=self.setup.pad_multiple, class_weights=self.class_weights)
         # one replica: the plain dataset (distributing it costs a third of each step here, and its
         # hidden autotuned iterator stalls at each epoch end); several: split every global batch
         if self.setup.replicas == 1 and self.setup.strategy_name == "one":
             return order, dataset
         return order, self.setup.strategy.experimental_distribute_dataset(dataset)
+
+    def _epoch_split(self, state: dict) -> EncodedSplit:
+        """The sentences (and labels) of this epoch's batches: the training split as it is (MaskedLMTrainer masks it anew)."""
+        return self.train_data
 
     def _compile_step(self, dataset):
         if self._compiled_step is None:

@@ -52,6 +52,21 @@ FLOAT_RANGES = (
 )
 
 
+def take_choices(options, choices) -> None:
+    """Each (field, Enum) of `choices` on `options` as that Enum (from its value); OptionError naming the choices otherwise."""
+    for name, enum in choices:
+        value = getattr(options, name)
+        try:
+            setattr(options, name, enum(value))
+        except ValueError:
+            raise OptionError(name, value, "one of " + ", ".join(c.value for c in enum)) from None
+
+
+def options_manifest(options) -> dict:
+    """An options dataclass as manifest JSON (Enums as their values)."""
+    return {k: (v.value if isinstance(v, Enum) else v) for k, v in asdict(options).items()}
+
+
 def decay_steps(schedule: Schedule, decay_ratio: float, total_steps: int) -> int | None:
     """Steps of the final linear decay for build_optimizer (None: all after the warm-up)."""
     if schedule == Schedule.LINEAR:
@@ -104,12 +119,7 @@ class TrainOptions:
                 raise OptionError(name, getattr(self, name), "0 (off) or more")
 
     def __post_init__(self):
-        for name, choices in (("schedule", Schedule), ("batching", Batching), ("strategy", Strategy), ("class_weights", ClassWeights)):
-            value = getattr(self, name)
-            try:
-                setattr(self, name, choices(value))
-            except ValueError:
-                raise OptionError(name, value, "one of " + ", ".join(c.value for c in choices)) from None
+        take_choices(self, (("schedule", Schedule), ("batching", Batching), ("strategy", Strategy), ("class_weights", ClassWeights)))
 
     def decay_steps(self, total_steps: int) -> int | None:
         return decay_steps(self.schedule, self.decay_ratio, total_steps)
@@ -120,7 +130,7 @@ class TrainOptions:
         return cls(**{**LEGACY_OPTIONS, **{k: v for k, v in stored.items() if k in known}})
 
     def to_manifest(self) -> dict:
-        return {k: (v.value if isinstance(v, Enum) else v) for k, v in asdict(self).items()}
+        return options_manifest(self)
 
 
 def resume_options(stored: dict, given: TrainOptions, explicit: Collection[str], run_model: str,
@@ -131,8 +141,14 @@ def resume_options(stored: dict, given: TrainOptions, explicit: Collection[str],
 
     run_model is the model the run trains (what a stored `model` of None stood for)."""
     may_change = RESUME_AFTER_FAILURE_MAY_CHANGE if after_failure else RESUME_MAY_CHANGE
-    options = TrainOptions.from_manifest(stored)
-    for name in (f.name for f in fields(TrainOptions) if f.name in explicit):
+    return take_resumable(TrainOptions.from_manifest(stored), given, explicit, may_change, run_model)
+
+
+def take_resumable(options, given, explicit: Collection[str], may_change: Collection[str], run_model: str | None = None):
+    """`options` (a resumed run's or adaptation's stored options dataclass) with the `explicit`ly given values of
+    `given` that are in `may_change` taken (epochs only more); ResumeOptionError for any other explicit option
+    whose value differs from the stored one. run_model: what a stored `model` of None stands for (train)."""
+    for name in (f.name for f in fields(options) if f.name in explicit):
         value, old = getattr(given, name), getattr(options, name)
         if value == old or (name == "model" and value == run_model):
             continue

@@ -140,8 +140,7 @@ def session_manifest(resumed: RunManifest | None, name: str, prepared, model_nam
     session's devices and versions (only libraries imported by now are asked)."""
     manifest = resumed or RunManifest(name=name, status=RunStatus.RUNNING, created=now_iso(), data=str(prepared.path.resolve()),
                                       data_manifest=prepared.manifest, model=model_name, options=options.to_manifest())
-    manifest.devices = {"description": setup.describe(), "strategy": setup.strategy_name, "replicas": setup.replicas,
-                        "gpus": setup.gpus, "precision": setup.precision_policy, "xla": setup.xla}
+    manifest.devices = setup.to_manifest()
     manifest.versions = environment_versions()
     return manifest
 
