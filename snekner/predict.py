@@ -16,11 +16,12 @@
 """
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import math
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ import numpy as np
 
 from snekner.errors import OptionError, SneknerError
 from snekner.modeling.batches import EncodedSplit
-from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, subword_predictions
+from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, flat_subword_predictions
 from snekner.modeling.models import check_position_limit, load_config, load_run_model, load_tokenizer, position_limit, run_model_dir
 from snekner.ner.scoring import chunk
 from snekner.progress import NO_PROGRESS, Progress
@@ -105,21 +106,22 @@ def split_words(text: str, tokenizer=None) -> Sentence:
 
 # ---------------------------------------------------------------- input
 
-def _is_jsonl(path: Path, lines: list[str]) -> bool:
-    if path.suffix.lower() in (".jsonl", ".json"):
-        return True
-    first = next((line for line in lines if line.strip()), "")
-    return first.lstrip().startswith("{")
+PART = 10_000  # sentences held at once while reading the input (twice: windows first, then the output)
 
 
-def parse_input_lines(lines: list[str], name: str, jsonl: bool) -> list[str | list[str]]:
+def _is_jsonl(path: Path, first_line: str) -> bool:
+    return path.suffix.lower() in (".jsonl", ".json") or first_line.lstrip().startswith("{")
+
+
+def iter_input_lines(lines: Iterable[str], name: str, jsonl: bool) -> Iterator[str | list[str]]:
     """Sentences from input lines: raw strings (text) or token lists (JSON lines). Blank lines are skipped."""
-    items: list = []
+    found = False
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
+        found = True
         if not jsonl:
-            items.append(line.rstrip("\r\n"))
+            yield line.rstrip("\r\n")
             continue
         try:
             obj = json.loads(line)
@@ -127,33 +129,93 @@ def parse_input_lines(lines: list[str], name: str, jsonl: bool) -> list[str | li
             raise SneknerError(f"{name} line {number} is not valid JSON ({e.msg}); {INPUT_FIX}") from None
         tokens = obj.get("tokens") if isinstance(obj, dict) else None
         if isinstance(tokens, list) and all(isinstance(t, str) for t in tokens):
-            items.append(tokens)
+            yield tokens
         elif isinstance(obj, dict) and "tokens" not in obj and isinstance(obj.get("text"), str):
-            items.append(obj["text"])
+            yield obj["text"]
         else:
             raise SneknerError(f"{name} line {number} has no \"tokens\" list of strings (nor a \"text\" string); {INPUT_FIX}")
-    if not items:
+    if not found:
         raise SneknerError(f"{name} has no sentences (it is empty or blank); {INPUT_FIX}")
-    return items
+
+
+def parse_input_lines(lines: list[str], name: str, jsonl: bool) -> list[str | list[str]]:
+    return list(iter_input_lines(lines, name, jsonl))
+
+
+class SentenceSource:
+    """The sentences to tag, read as often as needed, a part at a time: predict reads its input twice (the windows
+    first, then the output after the model's pass), so it never holds more than a part of it as Python objects.
+    Standard input is copied to an anonymous temporary file (gone when closed) to be read twice too."""
+
+    def __init__(self, texts: list[str] | None = None, path: Path | None = None, name: str = "", spooled=None):
+        self.texts, self.path, self.name, self._spooled = texts, path, name, spooled
+        self.jsonl = False
+        if texts is None:
+            first = next((line for line in self._lines() if line.strip()), "")
+            self.jsonl = _is_jsonl(path or Path("-"), first)
+
+    @classmethod
+    def of_texts(cls, texts: list[str]) -> "SentenceSource":
+        return cls(texts=list(texts), name="texts")
+
+    @classmethod
+    def of_file(cls, path: str | Path) -> "SentenceSource":
+        """An input file ("-": standard input): plain text lines or JSON lines with tokens (checked when read)."""
+        if str(path) == "-":
+            import shutil
+            import tempfile
+
+            spooled = tempfile.TemporaryFile()
+            shutil.copyfileobj(sys.stdin.buffer, spooled)
+            return cls(name="standard input", spooled=spooled)
+        path = Path(path)
+        if not path.exists():
+            raise SneknerError(f"input file {path} not found; {INPUT_FIX}")
+        if not path.is_file():
+            raise SneknerError(f"input {path} is not a file; {INPUT_FIX}")
+        return cls(path=path, name=f"input file {path}")
+
+    def _lines(self) -> Iterator[str]:
+        """The lines as str.splitlines() splits the whole text (a UTF-8 error names its byte): bytes 0x0a never
+        occur inside a UTF-8 character, so the file is cut at them and each piece split as the whole would be."""
+        if self._spooled is not None:
+            self._spooled.seek(0)
+            handle = contextlib.nullcontext(self._spooled)
+        else:
+            handle = open(self.path, "rb")
+        with handle as f:
+            at = 0
+            for raw in f:
+                try:
+                    text = raw.decode("utf-8-sig" if at == 0 else "utf-8")
+                except UnicodeDecodeError as e:
+                    raise SneknerError(f"{self.name} is not UTF-8 text (byte {at + e.start}); {INPUT_FIX}") from None
+                at += len(raw)
+                yield from text.splitlines()
+
+    def items(self) -> Iterator[str | list[str]]:
+        """Raw strings (text) or token lists (JSON lines), in order; bad input raises a one-line SneknerError."""
+        if self.texts is not None:
+            return iter(self.texts)
+        return iter_input_lines(self._lines(), self.name, self.jsonl)
+
+    def parts(self, size: int = PART) -> Iterator[list[str | list[str]]]:
+        items = self.items()
+        while part := list(itertools.islice(items, size)):
+            yield part
+
+    def close(self) -> None:
+        if self._spooled is not None:
+            self._spooled.close()
 
 
 def read_input(path: str | Path) -> list[str | list[str]]:
     """Sentences of an input file ("-": standard input): plain text lines or JSON lines with tokens."""
-    if str(path) == "-":
-        text = sys.stdin.read()
-        lines = text.splitlines()
-        return parse_input_lines(lines, "standard input", _is_jsonl(Path("-"), lines))
-    path = Path(path)
-    if not path.exists():
-        raise SneknerError(f"input file {path} not found; {INPUT_FIX}")
-    if not path.is_file():
-        raise SneknerError(f"input {path} is not a file; {INPUT_FIX}")
+    source = SentenceSource.of_file(path)
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise SneknerError(f"input file {path} is not UTF-8 text (byte {e.start}); {INPUT_FIX}") from None
-    lines = text.splitlines()
-    return parse_input_lines(lines, f"input file {path}", _is_jsonl(path, lines))
+        return list(source.items())
+    finally:
+        source.close()
 
 
 def make_sentences(items: list[str | list[str]], tokenizer=None) -> list[Sentence]:
@@ -260,66 +322,91 @@ def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str]
                  batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> tuple[list[list[str]], list[list[float | None]], int]:
     """Word tags and scores for token lists, windowing sentences that do not fit. Also returns the window count.
     `progress` counts the windows (one per sentence that fits)."""
-    tagged = TaggedWords(model, tokenizer, sentences, labels, max_length, stride, batch_size, progress)
+    tagged = tag_words(model, tokenizer, sentences, labels, max_length, stride, batch_size, progress)
     read = list(tagged.sentences())
     return [t for t, _ in read], [sc for _, sc in read], tagged.n_windows
+
+
+class WindowPlan:
+    """Predict's first pass: the windows of whole words of every sentence, encoded into flat arrays, and for every
+    word the flat position of the sub-word its prediction is read from (-1: none; the tokenizer drops the word).
+    Sentences come a part at a time (`add`); what is kept is a few numbers a sub-word, no Python object a sentence."""
+
+    def __init__(self, tokenizer, max_length: int, stride: int | None = None, limit: int | None = None):
+        self.tokenizer, self.max_length, self.stride = tokenizer, max_length, stride
+        self.budget = check_max_length(tokenizer, max_length, limit, stride)
+        self._ids: list[np.ndarray] = []
+        self._lengths: list[np.ndarray] = []  # sub-words per window
+        self._positions: list[np.ndarray] = []  # per word
+        self._n_words: list[np.ndarray] = []  # per sentence
+        self.n_subwords = self.n_windows = 0
+
+    def add(self, sentences: list[list[str]]) -> None:
+        n_words = np.fromiter((len(words) for words in sentences), dtype=np.int64, count=len(sentences))
+        word_base = np.concatenate(([0], np.cumsum(n_words)))
+        chosen = np.full(word_base[-1], -1, dtype=np.int64)  # per word: the window (of this part) it takes its prediction from
+        win_sentence, win_start, win_end = [], [], []
+        for s, lens in enumerate(word_lengths(self.tokenizer, sentences)):
+            spans = make_windows(lens, self.budget, self.stride)  # windows of whole words, each the model's input
+            if spans:
+                chosen[word_base[s]:word_base[s + 1]] = len(win_sentence) + np.asarray(assign_windows(lens, spans), dtype=np.int64)
+                win_sentence += [s] * len(spans)
+                win_start += [a for a, _ in spans]
+                win_end += [b for _, b in spans]
+        position = np.full(word_base[-1], -1, dtype=np.int64)
+        first_word = word_base[np.asarray(win_sentence, dtype=np.int64)] + np.asarray(win_start, dtype=np.int64)  # per window
+        for start in range(0, len(win_sentence), 1000):  # 1000 windows at a time: flat numpy, not a Python int per sub-word
+            part = range(start, min(start + 1000, len(win_sentence)))
+            enc = self.tokenizer([sentences[win_sentence[w]][win_start[w]:win_end[w]] for w in part], is_split_into_words=True,
+                                 truncation=True, max_length=self.max_length)
+            ids = np.asarray([t for row in enc["input_ids"] for t in row], dtype=np.int32)
+            lengths = np.asarray([len(row) for row in enc["input_ids"]], dtype=np.int64)
+            local = np.asarray([-1 if w is None else w for row in range(len(part)) for w in enc.word_ids(row)], dtype=np.int64)
+            # the first sub-word of every word in every window, kept where the word takes its prediction from that window
+            window = np.repeat(np.arange(part.start, part.stop), lengths)
+            inside = np.flatnonzero(local >= 0)
+            if len(inside):
+                _, first = np.unique(window[inside] * (int(local.max()) + 1) + local[inside], return_index=True)
+                at = inside[first]
+                word = first_word[window[at]] + local[at]
+                mine = chosen[word] == window[at]
+                position[word[mine]] = self.n_subwords + at[mine]
+            self._ids.append(ids)
+            self._lengths.append(lengths)
+            self.n_subwords += len(ids)
+        self._positions.append(position)
+        self._n_words.append(n_words)
+        self.n_windows += len(win_sentence)
+
+    def encoded(self) -> EncodedSplit:
+        pad_id = self.tokenizer.pad_token_id
+        return EncodedSplit(input_ids=np.concatenate([np.zeros(0, np.int32), *self._ids]), labels=None,
+                            lengths=np.concatenate([np.zeros(0, np.int64), *self._lengths]), pad_id=int(pad_id if pad_id is not None else 0))
+
+    def positions(self) -> np.ndarray:
+        return np.concatenate([np.zeros(0, np.int64), *self._positions])
+
+    def words_per_sentence(self) -> np.ndarray:
+        return np.concatenate([np.zeros(0, np.int64), *self._n_words])
 
 
 class TaggedWords:
     """Every word's tag and score, for all sentences at once, in flat arrays (a few bytes a word); `sentences()` gives
     each sentence's lists a few thousand sentences at a time, so that a caller writing them out never holds all of them.
-    All windows go through the model together, sorted by length, as before: the results do not depend on the read-out."""
+    All windows go through the model together, sorted by length: the results do not depend on how the input was
+    read in parts nor on the read-out."""
 
-    def __init__(self, model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int, stride: int | None = None,
-                 batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS):
-        budget = check_max_length(tokenizer, max_length, position_limit(getattr(model, "config", None)), stride)
+    def __init__(self, model, plan: WindowPlan, labels: list[str], batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS):
         self.labels = np.asarray([*labels, "O"], dtype=object)  # the last: a word no window gave a prediction
-        n_words = np.fromiter((len(words) for words in sentences), dtype=np.int64, count=len(sentences))
-        self.word_base = np.concatenate(([0], np.cumsum(n_words)))
-        lengths = word_lengths(tokenizer, sentences)
-        win_sentence, win_start, win_end = [], [], []
-        chosen = np.full(self.word_base[-1], -1, dtype=np.int64)  # per word: the window it takes its prediction from
-        for s, lens in enumerate(lengths):
-            spans = make_windows(lens, budget, stride)  # windows of whole words, each the model's input
-            if spans:
-                chosen[self.word_base[s]:self.word_base[s + 1]] = len(win_sentence) + np.asarray(assign_windows(lens, spans), dtype=np.int64)
-                win_sentence += [s] * len(spans)
-                win_start += [a for a, _ in spans]
-                win_end += [b for _, b in spans]
-        del lengths
-        self.n_windows = len(win_sentence)
-        self.tag, self.score = np.full(self.word_base[-1], len(labels), dtype=np.int64), np.zeros(self.word_base[-1], dtype=np.float32)
-        self.has = np.zeros(self.word_base[-1], dtype=bool)  # a word some window gave its prediction
-        if not self.n_windows:
-            return
-        ids, word_ids, window_lengths = [], [], []  # per 1000 windows: flat numpy, not a Python int per sub-word
-        for start in range(0, self.n_windows, 1000):
-            part = range(start, min(start + 1000, self.n_windows))
-            enc = tokenizer([sentences[win_sentence[w]][win_start[w]:win_end[w]] for w in part], is_split_into_words=True, truncation=True,
-                            max_length=max_length)
-            ids.append(np.asarray([t for row in enc["input_ids"] for t in row], dtype=np.int32))
-            word_ids.append(np.asarray([-1 if w is None else w for row in range(len(part)) for w in enc.word_ids(row)], dtype=np.int64))
-            window_lengths.append(np.asarray([len(row) for row in enc["input_ids"]], dtype=np.int64))
-        window_lengths = np.concatenate(window_lengths)
-        data = EncodedSplit(input_ids=np.concatenate(ids), labels=None, lengths=window_lengths,
-                            pad_id=int(tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0))
-        preds, probs = subword_predictions(model, data, batch_size, progress, "predict", unit="window")
-        del ids, data
-        pred_flat, prob_flat, local = np.concatenate(preds), np.concatenate(probs), np.concatenate(word_ids)
-        del preds, probs, word_ids  # views that keep every batch's output alive
-        # the first sub-word of every word in every window: (window, word in sentence) -> position
-        window = np.repeat(np.arange(self.n_windows), window_lengths)
-        inside = np.flatnonzero(local >= 0)
-        if not len(inside):  # windows of special tokens only
-            return
-        keys = window[inside] * (int(local.max()) + 1) + local[inside]
-        _, first = np.unique(keys, return_index=True)
-        position = inside[first]
-        w = window[position]
-        word = self.word_base[np.asarray(win_sentence)[w]] + np.asarray(win_start)[w] + local[position]
-        mine = chosen[word] == w
-        word, position = word[mine], position[mine]
-        self.tag[word], self.score[word], self.has[word] = pred_flat[position], prob_flat[position], True
+        self.word_base = np.concatenate(([0], np.cumsum(plan.words_per_sentence())))
+        self.n_windows = plan.n_windows
+        position = plan.positions()
+        self.has = position >= 0  # a word some window gave its prediction
+        self.tag = np.full(len(position), len(labels), dtype=np.int32)
+        self.score = np.zeros(len(position), dtype=np.float32)
+        if self.n_windows:
+            preds, probs = flat_subword_predictions(model, plan.encoded(), batch_size, progress, "predict", unit="window")
+            self.tag[self.has], self.score[self.has] = preds[position[self.has]], probs[position[self.has]]
 
     def sentences(self, chunk: int = 5000):
         """(tags, scores) of each sentence in order; a word without a prediction is O with score None."""
@@ -331,6 +418,15 @@ class TaggedWords:
             for s in range(a, b):
                 i, j = self.word_base[s] - lo, self.word_base[s + 1] - lo
                 yield tags[i:j], scores[i:j]
+
+
+def tag_words(model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int, stride: int | None = None,
+              batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS, part: int = PART) -> TaggedWords:
+    """TaggedWords of token lists, planned `part` sentences at a time."""
+    plan = WindowPlan(tokenizer, max_length, stride, position_limit(getattr(model, "config", None)))
+    for start in range(0, len(sentences), part):
+        plan.add(sentences[start:start + part])
+    return TaggedWords(model, plan, labels, batch_size, progress)
 
 
 def find_entities(sentence: Sentence, tags: list[str], scores: list[float | None]) -> list[dict]:
@@ -356,15 +452,8 @@ def find_entities(sentence: Sentence, tags: list[str], scores: list[float | None
 
 def predict_entities(model, tokenizer, sentences: list[Sentence], labels: list[str], max_length: int,
                      stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> list[Prediction]:
-    return list(iter_entities(model, tokenizer, sentences, labels, max_length, stride, batch_size, progress))
-
-
-def iter_entities(model, tokenizer, sentences: list[Sentence], labels: list[str], max_length: int,
-                  stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> Iterator[Prediction]:
-    """predict_entities one sentence at a time (the model has run over all of them when the first comes)."""
-    tagged = TaggedWords(model, tokenizer, [s.words for s in sentences], labels, max_length, stride, batch_size, progress)
-    for s, (t, sc) in zip(sentences, tagged.sentences()):
-        yield Prediction(s, t, sc, find_entities(s, t, sc))
+    tagged = tag_words(model, tokenizer, [s.words for s in sentences], labels, max_length, stride, batch_size, progress)
+    return [Prediction(s, t, sc, find_entities(s, t, sc)) for s, (t, sc) in zip(sentences, tagged.sentences())]
 
 
 # ---------------------------------------------------------------- a run
@@ -376,25 +465,47 @@ def predict_run(run: Run, texts: list[str] | None = None, input_path: str | Path
 
 
 def iter_run(run: Run, texts: list[str] | None = None, input_path: str | Path | None = None, max_length: int | None = None,
-             stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> Iterator[Prediction]:
-    """predict_run one sentence at a time, for output written as it comes (every check and the model's pass
-    over all sentences happen before the first)."""
+             stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS,
+             part: int = PART) -> Iterator[Prediction]:
+    """predict_run one sentence at a time, for output written as it comes. Every check, the windows of the whole
+    input and the model's pass over all of them happen before the first; the input is read `part` sentences at a
+    time, twice (windows, then output), so memory holds flat arrays of the whole input and Python objects of a part."""
     texts = [t for t in (texts or []) if t.strip()]
     if texts and input_path is not None:
         raise SneknerError("sentences were given both as texts and in an input file", fix="pass them as texts or with {option} FILE, not both",
                            option="input")
-    if input_path is not None:
-        items = read_input(input_path)
-    elif texts:
-        items = list(texts)
-    else:
+    if input_path is None and not texts:
         raise SneknerError("nothing to predict", fix="pass sentences as texts or with {option} FILE", option="input")
-    check_batch_size(batch_size)
-    model_dir = run_model_dir(run)
-    tokenizer = load_tokenizer(str(model_dir))
-    if max_length is None:
-        max_length = run.manifest.data_manifest.max_length
-    check_max_length(tokenizer, max_length, position_limit(load_config(str(model_dir))), stride)
-    sentences = make_sentences(items, tokenizer)
-    model = load_run_model(run)
-    return iter_entities(model, tokenizer, sentences, run.labels, max_length, stride, batch_size, progress)
+    source = SentenceSource.of_file(input_path) if input_path is not None else SentenceSource.of_texts(texts)
+    try:
+        check_batch_size(batch_size)
+        model_dir = run_model_dir(run)
+        tokenizer = load_tokenizer(str(model_dir))
+        if max_length is None:
+            max_length = run.manifest.data_manifest.max_length
+        plan = WindowPlan(tokenizer, max_length, stride, position_limit(load_config(str(model_dir))))
+        for items in source.parts(part):
+            plan.add([s.words for s in make_sentences(items, tokenizer)])
+        model = load_run_model(run)
+    except BaseException:
+        source.close()
+        raise
+    return _read_out(source, tokenizer, plan, model, run.labels, batch_size, progress, part)
+
+
+def _read_out(source: SentenceSource, tokenizer, plan: WindowPlan, model, labels: list[str], batch_size: int, progress: Progress,
+              part: int) -> Iterator[Prediction]:
+    tagged = TaggedWords(model, plan, labels, batch_size, progress)
+    del plan
+    read = tagged.sentences()
+    try:
+        for items in source.parts(part):
+            for sentence in make_sentences(items, tokenizer):
+                tags, scores = next(read, (None, None))
+                if tags is None or len(tags) != len(sentence.words):
+                    raise SneknerError(f"{source.name} changed while predict read it", fix="predict from a file nothing writes to")
+                yield Prediction(sentence, tags, scores, find_entities(sentence, tags, scores))
+        if next(read, None) is not None:
+            raise SneknerError(f"{source.name} changed while predict read it", fix="predict from a file nothing writes to")
+    finally:
+        source.close()

@@ -165,7 +165,7 @@ def _reference_predict_tags(model, tokenizer, sentences, labels, max_length, str
 
 def test_predict_read_out_in_parts_equals_the_whole_list_path(trained, sample_dir):
     from snekner.modeling.models import load_run_model, load_tokenizer
-    from snekner.predict import TaggedWords, predict_tags
+    from snekner.predict import predict_tags, tag_words
 
     _, run = trained
     model, tokenizer = load_run_model(run), load_tokenizer(str(run.model_dir))
@@ -175,8 +175,40 @@ def test_predict_read_out_in_parts_equals_the_whole_list_path(trained, sample_di
     for max_length, stride in ((24, None), (8, 2)):  # one window each, and many
         expected = _reference_predict_tags(model, tokenizer, sentences, run.labels, max_length, stride)
         assert predict_tags(model, tokenizer, sentences, run.labels, max_length, stride) == expected
-        tagged = TaggedWords(model, tokenizer, sentences, run.labels, max_length, stride)
-        assert [list(x) for x in zip(*tagged.sentences(chunk=3))] == list(expected[:2])
+        for part in (4, 10_000):  # planned a few sentences at a time, and all at once
+            tagged = tag_words(model, tokenizer, sentences, run.labels, max_length, stride, part=part)
+            assert [list(x) for x in zip(*tagged.sentences(chunk=3))] == list(expected[:2])
+            assert tagged.n_windows == expected[2]
+
+
+def test_predict_reads_its_input_in_parts_with_the_same_result(trained, sample_dir, tmp_path, monkeypatch):
+    import io
+
+    from snekner.errors import SneknerError
+    from snekner.predict import iter_run, predict_run
+    from snekner.store.runs import open_run
+
+    work, _ = trained
+    run = open_run("A", work / "runs")
+    source = sample_dir / "test" / "test_de.jsonl"
+    raw = tmp_path / "raw.txt"
+    raw.write_text("Angela Merkel besuchte Paris.\n\nDer Louvre liegt in Paris.\nBerlin.\n", encoding="utf-8")
+    for given in (source, raw):
+        whole = predict_run(run, input_path=given, max_length=12)
+        assert len(whole) == len([line for line in given.read_text(encoding="utf-8").splitlines() if line.strip()])
+        assert list(iter_run(run, input_path=given, max_length=12, part=2)) == whole
+        # standard input: copied aside once, read twice
+        monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(given.read_bytes()), encoding="utf-8"))
+        assert list(iter_run(run, input_path="-", max_length=12, part=3)) == whole
+    # the input rewritten between the two readings: named, not mixed up
+    predictions = iter_run(run, input_path=raw, part=2)
+    raw.write_text("Angela Merkel besuchte Paris heute.\nDer Louvre.\nBerlin.\n", encoding="utf-8")
+    with pytest.raises(SneknerError, match="changed while predict read it"):
+        list(predictions)
+    predictions = iter_run(run, input_path=raw, part=2)
+    raw.write_text("Angela Merkel besuchte Paris heute.\nDer Louvre.\n", encoding="utf-8")
+    with pytest.raises(SneknerError, match="changed while predict read it"):
+        list(predictions)
 
 
 @pytest.mark.parametrize("fmt", ["jsonl", "conll", "table", "html"])

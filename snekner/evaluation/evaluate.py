@@ -13,9 +13,11 @@ import json
 import time
 from pathlib import Path
 
+import numpy as np
+
 from snekner.errors import SneknerError
 from snekner.modeling.batches import EncodedSplit
-from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, subword_predictions
+from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, flat_subword_predictions
 from snekner.modeling.models import load_run_model, load_tokenizer
 from snekner.ner.scoring import CorpusScorer, summarize, words_from_subwords
 from snekner.progress import NO_PROGRESS, Progress
@@ -96,8 +98,9 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
         rows = rows.flatten_indices()
     started = time.perf_counter()
     data = EncodedSplit.from_split(rows, tokenizer.pad_token_id, with_labels=False)
-    predicted, _ = subword_predictions(model, data, batch_size, progress, f"eval {split}")
+    predicted, _ = flat_subword_predictions(model, data, batch_size, progress, f"eval {split}")
     seconds = time.perf_counter() - started
+    offsets = np.concatenate(([0], np.cumsum(data.lengths, dtype=np.int64)))
     del data
     mode = "strict" if strict else "conlleval"
     table = rows.data.table
@@ -113,7 +116,7 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
                 part = table.slice(start, chunk or PREDICTION_CHUNK)
                 tokens = part.column("tokens").to_pylist()
                 gold = [[labels[t] for t in tags] for tags in part.column("ner_tags").to_pylist()]
-                pred = [words_from_subwords(predicted[start + i], w, len(words), labels)
+                pred = [words_from_subwords(predicted[offsets[start + i]:offsets[start + i + 1]], w, len(words), labels)
                         for i, (w, words) in enumerate(zip(part.column("word_ids").to_pylist(), tokens))]
                 part_langs = part.column("lang").to_pylist() if langs is not None else None
                 scorer.add(gold, pred)
@@ -128,8 +131,6 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
                 digest.update(text.encode("utf-8"))
                 if langs is not None:
                     langs += part_langs
-                for i in range(start, start + len(tokens)):
-                    predicted[i] = None  # done with: the sub-word predictions go as their sentences are written
         scores = scores_of(scorer, langs)
         result = {
             "split": split,

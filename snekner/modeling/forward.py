@@ -58,10 +58,12 @@ def _in_flight(fn, items, depth: int):
             yield pending.popleft().result()
 
 
-def subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS,
-                        description: str = "predict", unit: str = "sentence") -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per sentence: predicted label ids and their probabilities, one per sub-word, in data order
-    (shown through `progress` as a task of `description`, counting `unit`s).
+def flat_subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS,
+                             description: str = "predict", unit: str = "sentence") -> tuple[np.ndarray, np.ndarray]:
+    """Predicted label id (int32) and its probability (float32) of every sub-word, in one flat array each, in
+    data order: sentence i's are [offsets[i], offsets[i + 1]) with offsets the cumulative sum of data.lengths
+    (shown through `progress` as a task of `description`, counting `unit`s). Sentences go through the model
+    sorted by length, as evaluation_order puts them; two numbers a sub-word, no Python object a sentence.
 
     Two batches run at once: one model call alone left a quarter of the two CPU cores idle
     (its small ops run one at a time), and the results do not depend on it (each batch is
@@ -70,8 +72,9 @@ def subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_BATCH_
     import tensorflow as tf
 
     forward = _forward(model)
-    preds: list = [None] * len(data)
-    scores: list = [None] * len(data)
+    offsets = np.concatenate(([0], np.cumsum(data.lengths, dtype=np.int64)))
+    preds = np.zeros(offsets[-1], dtype=np.int32)
+    scores = np.zeros(offsets[-1], dtype=np.float32)
     multiple = pad_multiple(gpu=bool(tf.config.list_logical_devices("GPU")), xla=False)
     dataset = make_dataset(data, evaluation_order(data.lengths), batch_size, labels=False, multiple=multiple)
 
@@ -82,11 +85,19 @@ def subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_BATCH_
     with progress.task(description, len(data), unit) as task:
         for indices, ids, probs in _in_flight(run, dataset, depth=2):
             for row, index in enumerate(indices):
-                n = data.lengths[index]
-                preds[index] = ids[row, :n]
-                scores[index] = probs[row, :n]
+                a, b = offsets[index], offsets[index + 1]
+                preds[a:b] = ids[row, :b - a]
+                scores[a:b] = probs[row, :b - a]
             task.advance(len(indices))
     return preds, scores
+
+
+def subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS,
+                        description: str = "predict", unit: str = "sentence") -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """flat_subword_predictions per sentence: a list of views into the flat arrays each (no copies)."""
+    preds, scores = flat_subword_predictions(model, data, batch_size, progress, description, unit)
+    cuts = np.cumsum(data.lengths[:-1], dtype=np.int64) if len(data) else []
+    return (np.split(preds, cuts), np.split(scores, cuts)) if len(data) else ([], [])
 
 
 def predict_word_tags(model, split, labels: list[str], pad_id: int, batch_size: int = EVAL_BATCH_SIZE,
