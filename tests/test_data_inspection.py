@@ -338,3 +338,22 @@ def test_rare_word_figures_from_the_prepared_columns_alone():
         "train: type PER is rare to this tokenizer: 1.50 sub-words per word (O words: 1.00); a cased or domain-adapted model may serve it better"]
     no_unk = type_figures(tags, pieces, unknown, labels, has_unk=False)
     assert no_unk["PER"]["unknown_rate"] is None and no_unk["PER"]["subwords_per_word"] == 1.5
+
+
+def test_wikineural_ids_read_as_multinerd_are_named(tmp_path, tiny_model):
+    """Ids 0-8 only, 7-8 among them: MultiNERD's numbering calls them ANIM, WikiNEuRal's MISC; inspect and prep say so
+    unless the tagset reads them otherwise, and say nothing when other MultiNERD ids occur."""
+    wiki = write_layout(tmp_path / "wiki", {"train/train_en.jsonl": [row("the Oscars in Rome", [0, 7, 0, 5], "en")],
+                                            "test/test_en.jsonl": [row("Ann Lee", [1, 2], "en")]})
+    hint = "pass --tagset wikineural"
+    assert any(hint in f for f in inspect_source(str(wiki))["findings"])
+    assert any(hint in f for f in inspect_source(str(wiki), tagset_spec="b")["findings"])  # b reads 7-8 as ANIM too
+    assert not any(hint in f for f in inspect_source(str(wiki), tagset_spec="wikineural")["findings"])
+    assert not any(hint in f for f in inspect_source(str(wiki), tagset_spec="PER,LOC")["findings"])
+    printed = ok("prep", "--dataset", wiki, "--model", tiny_model, "--out", tmp_path / "p")
+    assert "warning: the tags use only ids 0-8" in printed.stderr and hint in printed.stderr
+    printed = ok("prep", "--dataset", wiki, "--model", tiny_model, "--tagset", "wikineural", "--out", tmp_path / "q")
+    assert hint not in printed.stderr
+    # MultiNERD data (an id beyond 8): no doubt to raise
+    multinerd = write_layout(tmp_path / "multi", {"train/train_en.jsonl": [row("a cat ate rice", [0, 7, 0, 17], "en")]})
+    assert not any(hint in f for f in inspect_source(str(multinerd))["findings"])

@@ -8,7 +8,8 @@ import numpy as np
 from snekner.data.rare_words import rare_word_findings, rare_words
 from snekner.data.reading import Reading
 from snekner.data.sources import open_source
-from snekner.ner.tagset import Tagset, load_tagset, named_tagsets, resolve_tagset
+from snekner.data.validation import largest_tag_id
+from snekner.ner.tagset import Tagset, load_tagset, named_tagsets, resolve_tagset, wikineural_doubt
 from snekner.store.manifests import PREPARED_MANIFEST
 from snekner.store.prepared import load_prepared
 
@@ -94,18 +95,23 @@ def inspect_source(spec: str, lang: str | None = None, tagset_spec: str | None =
         prepared_manifest = prepared.manifest
         dataset = prepared.dataset
         names, names_from = prepared.labels, "the prepared dataset's tagset"
+        doubt = None
         tagset = load_tagset(tagset_spec) if tagset_spec else None
         languages = sorted({lg for s in dataset.values() if "lang" in s.column_names for lg in pc.unique(s.data.column("lang")).to_pylist()})
     else:
         source = open_source(spec, lang, limit, reading)
         dataset = source.dataset
         tagset = resolve_tagset(tagset_spec, source.label_names, spec) if tagset_spec else None
-        width = max(int(pc.max(pc.list_flatten(s.data.table.column("ner_tags").combine_chunks())).as_py() or 0) for s in dataset.values()) + 1
+        largest = largest_tag_id(source)
+        width = max(largest, 0) + 1
+        doubt = wikineural_doubt(source.label_names, tagset, largest)
         if tagset is not None:
             width = max(width, tagset.source_width(len(source.label_names) if source.label_names else None))
         names, names_from = _label_names(source.label_names, tagset, width)
         languages = source.languages
     report: dict = {"dataset": spec, "lang": lang, "labels_from": names_from, "languages": languages, "splits": {}}
+    if doubt:
+        report["labels_doubt"] = doubt
     if prepared_manifest is None and source.label_names is not None:
         report["scheme"] = (reading or Reading()).scheme.value  # the scheme named labels were read in
     if prepared_manifest is not None:
@@ -150,7 +156,7 @@ def restriction_report(report: dict, tagset: Tagset) -> dict:
 
 
 def findings(report: dict) -> list[str]:
-    lines = []
+    lines = [report["labels_doubt"]] if report.get("labels_doubt") else []
     splits = report["splits"]
     all_types = sorted({t for e in splits.values() for t in e["entities"]})
     for name, entry in splits.items():

@@ -17,10 +17,10 @@ from snekner.data.arrow import dataset_of
 from snekner.data.reading import Reading
 from snekner.data.sources import open_source
 from snekner.data.tokenize import tokenize_and_align
-from snekner.data.validation import check_tag_range
+from snekner.data.validation import check_tag_range, largest_tag_id
 from snekner.errors import OptionError
 from snekner.modeling.models import check_position_limit, load_config, load_tokenizer, position_limit
-from snekner.ner.tagset import Tagset, is_type_list, load_tagset, resolve_tagset
+from snekner.ner.tagset import Tagset, is_type_list, load_tagset, resolve_tagset, wikineural_doubt
 from snekner.progress import NO_PROGRESS, Progress
 from snekner.store.atomic import atomic_path, check_output_free, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
@@ -125,6 +125,9 @@ def _prepare(options: PrepOptions, out: Path, overwrite: bool, log, progress: Pr
     width = tagset.source_width(len(source.label_names) if source.label_names else None)
     check_tag_range(source, width)
     log(f"read {options.dataset} ({source.layout}): " + ", ".join(f"{k} {len(v)}" for k, v in source.dataset.items()))
+    doubt = wikineural_doubt(source.label_names, tagset, largest_tag_id(source))
+    if doubt:
+        log(f"warning: {doubt}")
     tokenizer = load_tokenizer(options.model)
     restricted = restrict_tags(source.dataset, tagset, width)
     source.dataset = None  # its source-id ner_tags are not needed again: one column of every word less held

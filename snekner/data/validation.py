@@ -41,6 +41,14 @@ def validate_columns(source: Source) -> None:
             )
 
 
+def largest_tag_id(source: Source) -> int:
+    """The largest tag id in any split (-1 when there are no tags)."""
+    import pyarrow.compute as pc
+
+    largest = [pc.max(pc.list_flatten(split.data.table.column("ner_tags").combine_chunks())).as_py() for split in source.dataset.values()]
+    return max((x for x in largest if x is not None), default=-1)
+
+
 def check_tag_range(source: Source, width: int) -> None:
     """Every tag id is in 0..width-1; names the first offending split and row."""
     import pyarrow.compute as pc

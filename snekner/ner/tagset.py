@@ -183,6 +183,19 @@ def is_type_list(spec: str) -> bool:
     return not (Path(spec).expanduser().is_file() or spec in named_tagsets()) and bool(_TYPE_LIST.match(spec))
 
 
+def wikineural_doubt(label_names: list[str] | None, tagset: "Tagset | None", largest_id: int) -> str | None:
+    """A warning when unnamed integer tags are read by MultiNERD's numbering but look like WikiNEuRal's: only ids
+    0-8, 7-8 among them, which MultiNERD calls ANIM and WikiNEuRal (whose layout MultiNERD copied) calls MISC.
+    None when the labels are named, other ids occur, or the tagset does not read 7-8 as ANIM."""
+    if label_names is not None or largest_id not in (7, 8):
+        return None
+    ids = (tagset or load_tagset(MULTINERD_TAGSET)).source_ids
+    if ids.get("B-ANIM") != 7 and ids.get("I-ANIM") != 8:
+        return None
+    return ("the tags use only ids 0-8, which MultiNERD's numbering reads as PER ORG LOC ANIM; if the data is WikiNEuRal "
+            "(PER ORG LOC MISC: 7-8 are MISC), pass --tagset wikineural")
+
+
 def resolve_tagset(spec: str | None, label_names: list[str] | None, dataset: str = "the dataset") -> Tagset:
     """The tagset a dataset is restricted to, given its labels (`label_names`; None: MultiNERD's ids):
 
