@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from snekner.data.arrow import dataset_of
+from snekner.data.arrow import dataset_of, save_splits
 from snekner.data.reading import Reading
 from snekner.data.sources import open_source
-from snekner.data.tokenize import tokenize_and_align
+from snekner.data.tokenize import aligned_parts
 from snekner.data.validation import check_tag_range, largest_tag_id
 from snekner.errors import OptionError
 from snekner.modeling.models import check_position_limit, load_config, load_tokenizer, position_limit
@@ -71,13 +71,17 @@ class PrepOptions:
 
 
 def split_stats(split, chunk: int = 20_000) -> SplitStats:
-    """Sizes of a split; with sub-word columns, also sub-words and sentences cut by max length.
-    Read `chunk` rows at a time, so that it costs no copy of a whole column."""
+    """Sizes of a split (a datasets.Dataset); see table_stats."""
+    return table_stats(split.data.table, chunk)
+
+
+def table_stats(table, chunk: int = 20_000) -> SplitStats:
+    """Sizes of a split's Arrow table; with sub-word columns, also sub-words and sentences cut by max length.
+    Read `chunk` rows at a time, so that it costs no copy of a whole column. Additive over parts (add_stats)."""
     import pyarrow.compute as pc
 
-    table = split.data.table
     n_words = pc.list_value_length(table.column("tokens"))
-    stats = SplitStats(sentences=len(split), words=int(pc.sum(n_words).as_py() or 0))
+    stats = SplitStats(sentences=len(table), words=int(pc.sum(n_words).as_py() or 0))
     if "word_ids" in table.column_names:
         stats.subwords = int(pc.sum(pc.list_value_length(table.column("input_ids"))).as_py() or 0)
         stats.truncated_sentences = 0
@@ -86,6 +90,15 @@ def split_stats(split, chunk: int = 20_000) -> SplitStats:
             stats.truncated_sentences += _truncated(part.column("word_ids").combine_chunks(),
                                                     pc.list_value_length(part.column("tokens")).to_numpy(zero_copy_only=False))
     return stats
+
+
+def add_stats(a: SplitStats, b: SplitStats) -> SplitStats:
+    """The stats of two parts of a split, one after the other."""
+    def plus(x, y):
+        return None if x is None or y is None else x + y
+
+    return SplitStats(a.sentences + b.sentences, a.words + b.words, plus(a.subwords, b.subwords),
+                      plus(a.truncated_sentences, b.truncated_sentences))
 
 
 def _truncated(word_ids, n_words: np.ndarray) -> int:
@@ -131,18 +144,25 @@ def _prepare(options: PrepOptions, out: Path, overwrite: bool, log, progress: Pr
     tokenizer = load_tokenizer(options.model)
     restricted = restrict_tags(source.dataset, tagset, width)
     source.dataset = None  # its source-id ner_tags are not needed again: one column of every word less held
-    prepared = tokenize_and_align(restricted, tokenizer, options.max_length, options.label_all_tokens, tagset.labels, options.num_proc,
-                                  progress)
-    manifest = PreparedManifest(
-        created=now_iso(), dataset=options.dataset, dataset_resolved=source.resolved, dataset_layout=source.layout,
-        lang=options.lang, languages_in_source=source.languages, limit=options.limit, tagset=tagset, source_label_count=width,
-        source_labels=source.label_names, scheme=options.reading.scheme.value,
-        tokenizer=options.model, tokenizer_class=type(tokenizer).__name__, max_length=options.max_length,
-        alignment=Alignment.ALL_SUBWORDS if options.label_all_tokens else Alignment.FIRST_SUBWORD,
-        splits={name: split_stats(split) for name, split in prepared.items()}, versions=environment_versions(),
-    )
+    parts = aligned_parts(restricted, tokenizer, options.max_length, options.label_all_tokens, tagset.labels, options.num_proc, progress)
+    stats: dict[str, SplitStats] = {}
+
+    def counted(name: str, split_parts):
+        for part in split_parts:
+            stats[name] = add_stats(stats[name], table_stats(part)) if name in stats else table_stats(part)
+            yield part
+
     with atomic_path(out, directory=True) as tmp:
-        prepared.save_to_disk(str(tmp / "data"))
+        # written a part (20,000 sentences) at a time as it is laid out: no split is ever held whole
+        save_splits(tmp / "data", {name: counted(name, split_parts) for name, split_parts in parts.items()})
         tokenizer.save_pretrained(str(tmp / "tokenizer"))
+        manifest = PreparedManifest(
+            created=now_iso(), dataset=options.dataset, dataset_resolved=source.resolved, dataset_layout=source.layout,
+            lang=options.lang, languages_in_source=source.languages, limit=options.limit, tagset=tagset, source_label_count=width,
+            source_labels=source.label_names, scheme=options.reading.scheme.value,
+            tokenizer=options.model, tokenizer_class=type(tokenizer).__name__, max_length=options.max_length,
+            alignment=Alignment.ALL_SUBWORDS if options.label_all_tokens else Alignment.FIRST_SUBWORD,
+            splits=stats, versions=environment_versions(),
+        )
         write_prepared_manifest(tmp, manifest)
     return manifest

@@ -311,16 +311,25 @@ def _list_array(offsets: np.ndarray, values: np.ndarray):
 
 def tokenize_and_align(dataset, tokenizer, max_length: int, label_all_tokens: bool, labels: list[str], num_proc: int | None = None,
                        progress: Progress = NO_PROGRESS, chunk: int | None = None):
-    """Add input_ids (int32), labels and word_ids (int64) to every split of `dataset`.
+    """Add input_ids (int32), labels and word_ids (int64) to every split of `dataset`, in memory: aligned_parts
+    joined (what prep writes to disk a part at a time)."""
+    import datasets
+    import pyarrow as pa
+
+    parts = aligned_parts(dataset, tokenizer, max_length, label_all_tokens, labels, num_proc, progress, chunk)
+    return datasets.DatasetDict({name: dataset_of(pa.concat_tables(list(split_parts))) for name, split_parts in parts.items()})
+
+
+def aligned_parts(dataset, tokenizer, max_length: int, label_all_tokens: bool, labels: list[str], num_proc: int | None = None,
+                  progress: Progress = NO_PROGRESS, chunk: int | None = None) -> dict:
+    """Every split of `dataset` with input_ids (int32), labels and word_ids (int64) added, as Arrow tables of `chunk`
+    sentences (default SENTENCES_PER_CHUNK; the joined result does not depend on it), each laid out when it is taken:
+    {split: iterator of tables}, to be taken split after split, in order. An empty split is one table without rows.
 
     Gives what `tokenizer(tokens, is_split_into_words=True, truncation=True,
     max_length=max_length)` gives, aligned as `align_labels` describes. num_proc: worker
     processes for encoding the distinct words (see `encode_words`, which shows through `progress`).
-    chunk: sentences laid out at once (default SENTENCES_PER_CHUNK); the result does not depend on it.
     """
-    import datasets
-    import pyarrow as pa
-
     chunk = chunk or SENTENCES_PER_CHUNK
     cont = continuation_table(labels) if label_all_tokens else None
     words, split_words = distinct_words(dataset)
@@ -337,8 +346,8 @@ def tokenize_and_align(dataset, tokenizer, max_length: int, label_all_tokens: bo
         if not fast_path_agrees(tokenizer, split.data.table.column("tokens"), probe, max_length, rows=rows):
             fast = False
             break
-    out = {}
-    for name, split in dataset.items():
+
+    def parts(name: str, split):
         table = split.data.table
         if fast:
             index, word_offsets = split_words.pop(name)  # each split's word index goes once its sentences are laid out
@@ -347,21 +356,21 @@ def tokenize_and_align(dataset, tokenizer, max_length: int, label_all_tokens: bo
         else:
             encoded = (encode_directly(tokenizer, table.slice(a, b - a).column("tokens").to_pylist(), max_length)
                        for a, b in _spans(len(split), chunk))
-        parts = []
+        if len(split) == 0:  # an empty split keeps its columns
+            empty = np.zeros(1, dtype=np.int64)
+            yield (table.append_column("input_ids", _list_array(empty, np.zeros(0, np.int32)))
+                   .append_column("labels", _list_array(empty, np.zeros(0, np.int64)))
+                   .append_column("word_ids", _list_array(empty, np.zeros(0, np.int64))))
+            return
         for (a, b), (input_ids, word_ids, offsets) in zip(_spans(len(split), chunk), encoded):
             part = table.slice(a, b - a)
             tags, tag_offsets = _list_values(part.column("ner_tags"))
             sub_labels = align_labels(word_ids, offsets, tags.to_numpy(zero_copy_only=False), tag_offsets, label_all_tokens, cont)
             part = part.append_column("input_ids", _list_array(offsets, input_ids))
             part = part.append_column("labels", _list_array(offsets, sub_labels))
-            parts.append(part.append_column("word_ids", _list_array(offsets, word_ids)))
-        if not parts:  # an empty split keeps its columns
-            empty = np.zeros(1, dtype=np.int64)
-            parts = [table.append_column("input_ids", _list_array(empty, np.zeros(0, np.int32)))
-                     .append_column("labels", _list_array(empty, np.zeros(0, np.int64)))
-                     .append_column("word_ids", _list_array(empty, np.zeros(0, np.int64)))]
-        out[name] = dataset_of(pa.concat_tables(parts))
-    return datasets.DatasetDict(out)
+            yield part.append_column("word_ids", _list_array(offsets, word_ids))
+
+    return {name: parts(name, split) for name, split in dataset.items()}
 
 
 def _spans(n: int, chunk: int) -> list[tuple[int, int]]:

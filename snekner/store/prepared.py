@@ -2,7 +2,8 @@
 
 data/<name>/
   snekner-prepared.json   the PreparedManifest (source, tagset = labels, tokenizer, max length, ...)
-  data/                   the tokenized DatasetDict (datasets' save_to_disk)
+  data/                   the tokenized DatasetDict in the layout of datasets' save_to_disk (load_from_disk reads it),
+                          written a part at a time by snekner.data.arrow.save_splits
   tokenizer/              the tokenizer it was made with
 """
 from __future__ import annotations
