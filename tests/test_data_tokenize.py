@@ -445,3 +445,24 @@ def test_splits_written_a_part_at_a_time_load_as_save_to_disk_of_the_whole(hand_
             assert a == b, (name, meta)
     n_files = len(list((tmp_path / "parts" / "train").glob("data-*.arrow")))
     assert n_files == -(-len(sentences) // chunk)
+
+
+def test_prep_in_parts_equals_prep_at_once(sample_dir, tiny_model, tmp_path, monkeypatch):
+    """prep of the sample data written 3 sentences a part: the same splits, statistics and fingerprints as in one part."""
+    import snekner.data.tokenize as tokenize
+    from snekner.data.prepare import PrepOptions, prepare
+    from snekner.store.prepared import load_prepared
+
+    options = PrepOptions(dataset=str(sample_dir), tagset="b", model=str(tiny_model), max_length=12)
+    whole_manifest = prepare(options, tmp_path / "whole")
+    monkeypatch.setattr(tokenize, "SENTENCES_PER_CHUNK", 3)
+    parts_manifest = prepare(options, tmp_path / "parts")
+    assert parts_manifest.splits == whole_manifest.splits
+    assert any(s.truncated_sentences for s in whole_manifest.splits.values())
+    whole, parts = load_prepared(tmp_path / "whole").dataset, load_prepared(tmp_path / "parts").dataset
+    for name in whole:
+        assert len(parts[name]) > 3 and len(list((tmp_path / "parts" / "data" / name).glob("data-*.arrow"))) > 1
+        assert parts[name].data.table.equals(whole[name].data.table)
+        assert split_stats(parts[name]) == whole_manifest.splits[name]
+        fingerprints = [json.loads((tmp_path / d / "data" / name / "state.json").read_text())["_fingerprint"] for d in ("whole", "parts")]
+        assert fingerprints[0] == fingerprints[1]

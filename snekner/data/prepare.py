@@ -97,8 +97,8 @@ def add_stats(a: SplitStats, b: SplitStats) -> SplitStats:
     def plus(x, y):
         return None if x is None or y is None else x + y
 
-    return SplitStats(a.sentences + b.sentences, a.words + b.words, plus(a.subwords, b.subwords),
-                      plus(a.truncated_sentences, b.truncated_sentences))
+    return SplitStats(sentences=a.sentences + b.sentences, words=a.words + b.words, subwords=plus(a.subwords, b.subwords),
+                      truncated_sentences=plus(a.truncated_sentences, b.truncated_sentences))
 
 
 def _truncated(word_ids, n_words: np.ndarray) -> int:
