@@ -97,9 +97,11 @@ def make_dataset(data: EncodedSplit, order: np.ndarray, batch_size: int, skip_ba
     the sum of their labels' weights)."""
     import tensorflow as tf
 
-    row_lengths = tf.constant(data.lengths)
-    ids = tf.RaggedTensor.from_row_lengths(tf.constant(data.input_ids), row_lengths)
-    lab = tf.RaggedTensor.from_row_lengths(tf.constant(data.labels), row_lengths) if labels else None
+    # rows are gathered by their positions in the flat arrays: tf.gather on a RaggedTensor of the whole split costs
+    # time growing with the split's rows at every batch (1.0 ms at 1.1 M rows against 0.36 ms at 11 k), this does not
+    splits = tf.constant(np.concatenate(([0], np.cumsum(data.lengths, dtype=np.int64))))
+    ids = tf.constant(data.input_ids)
+    lab = tf.constant(data.labels) if labels else None
     pad_id = data.pad_id
     weights = None if class_weights is None else tf.constant(class_weights, tf.float32)
 
@@ -107,7 +109,8 @@ def make_dataset(data: EncodedSplit, order: np.ndarray, batch_size: int, skip_ba
     # more at every make_dataset than a whole evaluation batch
     @tf.autograph.experimental.do_not_convert
     def gather_and_pad(index):
-        batch_ids = tf.gather(ids, index)
+        positions = tf.ragged.range(tf.gather(splits, index), tf.gather(splits, index + 1))  # each row's sub-words
+        batch_ids = positions.with_values(tf.gather(ids, positions.values))
         lengths = batch_ids.row_lengths()
         width = (tf.reduce_max(lengths) + multiple - 1) // multiple * multiple
         out = {
@@ -116,7 +119,8 @@ def make_dataset(data: EncodedSplit, order: np.ndarray, batch_size: int, skip_ba
             "index": index,
         }
         if lab is not None:
-            batch_labels = tf.gather(lab, index).to_tensor(default_value=IGNORE, shape=tf.stack([tf.size(index, tf.int64), width]))
+            batch_labels = positions.with_values(tf.gather(lab, positions.values)).to_tensor(
+                default_value=IGNORE, shape=tf.stack([tf.size(index, tf.int64), width]))
             out["labels"] = batch_labels
             # the loss is normalised by the labelled tokens of the whole (global) batch, which every
             # replica must know; carried per example so that splitting the batch keeps it
