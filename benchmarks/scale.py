@@ -40,6 +40,7 @@ REPO = HERE.parent
 SHARED = Path(os.environ.get("SNEKNER_SHARED") or REPO.parent / "shared")
 UNIT_PARTS = 9  # 1x: the first 1/9 of every file of the nine languages (~23k sentences)
 TRAIN_STEPS = 500
+BATCH = 16
 TIMED_FROM_STEP = 50  # the first steps trace and warm up; steps/s is measured after them
 GIB = 1024 ** 3
 
@@ -192,11 +193,19 @@ def train_steps_child(prepared: str, runs_dir: str, model: str, result_path: str
                 self.t0 = time.perf_counter()
             if step == TRAIN_STEPS:
                 seconds = time.perf_counter() - self.t0
-                Path(result_path).write_text(json.dumps({"steps_per_second": (TRAIN_STEPS - TIMED_FROM_STEP) / seconds,
+                steps_per_second = (TRAIN_STEPS - TIMED_FROM_STEP) / seconds
+                # the copies' varied words have more sub-words (45 a sentence at 1x, 52 at 100x), so a step costs more
+                # as the corpus grows for a reason that is not its size: sub-words/s (steps/s x batch x the train split's
+                # mean sub-words a sentence) is the figure that compares
+                Path(result_path).write_text(json.dumps({"steps_per_second": steps_per_second,
+                                                         "subwords_per_sentence": subwords_per_sentence,
+                                                         "subwords_per_second": steps_per_second * BATCH * subwords_per_sentence,
                                                          "since_start_seconds": time.perf_counter() - STARTED}))
                 os._exit(0)  # the rest of the epoch is not measured
 
-    options = TrainOptions(model=model, epochs=1, batch_size=16, seed=0)
+    stats = json.loads((Path(prepared) / "snekner-prepared.json").read_text())["splits"]["train"]
+    subwords_per_sentence = stats["subwords"] / stats["sentences"]
+    options = TrainOptions(model=model, epochs=1, batch_size=BATCH, seed=0)
     train(Path(prepared), "steps", Path(runs_dir), options, overwrite=True, callbacks=[StopAfter()])
 
 
@@ -345,6 +354,8 @@ def table(results: dict, label: str, before: dict | None = None) -> str:
                 cells = [f"{r['seconds']:.1f} s", f"{per * 1e6:.1f} us", *ratios, f"{r['peak_rss_bytes'] / GIB:.2f} GiB"]
                 if "steps_per_second" in r:
                     note = f"{r['steps_per_second']:.1f} steps/s (steps {TIMED_FROM_STEP}-{TRAIN_STEPS})"
+                    if "subwords_per_second" in r:
+                        note += f", {r['subwords_per_second'] / 1000:.1f}k sub-words/s ({r['subwords_per_sentence']:.1f} a sentence)"
                     cells[1] = cells[2] = cells[3] = "-"
             elif r["status"] == "killed":
                 projected = _projected(results, command, size, "peak_rss_bytes")
