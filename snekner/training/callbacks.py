@@ -266,7 +266,12 @@ class FaultInjection(Callback):
         if not raw:
             return None
         sig, _, step = raw.partition("@")
-        return cls(getattr(signal, "SIG" + sig), int(step))
+        signum = getattr(signal, "SIG" + sig)
+        if signum == signal.SIGINT and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+            # started as a background job of a non-interactive shell (`cmd &`), which ignores SIGINT: the injected
+            # fault stands for a Ctrl-C at a terminal, so Python's own handler is put back for it
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+        return cls(signum, int(step))
 
     def on_step_end(self, state, loss_sum, label_count):
         if state["global_step"] == self.after_step:
