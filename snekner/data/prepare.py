@@ -17,7 +17,7 @@ from snekner.data.arrow import dataset_of, save_splits
 from snekner.data.reading import Reading
 from snekner.data.sources import open_source
 from snekner.data.tokenize import aligned_parts
-from snekner.data.validation import check_tag_range, largest_tag_id
+from snekner.data.validation import check_tag_range
 from snekner.errors import OptionError
 from snekner.modeling.models import check_position_limit, load_config, load_tokenizer, position_limit
 from snekner.ner.tagset import Tagset, is_type_list, load_tagset, resolve_tagset, wikineural_doubt
@@ -136,9 +136,9 @@ def _prepare(options: PrepOptions, out: Path, overwrite: bool, log, progress: Pr
     tagset = resolve_tagset(options.tagset, source.label_names, options.dataset)
     tagset.check_against_source(source.label_names)
     width = tagset.source_width(len(source.label_names) if source.label_names else None)
-    check_tag_range(source, width)
+    largest = check_tag_range(source, width)
     log(f"read {options.dataset} ({source.layout}): " + ", ".join(f"{k} {len(v)}" for k, v in source.dataset.items()))
-    doubt = wikineural_doubt(source.label_names, tagset, largest_tag_id(source))
+    doubt = wikineural_doubt(source.label_names, tagset, largest)
     if doubt:
         log(f"warning: {doubt}")
     tokenizer = load_tokenizer(options.model)

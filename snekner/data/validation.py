@@ -49,10 +49,11 @@ def largest_tag_id(source: Source) -> int:
     return max((x for x in largest if x is not None), default=-1)
 
 
-def check_tag_range(source: Source, width: int) -> None:
-    """Every tag id is in 0..width-1; names the first offending split and row."""
+def check_tag_range(source: Source, width: int) -> int:
+    """Every tag id is in 0..width-1; names the first offending split and row. Returns the largest id (-1: no tags)."""
     import pyarrow.compute as pc
 
+    largest = -1
     for name, split in source.dataset.items():
         tags = split.data.table.column("ner_tags").combine_chunks()
         flat = pc.list_flatten(tags)
@@ -60,6 +61,7 @@ def check_tag_range(source: Source, width: int) -> None:
             continue
         lo, hi = pc.min_max(flat).values()
         if lo.as_py() >= 0 and hi.as_py() < width:
+            largest = max(largest, hi.as_py())
             continue
         bad_value = lo.as_py() if lo.as_py() < 0 else hi.as_py()
         parents = pc.list_parent_indices(tags)
@@ -69,6 +71,7 @@ def check_tag_range(source: Source, width: int) -> None:
             f"{source.where(name, row)}: tag id {bad_value} is outside the source label range 0..{width - 1}; "
             "fix the data, or use a tagset whose ids cover it"
         )
+    return largest
 
 
 def _is_integer_or_string(typ) -> bool:

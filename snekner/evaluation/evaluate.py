@@ -13,7 +13,6 @@ import json
 import time
 from pathlib import Path
 
-import numpy as np
 
 from snekner.errors import SneknerError
 from snekner.modeling.batches import EncodedSplit
@@ -100,7 +99,7 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
     data = EncodedSplit.from_split(rows, tokenizer.pad_token_id, with_labels=False)
     predicted, _ = flat_subword_predictions(model, data, batch_size, progress, f"eval {split}")
     seconds = time.perf_counter() - started
-    offsets = np.concatenate(([0], np.cumsum(data.lengths, dtype=np.int64)))
+    offsets = data.offsets()
     del data
     mode = "strict" if strict else "conlleval"
     table = rows.data.table

@@ -47,6 +47,11 @@ class EncodedSplit:
             labels = pc.list_flatten(table.column("labels").combine_chunks()).to_numpy(zero_copy_only=False).astype(np.int32)
         return cls(values, labels, lengths, int(pad_id))
 
+    def offsets(self) -> np.ndarray:
+        """Where each sentence starts in the flat arrays, and (last) where the last one ends: sentence i is
+        input_ids[offsets[i]:offsets[i + 1]]."""
+        return np.concatenate(([0], np.cumsum(self.lengths, dtype=np.int64)))
+
     def __len__(self) -> int:
         return len(self.lengths)
 
@@ -99,7 +104,7 @@ def make_dataset(data: EncodedSplit, order: np.ndarray, batch_size: int, skip_ba
 
     # rows are gathered by their positions in the flat arrays: tf.gather on a RaggedTensor of the whole split costs
     # time growing with the split's rows at every batch (1.0 ms at 1.1 M rows against 0.36 ms at 11 k), this does not
-    splits = tf.constant(np.concatenate(([0], np.cumsum(data.lengths, dtype=np.int64))))
+    splits = tf.constant(data.offsets())
     ids = tf.constant(data.input_ids)
     lab = tf.constant(data.labels) if labels else None
     pad_id = data.pad_id

@@ -61,7 +61,7 @@ def _in_flight(fn, items, depth: int):
 def flat_subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS,
                              description: str = "predict", unit: str = "sentence") -> tuple[np.ndarray, np.ndarray]:
     """Predicted label id (int32) and its probability (float32) of every sub-word, in one flat array each, in
-    data order: sentence i's are [offsets[i], offsets[i + 1]) with offsets the cumulative sum of data.lengths
+    data order: sentence i's are [offsets[i], offsets[i + 1]) with offsets = data.offsets()
     (shown through `progress` as a task of `description`, counting `unit`s). Sentences go through the model
     sorted by length, as evaluation_order puts them; two numbers a sub-word, no Python object a sentence.
 
@@ -72,7 +72,7 @@ def flat_subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_B
     import tensorflow as tf
 
     forward = _forward(model)
-    offsets = np.concatenate(([0], np.cumsum(data.lengths, dtype=np.int64)))
+    offsets = data.offsets()
     preds = np.zeros(offsets[-1], dtype=np.int32)
     scores = np.zeros(offsets[-1], dtype=np.float32)
     multiple = pad_multiple(gpu=bool(tf.config.list_logical_devices("GPU")), xla=False)
@@ -96,8 +96,10 @@ def subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_BATCH_
                         description: str = "predict", unit: str = "sentence") -> tuple[list[np.ndarray], list[np.ndarray]]:
     """flat_subword_predictions per sentence: a list of views into the flat arrays each (no copies)."""
     preds, scores = flat_subword_predictions(model, data, batch_size, progress, description, unit)
-    cuts = np.cumsum(data.lengths[:-1], dtype=np.int64) if len(data) else []
-    return (np.split(preds, cuts), np.split(scores, cuts)) if len(data) else ([], [])
+    if not len(data):
+        return [], []
+    cuts = data.offsets()[1:-1]
+    return np.split(preds, cuts), np.split(scores, cuts)
 
 
 def predict_word_tags(model, split, labels: list[str], pad_id: int, batch_size: int = EVAL_BATCH_SIZE,

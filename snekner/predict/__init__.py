@@ -47,7 +47,6 @@ class Prediction:
     entities: list[dict] = field(default_factory=list)
 
 
-
 # ---------------------------------------------------------------- windows
 
 def make_windows(lengths: list[int], budget: int, stride: int | None = None) -> list[tuple[int, int]]:
@@ -324,14 +323,15 @@ def _read_out(source: SentenceSource, tokenizer, plan: WindowPlan, model, labels
     tagged = TaggedWords(model, plan, labels, batch_size, progress)
     del plan
     read = tagged.sentences()
+    changed = SneknerError(f"{source.name} changed while predict read it", fix="predict from a file nothing writes to")
     try:
         for items in source.parts(part):
             for sentence in make_sentences(items, tokenizer):
                 tags, scores = next(read, (None, None))
-                if tags is None or len(tags) != len(sentence.words):
-                    raise SneknerError(f"{source.name} changed while predict read it", fix="predict from a file nothing writes to")
+                if tags is None or len(tags) != len(sentence.words):  # fewer sentences, or other words, than the first reading
+                    raise changed
                 yield Prediction(sentence, tags, scores, find_entities(sentence, tags, scores))
-        if next(read, None) is not None:
-            raise SneknerError(f"{source.name} changed while predict read it", fix="predict from a file nothing writes to")
+        if next(read, None) is not None:  # more sentences than the second reading
+            raise changed
     finally:
         source.close()

@@ -29,7 +29,6 @@ class Sentence:
     offsets: list[tuple[int, int]] | None = None
 
 
-
 # ---------------------------------------------------------------- words
 
 def _whitespace_split(text: str) -> list[tuple[str, tuple[int, int]]]:
