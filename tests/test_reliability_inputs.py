@@ -227,3 +227,101 @@ def test_an_error_after_tensorflow_loads_is_the_only_line_on_stderr(trained, tmp
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [f"error: the model weights {weights} of run R cannot be read (the file is truncated or damaged); "
                                         "restore it from a backup, or train the run again with `snekner train ... --name R --overwrite`"]
+
+
+# ---------------------------------------------------------------- issue 26, 1: nothing from a folder runs
+
+EVIL_MODULE = '''import pathlib
+pathlib.Path({marker!r}).write_text("the folder's code ran")
+from transformers import PretrainedConfig, PreTrainedTokenizerFast
+
+
+class EvilConfig(PretrainedConfig):
+    model_type = "snekner-evil"
+
+
+class EvilTokenizer(PreTrainedTokenizerFast):
+    pass
+'''
+
+
+def make_evil(folder: Path, marker: Path, module: str, config: bool = True) -> Path:
+    """Make a model (or tokenizer) folder name code of its own: `auto_map` in tokenizer_config.json (and, `config`, in
+    config.json, with a model type transformers does not know), naming MODULE.py, whose import writes `marker`. Unknown
+    classes are what make transformers ask "run the custom code? [y/N]" on standard input instead of using its own."""
+    (folder / f"{module}.py").write_text(EVIL_MODULE.format(marker=str(marker)), encoding="utf-8")
+    tok = json.loads((folder / "tokenizer_config.json").read_text())
+    tok.update(tokenizer_class="EvilTokenizer", auto_map={"AutoTokenizer": [f"{module}.EvilTokenizer", None]})
+    (folder / "tokenizer_config.json").write_text(json.dumps(tok))
+    if config:
+        cfg = json.loads((folder / "config.json").read_text())
+        cfg.update(model_type="snekner-evil", auto_map={"AutoConfig": f"{module}.EvilConfig"})
+        (folder / "config.json").write_text(json.dumps(cfg))
+    return folder
+
+
+@pytest.fixture
+def evil(trained, tiny_model, tmp_path) -> dict:
+    """A model folder, a prepared folder and a run R whose tokenizer and config name code that leaves a marker file. The
+    module has a name of its own in each test: Python imports a module once per process, and each test must see its own."""
+    marker = tmp_path / "MARKER"
+    module = f"evil_{abs(hash(str(tmp_path))):x}"
+    model = make_evil(Path(shutil.copytree(tiny_model, tmp_path / "model")), marker, module)
+    data = Path(shutil.copytree(trained / "data", tmp_path / "data"))
+    make_evil(data / "tokenizer", marker, module, config=False)
+    run = Path(shutil.copytree(trained / "runs" / "R", tmp_path / "runs" / "R"))
+    make_evil(run / "model", marker, module)
+    (tmp_path / "text.txt").write_text("Ann sings in Paris.\nBo walks to Rome.\n" * 20, encoding="utf-8")
+    return {"root": tmp_path, "marker": marker, "model": model, "data": data, "runs": tmp_path / "runs", "good_data": trained / "data"}
+
+
+EVIL_COMMANDS = {
+    "prep --model": lambda e, s: ["prep", "--dataset", s, "--lang", "en", "--tagset", "b", "--model", e["model"], "--out", e["root"] / "o"],
+    "train --model": lambda e, s: ["train", e["good_data"], "--name", "X", "--runs-dir", e["root"] / "r2", "--model", e["model"], "--epochs", 1],
+    "train (prepared)": lambda e, s: ["train", e["data"], "--name", "Y", "--runs-dir", e["root"] / "r2", "--epochs", 1],
+    "adapt --model": lambda e, s: ["adapt", "--text", e["root"] / "text.txt", "--model", e["model"], "--out", e["root"] / "a", "--epochs", 1],
+    "inspect (prepared)": lambda e, s: ["inspect", e["data"]],
+    "eval": lambda e, s: ["eval", "R", "--runs-dir", e["runs"], "--data", e["good_data"]],
+    "predict": lambda e, s: ["predict", "R", "Ann sings in Paris", "--runs-dir", e["runs"]],
+    "export": lambda e, s: ["export", "R", "--format", "pytorch", "--out", e["root"] / "x", "--runs-dir", e["runs"]],
+    "push": lambda e, s: ["push", "R", "--repo", "me/evil", "--runs-dir", e["runs"]],
+}
+
+
+@pytest.mark.parametrize("command", list(EVIL_COMMANDS))
+def test_no_command_runs_code_from_a_folder_even_when_stdin_says_yes(evil, sample_dir, command, monkeypatch):
+    """Before: transformers asked "Do you wish to run the custom code? [y/N]" on standard input, and "y" imported evil.py."""
+    monkeypatch.setenv("HF_TOKEN", "hf_fake_token_for_tests")  # push gets as far as loading the model, never to the network
+    result = invoke(*EVIL_COMMANDS[command](evil, sample_dir), input="y\ny\ny\n")
+    assert not evil["marker"].exists(), f"{command}: the folder's code ran"
+    line = one_line_error(result, "asks to run code of its own (auto_map in", "snekner never runs code from a model, run or data folder")
+    assert ".EvilTokenizer" in line, line
+    for made in ("o", "a", "x", "r2/X", "r2/Y"):
+        assert not (evil["root"] / made).exists(), made
+
+
+def test_every_transformers_load_passes_trust_remote_code_false():
+    """Every from_pretrained / from_config call of transformers' Auto classes in snekner says trust_remote_code=False,
+    so that no default of transformers (nor its prompt) decides."""
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "snekner"
+    missing = []
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("from_pretrained", "from_config")
+                    and not any(k.arg == "trust_remote_code" and isinstance(k.value, ast.Constant) and k.value.value is False
+                                for k in node.keywords)):
+                missing.append(f"{path.relative_to(package.parent)}:{node.lineno}")
+    assert not missing, missing
+
+
+def test_a_legacy_auto_map_list_is_refused_too(tmp_path):
+    from snekner.errors import RemoteCodeError
+    from snekner.modeling.models import check_no_remote_code
+
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"auto_map": ["evil.Slow", "evil.Fast"]}))
+    with pytest.raises(RemoteCodeError, match="tokenizer_config.json: evil.Slow, evil.Fast"):
+        check_no_remote_code(tmp_path)
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"auto_map": {}}))
+    assert check_no_remote_code(tmp_path) == tmp_path  # an empty map names nothing

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from snekner.errors import OutputExistsError, SneknerError, TrainingFailedError, TrainingInterruptedError
 from snekner.modeling.devices import chief_by_tf_config, setup_devices, text_from_chief
-from snekner.modeling.models import check_data_fits
+from snekner.modeling.models import check_data_fits, check_no_remote_code
 from snekner.progress import Lines, Progress
 from snekner.store.atomic import atomic_path, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
@@ -88,6 +88,7 @@ def _train(prepared_path: Path, name: str, run_dir: Path, options: TrainOptions,
         resumed.options = options.to_manifest()
         resumed.status = RunStatus.RUNNING
     options.validate()
+    check_no_remote_code(prepared.tokenizer_dir)  # the tokenizer training loads from the prepared folder
     check_data_fits(prepared.manifest.max_length, prepared.path, options.model or prepared.manifest.tokenizer)
     setup = setup_devices(options.strategy, options.mixed_precision, options.xla)
     if setup.multiworker:
