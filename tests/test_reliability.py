@@ -316,9 +316,9 @@ def test_stale_partials_of_dead_processes_are_removed_and_live_ones_kept(sample_
     dead.wait()
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
-        stale = tmp_path / f".d.{dead.pid}.abc123.partial"
+        stale = tmp_path / f".d.{dead.pid}.abc12345.partial"
         (stale / "data").mkdir(parents=True)
-        kept = tmp_path / f".d.{alive.pid}.def456.partial"
+        kept = tmp_path / f".d.{alive.pid}.def45678.partial"
         kept.mkdir()
         other = tmp_path / ".notes.partial.txt"  # not snekner's naming: never touched
         other.write_text("mine")

@@ -325,3 +325,81 @@ def test_a_legacy_auto_map_list_is_refused_too(tmp_path):
         check_no_remote_code(tmp_path)
     (tmp_path / "tokenizer_config.json").write_text(json.dumps({"auto_map": {}}))
     assert check_no_remote_code(tmp_path) == tmp_path  # an empty map names nothing
+
+
+# ---------------------------------------------------------------- issue 26, 2 and 5: names, folders, file systems
+
+@pytest.mark.parametrize("name", [".keep.4194300.x.partial", ".R.lock", ".hidden"])
+def test_run_names_snekner_keeps_for_its_own_files_are_refused(trained, tmp_path, name):
+    """Before: `train --name '.keep.4194300.x.partial'` trained, and the next train in that runs folder deleted the run as
+    a dead process's temporary. As git refuses names starting with a dot, snekner refuses them for runs."""
+    runs = tmp_path / "runs"
+    one_line_error(invoke("train", trained / "data", "--name", name, "--runs-dir", runs, "--epochs", 1, "--batch-size", 8),
+                   f"run name {name!r} starts with a dot", "--name")
+    assert not (runs / name).exists()
+
+
+@pytest.mark.parametrize("out", [".d.lock", ".d.4194300.abcdefgh.partial"])
+def test_output_folders_named_as_snekners_own_files_are_refused(sample_dir, tiny_model, tmp_path, out):
+    one_line_error(invoke("prep", "--dataset", sample_dir, "--lang", "en", "--tagset", "b", "--model", tiny_model, "--out", tmp_path / out),
+                   "is a name snekner keeps for its own temporary and lock files", "--out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_clean_up_removes_only_what_snekner_wrote(trained, tmp_path):
+    """A finished run in a folder named like a temporary (an older snekner let one be trained) survives the next train; so
+    does a file of another program that looks alike, but whose random part is not tempfile's eight characters."""
+    runs = tmp_path / "runs"
+    kept = Path(shutil.copytree(trained / "runs" / "R", runs / ".keep.4194300.x.partial"))
+    other = runs / ".notes.4194300.x1.partial"
+    other.write_text("mine")
+    ok("train", trained / "data", "--name", "T", "--runs-dir", runs, "--epochs", 1, "--batch-size", 8, "--learning-rate", 1e-3)
+    assert (kept / "model" / "tf_model.h5").is_file() and other.read_text() == "mine"
+
+
+def test_a_run_name_too_long_for_its_temporaries_is_one_line(trained, tmp_path):
+    """Before: a traceback ("File name too long") from the lock file .NAME.lock."""
+    name = "n" * 250
+    one_line_error(invoke("train", trained / "data", "--name", name, "--runs-dir", tmp_path / "runs"),
+                   "is 250 bytes long; a name may have at most 200", "--name")
+    one_line_error(invoke("train", trained / "data", "--name", "é" * 101, "--runs-dir", tmp_path / "runs"), "is 202 bytes long")
+
+
+@pytest.mark.parametrize("command", ["train", "search", "eval"])
+def test_a_runs_dir_that_is_a_file_is_one_line(trained, tmp_path, command):
+    runs = tmp_path / "runs"
+    runs.write_text("not a folder")
+    args = {"train": ["train", trained / "data", "--name", "X"], "search": ["search", trained / "data", "--trials", 1],
+            "eval": ["eval", "R"]}[command]
+    line = one_line_error(invoke(*args, "--runs-dir", runs))
+    assert str(runs) in line, line
+    assert runs.read_text() == "not a folder"
+
+
+def test_a_run_whose_lock_name_is_taken_by_a_folder_is_one_line(trained, tmp_path):
+    """Before: after a run named `.X.lock` was trained, training X failed with a traceback (IsADirectoryError)."""
+    runs = tmp_path / "runs"
+    (runs / ".X.lock").mkdir(parents=True)
+    one_line_error(invoke("train", trained / "data", "--name", "X", "--runs-dir", runs, "--epochs", 1),
+                   f"cannot write {runs / 'X'}: {runs / '.X.lock'} is a folder, where snekner writes a file of its own")
+    assert not (runs / "X").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "eval"])
+def test_a_read_only_file_system_is_one_line(trained, tmp_path, monkeypatch, command):
+    """EROFS on the run's lock file, as a read-only mount gives it (faked: the tests do not mount file systems)."""
+    import errno
+
+    runs = tmp_path / "runs"
+    shutil.copytree(trained / "runs" / "R", runs / "R")
+    real_open = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if str(path).endswith(".lock") and flags & os.O_CREAT:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    args = ["train", trained / "data", "--name", "X", "--epochs", 1] if command == "train" else ["eval", "R"]
+    one_line_error(invoke(*args, "--runs-dir", runs), f"cannot write {runs / ('X' if command == 'train' else 'R')}: Read-only file system",
+                   "write somewhere you may")

@@ -22,7 +22,7 @@ from snekner.errors import OptionError
 from snekner.modeling.models import check_position_limit, load_config, load_tokenizer, position_limit
 from snekner.ner.tagset import Tagset, is_type_list, load_tagset, resolve_tagset, wikineural_doubt
 from snekner.progress import NO_PROGRESS, Progress
-from snekner.store.atomic import atomic_path, check_output_free, disk_full_is_an_error, remove_stale_partials
+from snekner.store.atomic import atomic_path, check_artifact_name, check_output_free, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
 from snekner.store.manifests import (Alignment, PreparedManifest, SplitStats, environment_versions, now_iso,
                                      write_prepared_manifest)
@@ -121,8 +121,9 @@ def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda
 
     `out` is locked for the call (a second prep of the same folder fails at once); it is written
     whole or not at all, and what a killed prep left beside it is removed first."""
+    check_artifact_name(out)
     with hold(out, "prepared dataset", "prep"), disk_full_is_an_error(writing=out):
-        remove_stale_partials(Path(out).parent)
+        remove_stale_partials(Path(out).parent, target=Path(out).name)  # the folder is the user's: only this output's temporaries
         return _prepare(options, out, overwrite, log, progress)
 
 

@@ -39,6 +39,7 @@ from typing import Any
 
 from snekner.errors import OptionError, SneknerError, TrainingFailedError, TrainingInterruptedError
 from snekner.progress import Progress
+from snekner.store.atomic import cannot_write
 from snekner.store.manifests import read_prepared_manifest
 from snekner.store.runs import check_run_name
 from snekner.training.callbacks import Callback
@@ -261,7 +262,10 @@ def search(prepared_path: Path, study_name: str, runs_dir: Path, trials: int, st
                            fix="prepare data with a validation split")
     study_dir = Path(runs_dir) / study_name
     if storage is None:
-        study_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            study_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # --runs-dir a file, a read-only file system
+            raise cannot_write(study_dir, e) from None
         storage = f"sqlite:///{(study_dir / DEFAULT_STORAGE_FILE).resolve()}"
     study = open_study(study_name, storage, seed)
     current: list[int] = []
