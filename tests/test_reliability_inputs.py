@@ -403,3 +403,32 @@ def test_a_read_only_file_system_is_one_line(trained, tmp_path, monkeypatch, com
     args = ["train", trained / "data", "--name", "X", "--epochs", 1] if command == "train" else ["eval", "R"]
     one_line_error(invoke(*args, "--runs-dir", runs), f"cannot write {runs / ('X' if command == 'train' else 'R')}: Read-only file system",
                    "write somewhere you may")
+
+
+# ---------------------------------------------------------------- issue 26, 3: a run is scored on the data it was trained on
+
+def test_eval_refuses_data_prepared_again_since_training_unless_told(tmp_path, sample_dir, tiny_model):
+    """Before: after `prep --overwrite` of the run's prepared folder from other data (German instead of English), `eval`
+    scored the new data without a word, and the card went on saying English."""
+    data, runs = tmp_path / "data", tmp_path / "runs"
+    prep_sample(data, sample_dir, tiny_model)
+    ok("train", data, "--name", "R", "--runs-dir", runs, "--epochs", 1, "--batch-size", 8, "--learning-rate", 1e-3)
+    ok("eval", "R", "--runs-dir", runs)  # the data it was trained on: scored
+    ok("prep", "--dataset", sample_dir, "--lang", "de", "--tagset", "b", "--model", tiny_model, "--max-length", 48, "--out", data, "--overwrite")
+    line = one_line_error(invoke("eval", "R", "--runs-dir", runs),
+                          f"the prepared data at {data} has changed since run R was trained on it (splits test, train, validation",
+                          f"to score the run on it anyway, pass --data {data}")
+    assert "Traceback" not in line
+    ok("eval", "R", "--runs-dir", runs, "--data", data)  # told: scored, and the card says on what
+    ok("card", "R", "--runs-dir", runs)
+    assert f"These scores are on prepared data other than the data the model was trained on: `{data.resolve()}`" in \
+        (runs / "R" / "README.md").read_text()
+    # a resume on the replaced data is refused as well
+    manifest = json.loads((runs / "R" / "snekner-run.json").read_text())
+    (runs / "R" / "snekner-run.json").write_text(json.dumps({**manifest, "status": "running"}))
+    one_line_error(invoke("train", data, "--name", "R", "--runs-dir", runs, "--resume"), "has changed since run R started training on it")
+    # a run from a snekner that recorded no fingerprint: scored, and said so
+    del manifest["data_fingerprint"]
+    (runs / "R" / "snekner-run.json").write_text(json.dumps(manifest))
+    result = ok("eval", "R", "--runs-dir", runs)
+    assert "warning: run R does not record a fingerprint of its data" in result.output

@@ -77,13 +77,34 @@ def scores_of(scorer: CorpusScorer, langs: list | None = None) -> dict:
     return result
 
 
+def check_trained_data(run: Run, prepared, log=lambda msg: None) -> None:
+    """The prepared data at the run's own path is still the data it was trained against (the splits' fingerprints the run
+    recorded): SneknerError naming `data` when it was prepared again since. A run that recorded none (an earlier snekner's)
+    is taken as it is, with a warning through `log` saying so."""
+    recorded = run.manifest.data_fingerprint
+    if recorded is None:
+        log(f"warning: run {run.name} does not record a fingerprint of its data (an earlier snekner trained it), so whether "
+            f"{prepared.path} still holds the data it was trained on is not known")
+        return
+    now = prepared.fingerprint
+    changed = sorted(name for name in set(recorded) | set(now) if recorded.get(name) != now.get(name))
+    if changed:
+        raise SneknerError(f"the prepared data at {prepared.path} has changed since run {run.name} was trained on it (split"
+                           f"{'s' if len(changed) != 1 else ''} {', '.join(changed)}: prepared again?)",
+                           fix=f"to score the run on it anyway, pass {{option}} {prepared.path}", option="data")
+
+
 def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = EVAL_BATCH_SIZE,
-                 progress: Progress = NO_PROGRESS, chunk: int | None = None) -> dict:
+                 progress: Progress = NO_PROGRESS, chunk: int | None = None, log=lambda msg: None) -> dict:
     """Predict `split`, score it, and write RUN/eval/<split>.json and its predictions; returns the scores.
-    chunk: sentences scored and written at once (default PREDICTION_CHUNK); the result does not depend on it."""
+    chunk: sentences scored and written at once (default PREDICTION_CHUNK); the result does not depend on it.
+    Without `data`, the run's own prepared data, which must not have changed since training (check_trained_data);
+    `data` given is taken as asked, whatever it holds; `log` says what is not known about it."""
     check_batch_size(batch_size)
     split = canonical_split(split)
     prepared = load_prepared(Path(data) if data else Path(run.manifest.data))
+    if not data:
+        check_trained_data(run, prepared, log)
     labels = run.labels
     if prepared.labels != labels:
         raise SneknerError(
@@ -137,6 +158,7 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
             **{key: scores.pop(key) for key in ("n_sentences", "overall", "per_type")},
             "run": run.name,
             "data": str(prepared.path.resolve()),
+            "data_fingerprint": prepared.fingerprint,
             "created": now_iso(),
             "prediction_seconds": seconds,
             "sentences_per_second": len(rows) / seconds if seconds else None,

@@ -220,9 +220,10 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
                 for t, v in evaluation["per_type"].items()]
         rows.append(["**overall**", f"{o['precision']:.4f}", f"{o['recall']:.4f}", f"{o['f1']:.4f}", o["support"]])
         lines += [*_md_table(["type", "precision", "recall", "F1", "support"], rows), ""]
-        evaluated = evaluation.get("data")
-        if evaluated and Path(evaluated).resolve() != Path(manifest.data).resolve():
-            lines += [f"These scores are on prepared data other than the training data's: `{evaluated}`.", ""]
+        evaluated, fingerprint = evaluation.get("data"), evaluation.get("data_fingerprint")
+        if evaluated and (Path(evaluated).resolve() != Path(manifest.data).resolve()
+                          or (fingerprint and manifest.data_fingerprint and fingerprint != manifest.data_fingerprint)):
+            lines += [f"These scores are on prepared data other than the data the model was trained on: `{evaluated}`.", ""]
         per_language = evaluation.get("per_language")
         if per_language:
             rows = [[lg, v["n_sentences"], f"{v['overall']['precision']:.4f}", f"{v['overall']['recall']:.4f}",

@@ -141,6 +141,8 @@ def session_manifest(resumed: RunManifest | None, name: str, prepared, model_nam
     session's devices and versions (only libraries imported by now are asked)."""
     manifest = resumed or RunManifest(name=name, status=RunStatus.RUNNING, created=now_iso(), data=str(prepared.path.resolve()),
                                       data_manifest=prepared.manifest, model=model_name, options=options.to_manifest())
+    if manifest.data_fingerprint is None:  # a new run, or one started by a snekner that did not record it
+        manifest.data_fingerprint = prepared.fingerprint
     manifest.devices = setup.to_manifest()
     manifest.versions = environment_versions()
     return manifest
@@ -209,4 +211,7 @@ def _resumable_manifest(run_dir: Path, name: str, runs_dir: Path, prepared) -> R
                            option="name")
     if Path(manifest.data).resolve() != prepared.path.resolve():
         raise SneknerError(f"run {name} was trained on {manifest.data}, not {prepared.path}", fix="resume it with that data")
+    if manifest.data_fingerprint is not None and manifest.data_fingerprint != prepared.fingerprint:
+        raise SneknerError(f"the prepared data at {prepared.path} has changed since run {name} started training on it (prepared again?)",
+                           fix="train a new run on it ({option} replaces this one)", option="overwrite")
     return manifest
