@@ -432,3 +432,44 @@ def test_eval_refuses_data_prepared_again_since_training_unless_told(tmp_path, s
     (runs / "R" / "snekner-run.json").write_text(json.dumps(manifest))
     result = ok("eval", "R", "--runs-dir", runs)
     assert "warning: run R does not record a fingerprint of its data" in result.output
+
+
+# ---------------------------------------------------------------- issue 26, 6: smaller wrong results
+
+def test_prep_and_eval_say_how_many_words_the_max_length_cuts(tmp_path, sample_dir, tiny_model):
+    """Words beyond --max-length count as O in eval (as designed); before, neither prep nor eval said how many there were."""
+    data, runs = tmp_path / "data", tmp_path / "runs"
+    result = ok("prep", "--dataset", sample_dir, "--lang", "en", "--tagset", "b", "--model", tiny_model, "--max-length", 8, "--out", data)
+    splits = json.loads((data / "snekner-prepared.json").read_text())["splits"]
+    words, sentences = (sum(s[key] for s in splits.values()) for key in ("truncated_words", "truncated_sentences"))
+    assert words > sentences > 0
+    assert f"warning: max length 8 cuts {words} words in {sentences} sentences (train {splits['train']['truncated_words']} in " \
+           f"{splits['train']['truncated_sentences']}, " in result.output and "eval predicts O for them" in result.output
+    ok("train", data, "--name", "R", "--runs-dir", runs, "--epochs", 1, "--batch-size", 8, "--learning-rate", 1e-3)
+    result = ok("eval", "R", "--runs-dir", runs)
+    test = splits["test"]
+    assert (f"{test['truncated_words']} words in {test['truncated_sentences']} sentences of test lie beyond max length 8 (no sub-word) "
+            "and count as predicted O") in result.output
+    scores = json.loads((runs / "R" / "eval" / "test.json").read_text())
+    assert (scores["cut_words"], scores["cut_sentences"]) == (test["truncated_words"], test["truncated_sentences"])
+
+
+def test_like_a_run_that_has_not_finished_says_so(tmp_path):
+    """Before: `train --like` of a failed or unfinished run copied its recipe without a word."""
+    runs = tmp_path / "runs"
+    failed = write_run(runs / "F", "F", LABELS, status="failed")
+    manifest = json.loads((failed / "snekner-run.json").read_text())
+    manifest["failures"] = [{"epoch": 1, "global_step": 2, "reason": "loss nan", "options": {}}]
+    (failed / "snekner-run.json").write_text(json.dumps(manifest))
+    write_run(runs / "U", "U", LABELS, status="running")
+    write_run(runs / "G" / "seed-1", "G/seed-1", LABELS)
+    from snekner.store.manifests import GroupManifest, write_group_manifest
+
+    write_group_manifest(runs / "G", GroupManifest(name="G", data="d", seeds=[1, 2], members=["seed-1", "seed-2"], options={}))
+    for like, warning in (("F", "warning: --like F: run F has not finished (status: failed, at step 2: loss nan); its options are taken"),
+                          ("U", "warning: --like U: run U has not finished (status: running)"),
+                          ("G", "warning: --like G: group G has runs that have not finished: G/seed-2 (not started)")):
+        result = invoke("train", tmp_path / "nowhere", "--name", "X", "--runs-dir", runs, "--like", like)
+        assert warning in result.output, result.output
+        one_line_error(result, "nowhere")  # and then it goes on as before (here: to the missing data)
+    assert "warning" not in invoke("train", tmp_path / "nowhere", "--name", "X", "--runs-dir", runs, "--like", "G/seed-1").output

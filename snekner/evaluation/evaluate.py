@@ -99,7 +99,8 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
     """Predict `split`, score it, and write RUN/eval/<split>.json and its predictions; returns the scores.
     chunk: sentences scored and written at once (default PREDICTION_CHUNK); the result does not depend on it.
     Without `data`, the run's own prepared data, which must not have changed since training (check_trained_data);
-    `data` given is taken as asked, whatever it holds; `log` says what is not known about it."""
+    `data` given is taken as asked, whatever it holds. Words cut by the max length (no sub-word) count as O; how
+    many is in the result (cut_words, cut_sentences) and said through `log`."""
     check_batch_size(batch_size)
     split = canonical_split(split)
     prepared = load_prepared(Path(data) if data else Path(run.manifest.data))
@@ -127,6 +128,7 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
     langs = [] if "lang" in table.column_names else None
     scorer = CorpusScorer(mode, prepared.tagset.types)
     digest = hashlib.sha256()
+    cut_words = cut_sentences = 0
     # two files, two renames: the scores name the predictions they go with, so that a kill between
     # the renames (new predictions, old scores) is caught by whoever reads both (bootstrap.load_predictions)
     with hold(run.path, "run", "eval", shared=True), disk_full_is_an_error():
@@ -136,8 +138,12 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
                 part = table.slice(start, chunk or PREDICTION_CHUNK)
                 tokens = part.column("tokens").to_pylist()
                 gold = [[labels[t] for t in tags] for tags in part.column("ner_tags").to_pylist()]
+                word_ids = part.column("word_ids").to_pylist()
                 pred = [words_from_subwords(predicted[offsets[start + i]:offsets[start + i + 1]], w, len(words), labels)
-                        for i, (w, words) in enumerate(zip(part.column("word_ids").to_pylist(), tokens))]
+                        for i, (w, words) in enumerate(zip(word_ids, tokens))]
+                for w, words in zip(word_ids, tokens):
+                    lost = len(words) - (max(w, default=-1) + 1)  # words after the last one with a sub-word: cut
+                    cut_words, cut_sentences = cut_words + max(lost, 0), cut_sentences + (lost > 0)
                 part_langs = part.column("lang").to_pylist() if langs is not None else None
                 scorer.add(gold, pred)
                 lines = []
@@ -159,6 +165,9 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
             "run": run.name,
             "data": str(prepared.path.resolve()),
             "data_fingerprint": prepared.fingerprint,
+            "max_length": prepared.manifest.max_length,
+            "cut_words": cut_words,
+            "cut_sentences": cut_sentences,
             "created": now_iso(),
             "prediction_seconds": seconds,
             "sentences_per_second": len(rows) / seconds if seconds else None,
@@ -167,4 +176,7 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
             "predictions_sha256": digest.hexdigest(),
         }
         write_json(run.eval_path(split), result)
+    if cut_words:
+        log(f"{cut_words} word{'s' if cut_words != 1 else ''} in {cut_sentences} sentence{'s' if cut_sentences != 1 else ''} of "
+            f"{split} lie beyond max length {prepared.manifest.max_length} (no sub-word) and count as predicted O")
     return result

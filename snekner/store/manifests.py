@@ -78,6 +78,7 @@ class SplitStats:
     words: int = 0
     subwords: int | None = None
     truncated_sentences: int | None = None
+    truncated_words: int | None = None  # words beyond max_length (no sub-word): eval counts them as O
 
 
 def _required(data: dict, names: tuple[str, ...], path: Path, what: str) -> None:
