@@ -215,7 +215,8 @@ class ReportToTrial(Callback):
 
 
 def open_study(study_name: str, storage: str, seed: int):
-    """The study `study_name` in `storage` (made if new), with the seeded TPE sampler and the median pruner.
+    """The study `study_name` in `storage` (made if new), with the seeded TPE sampler and the median pruner. The sampler's
+    seed is `seed` plus the number of trials the study already has, so that running the search again explores new values.
 
     Processes that start together on a new SQLite file race to create Optuna's tables (one of them
     gets "UNIQUE constraint failed: alembic_version", optuna/optuna#4621): a database error while
@@ -232,8 +233,15 @@ def open_study(study_name: str, storage: str, seed: int):
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: experimental since Optuna 2.9
                 rdb = optuna.storages.RDBStorage(storage, engine_kwargs=engine, heartbeat_interval=HEARTBEAT_SECONDS,
                                                  grace_period=3 * HEARTBEAT_SECONDS)
-            return optuna.create_study(study_name=study_name, storage=rdb, sampler=optuna.samplers.TPESampler(seed=seed),
-                                       pruner=optuna.pruners.MedianPruner(**PRUNER), direction="maximize", load_if_exists=True)
+            study = optuna.create_study(study_name=study_name, storage=rdb, sampler=optuna.samplers.TPESampler(seed=seed),
+                                        pruner=optuna.pruners.MedianPruner(**PRUNER), direction="maximize", load_if_exists=True)
+            # a study searched again goes on from where it is: the sampler starts from the seed plus the trials the study
+            # has, not from the seed itself, which would propose the first run's values once more (TPE draws its first
+            # trials at random from its seed)
+            done = len(study.get_trials(deepcopy=False))
+            if done:
+                study.sampler = optuna.samplers.TPESampler(seed=seed + done)
+            return study
         except DBAPIError as e:
             if attempt + 1 < OPEN_ATTEMPTS:
                 time.sleep(0.5 + random.random())
