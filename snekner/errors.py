@@ -148,3 +148,16 @@ class DiskFullError(SneknerError):
         self.path, self.removed = path, removed
         took_back = f"; removed what it had written ({removed})" if removed else ""
         super().__init__(f"no space left on the device writing {path}{took_back}", fix="free some space and run the command again")
+
+
+class RemoteCodeError(SneknerError):
+    """A model, run or prepared folder whose config.json or tokenizer_config.json names code of its own (`auto_map`).
+
+    snekner never runs code from a folder (transformers' trust_remote_code stays False): the folder is refused, whatever
+    standard input would answer transformers' "run the custom code?" prompt. `found`: (file name, the classes it names)."""
+
+    def __init__(self, folder: Path | str, found: list[tuple[str, list[str]]]):
+        self.folder, self.found = Path(folder), found
+        named = "; ".join(f"{name}: {', '.join(classes) or 'auto_map'}" for name, classes in found)
+        super().__init__(f"{folder} asks to run code of its own (auto_map in {named}); snekner never runs code from a model, run or "
+                         "data folder", fix="use a model whose architecture transformers has built in")

@@ -8,8 +8,9 @@ from snekner.cli import app
 runner = CliRunner()
 
 
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
+def invoke(*args, input: str | None = None):
+    """Run `snekner ARGS` in this process; `input`: what standard input holds."""
+    return runner.invoke(app, [str(a) for a in args], input=input)
 
 
 def ok(*args):

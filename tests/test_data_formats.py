@@ -68,6 +68,19 @@ def test_conll_folder_in_iob1_reads_as_iob2_with_its_own_labels(tmp_path):
     assert tags_of(source, "validation") == [["B-LOC", "O"], ["B-PER", "I-PER"]]  # two blank lines are one break
 
 
+def test_a_byte_order_mark_is_no_part_of_the_first_word_nor_a_sentence(tmp_path):
+    """Issue 26: a UTF-8 byte-order mark (Windows editors write one) stayed in the first word, and before -DOCSTART- it
+    made a sentence of its own ("\ufeff-DOCSTART-" is no -DOCSTART- line)."""
+    bom = "\ufeff"
+    folder = conll_folder(tmp_path / "c", train=bom + TRAIN, dev=bom + DEV)
+    source = open_source(str(folder), reading=Reading(scheme="iob1"))
+    assert source.dataset["train"]["tokens"][0] == ["EU", "rejects", "German", "call"] and len(source.dataset["train"]) == 3
+    assert source.dataset["validation"]["tokens"][0] == ["Germany", "'s"]
+    single = tmp_path / "one.txt"
+    single.write_text(bom + "Bob B-PER\nsings O\n", encoding="utf-8")  # one file: still read as columns, not as JSON
+    assert open_source(str(single)).dataset["train"]["tokens"][0] == ["Bob", "sings"]
+
+
 def test_one_column_file_is_one_split_and_tag_column_picks_the_tag(tmp_path):
     path = tmp_path / "mine.tsv"
     path.write_text("New York\tB-LOC\tx\nis\tO\tx\n\nBob\tB-PER\tx\n", encoding="utf-8")  # tabs: a word may hold a space

@@ -434,3 +434,28 @@ def test_help_does_not_import_matplotlib_or_the_ml_libraries():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "--bootstrap" in out.stdout and "--plot" in out.stdout
+
+
+FORMULA_TYPE = "=cmd|' /C calc'!A0"
+HTML_TYPE = "<img src=x onerror=alert(1)>"
+
+
+def test_csv_cells_never_start_a_formula_and_markdown_never_holds_html(tmp_path):
+    """Issue 26 (OWASP's CSV-injection rule): a run or type name starting with = + - @ went into the CSV as it was, and a
+    spreadsheet ran it as a formula; in markdown a type name was HTML. Numbers (-0.0123) stay numbers."""
+    tokens, gold = corpus()
+    rename = {"FOOD": FORMULA_TYPE, "ORG": HTML_TYPE}
+    gold = [[t if t == "O" else f"{t[:2]}{rename.get(t[2:], t[2:])}" for t in tags] for tags in gold]
+    types = [rename.get(t, t) for t in TYPES]
+    a, b = '=HYPERLINK("evil.example","x")', "@B"
+    make_run(tmp_path, a, tokens, gold, noisy(gold, 0.4, seed=1, types=types), types)
+    make_run(tmp_path, b, tokens, gold, noisy(gold, 0.1, seed=2, types=types), types)
+    rows = list(csv.reader(io.StringIO(ok("compare", a, b, "--runs-dir", tmp_path, "--format", "csv").output)))
+    for cell in (c for row in rows for c in row):
+        if cell.startswith(("=", "+", "-", "@", "\t", "\r")):
+            float(cell)  # only a number may start so
+    assert rows[0][1:3] == ["'" + a, "'" + b] and ["'" + FORMULA_TYPE] == [r[0] for r in rows if FORMULA_TYPE in r[0]]
+    assert any(c.startswith("-0.") or c.startswith("+0.") for row in rows[1:] for c in row)  # deltas are left as numbers
+    markdown = ok("compare", a, b, "--runs-dir", tmp_path, "--format", "markdown").output
+    assert "<img" not in markdown and "&lt;img src=x onerror=alert(1)&gt;" in markdown
+    assert "\\|' /C calc'" in markdown  # a | in a type name splits no cell

@@ -146,18 +146,19 @@ def test_split_words_without_pre_tokenizer_splits_on_whitespace():
 
 # ---------------------------------------------------------------- input files
 
-def test_text_input_skips_blank_lines(tmp_path):
+def test_text_input_keeps_blank_lines_as_sentences_without_words(tmp_path):
+    """Issue 26: blank lines were skipped, so that output sentence N was no longer input line N."""
     path = tmp_path / "in.txt"
     path.write_text("Angela Merkel visited Paris.\n\n   \nBerlin is big.\r\n", encoding="utf-8")
-    assert read_input(path) == ["Angela Merkel visited Paris.", "Berlin is big."]
+    assert read_input(path) == ["Angela Merkel visited Paris.", "", "   ", "Berlin is big."]
 
 
 def test_jsonl_input_by_suffix_or_first_line(tmp_path):
     lines = [json.dumps({"tokens": ["Angela", "Merkel"], "id": 3}), "", json.dumps({"tokens": []}), json.dumps({"text": "raw text"})]
     (tmp_path / "a.jsonl").write_text("\n".join(lines), encoding="utf-8")
-    assert read_input(tmp_path / "a.jsonl") == [["Angela", "Merkel"], [], "raw text"]
+    assert read_input(tmp_path / "a.jsonl") == [["Angela", "Merkel"], [], [], "raw text"]  # a blank line: no tokens
     (tmp_path / "a.txt").write_text("\n" + "\n".join(lines), encoding="utf-8")
-    assert read_input(tmp_path / "a.txt") == [["Angela", "Merkel"], [], "raw text"]
+    assert read_input(tmp_path / "a.txt") == [[], ["Angela", "Merkel"], [], [], "raw text"]
     (tmp_path / "b.txt").write_text("not {json}\n{\"tokens\": [\"x\"]}\n", encoding="utf-8")
     assert read_input(tmp_path / "b.txt") == ["not {json}", "{\"tokens\": [\"x\"]}"]
 
@@ -415,7 +416,7 @@ def test_predict_text_file_and_tiny_max_length_windows(trained, tmp_path, sample
     path = tmp_path / "in.txt"
     path.write_text(f"{text}\n\nShort one here .\n", encoding="utf-8")
     full = [json.loads(line) for line in ok("predict", "P", "--runs-dir", trained, "--input", path, "--format", "jsonl").stdout.splitlines()]
-    assert len(full) == 2 and full[1]["tokens"] == ["Short", "one", "here", "."]
+    assert len(full) == 3 and full[1]["tokens"] == [] and full[2]["tokens"] == ["Short", "one", "here", "."]  # one per line
     tiny = parse_conll(ok("predict", "P", "--runs-dir", trained, "--input", path, "--format", "conll", "--max-length", 8).stdout)
     assert [w for w, _ in tiny[0]] == full[0]["tokens"]  # every word of the long sentence has a tag
     labels = json.loads((trained / "P" / "snekner-run.json").read_text())["data_manifest"]["tagset"]["labels"]
@@ -458,6 +459,16 @@ def test_predict_bad_input_is_one_line(trained, tmp_path, args, fragments):
     (tmp_path / "empty.txt").write_text("\n\n", encoding="utf-8")
     filled = [a.format(tmp=tmp_path) for a in args]
     one_line_error(invoke("predict", "P", "--runs-dir", trained, *filled), *fragments)
+
+
+def test_predict_gives_one_output_per_input_line_blank_lines_included(trained, tmp_path):
+    """Issue 26: blank lines of --input were dropped, so output line N no longer matched input line N."""
+    lines = ["Angela Merkel visited Paris.", "", "   ", "Berlin is big.", ""]
+    (tmp_path / "in.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = ok("predict", "P", "--input", tmp_path / "in.txt", "--runs-dir", trained, "--format", "jsonl").stdout.splitlines()
+    rows = [json.loads(line) for line in out if line]
+    assert [r["text"] for r in rows] == lines
+    assert rows[1] == {"text": "", "tokens": [], "entities": []} and rows[2]["tokens"] == [] and rows[3]["tokens"] == ["Berlin", "is", "big", "."]
 
 
 def test_predict_unknown_run(tmp_path):

@@ -1,6 +1,7 @@
 """Model cards of fake run folders (no training), `snekner card`, and pushing without a reachable hub."""
 from __future__ import annotations
 
+import html
 import json
 import re
 from pathlib import Path
@@ -339,3 +340,31 @@ def test_hub_error_text_is_scrubbed_of_the_token(no_dotenv, no_weights_to_export
         push_run(open_run("R", tmp_path / "runs"), "me/ner")
     message = str(info.value)
     assert FAKE_TOKEN not in message and "***" in message and "\n" not in message
+
+
+HOSTILE_TYPE = "<img src=x onerror=alert(1)>"
+
+
+def test_card_text_from_the_run_shows_as_text_never_as_html_or_links(tmp_path):
+    """Issue 26: type names, label names, a dataset or run name went into README.md as they were, and `push` uploads it:
+    a type `<img src=x onerror=alert(1)>` was an image with a script on the hub's page."""
+    markdown_it = pytest.importorskip("markdown_it")
+    path = make_run(tmp_path / "runs", name="R_*bold*", dataset=str(tmp_path / "[click](javascript:alert(1))"), resolved=None)
+    manifest = json.loads((path / "snekner-run.json").read_text())
+    labels = ["O", f"B-{HOSTILE_TYPE}", f"I-{HOSTILE_TYPE}", "B-A|B", "I-A|B"]
+    manifest["labels"] = labels
+    manifest["data_manifest"]["tagset"].update(labels=labels, types=[HOSTILE_TYPE, "A|B"], source_ids={lb: i for i, lb in enumerate(labels)})
+    manifest["options"]["model"] = "`` <b>x</b>"
+    (path / "snekner-run.json").write_text(json.dumps(manifest))
+    gold = [[f"B-{HOSTILE_TYPE}", "O", "B-A|B"]]
+    result = {"split": "test", "mode": "conlleval", **score_predictions(gold, gold, None, "conlleval", [HOSTILE_TYPE, "A|B"]), "run": "R_*bold*"}
+    (path / "eval" / "test.json").write_text(json.dumps(result))
+    _, body = split_card(render_card(open_run("R_*bold*", tmp_path / "runs")))
+    page = markdown_it.MarkdownIt("commonmark").enable("table").render(body)
+    assert "<img" not in page and "<b>" not in page and 'href="javascript' not in page and "<em>" not in page
+    shown = html.unescape(re.sub(r"<[^>]+>", "", page))
+    assert f"Entity types: {HOSTILE_TYPE}, A|B." in shown
+    assert "[click](javascript:alert(1))" in shown and "R_*bold*" in shown and "`` <b>x</b>" in shown
+    for table in re.findall(r"<table>.*?</table>", page, re.S):  # a | in a name splits no cell
+        columns = len(re.findall(r"<th[ >]", table))
+        assert all(row.count("<td") == columns for row in re.findall(r"<tr>(.*?)</tr>", table, re.S) if "<td" in row), table

@@ -316,9 +316,9 @@ def test_stale_partials_of_dead_processes_are_removed_and_live_ones_kept(sample_
     dead.wait()
     alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"])
     try:
-        stale = tmp_path / f".d.{dead.pid}.abc123.partial"
+        stale = tmp_path / f".d.{dead.pid}.abc12345.partial"
         (stale / "data").mkdir(parents=True)
-        kept = tmp_path / f".d.{alive.pid}.def456.partial"
+        kept = tmp_path / f".d.{alive.pid}.def45678.partial"
         kept.mkdir()
         other = tmp_path / ".notes.partial.txt"  # not snekner's naming: never touched
         other.write_text("mine")
@@ -497,3 +497,51 @@ def test_tensorflows_full_disk_names_the_checkpoint():
     with pytest.raises(tf.errors.ResourceExhaustedError):  # out of memory is not a full disk
         with disk_full_is_an_error():
             raise tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+
+
+# -- predict --out stopped half-way (issue 26) ----------------------------------------------------------
+SLOW_PREDICT = """
+import time
+from snekner.cli import predict
+real = predict.format_pieces
+
+def one_piece_then_wait(predictions, fmt):  # the first sentence is written to the temporary file, then it waits
+    for piece in real(predictions, fmt):
+        yield piece
+        print("writing", flush=True)
+        time.sleep(600)
+
+predict.format_pieces = one_piece_then_wait
+from snekner.cli import app
+app({args!r}, prog_name="snekner")
+"""
+
+
+def test_predict_out_stopped_leaves_no_temporary_file(finished, tmp_path):
+    """Before: `predict --out` stopped by SIGTERM (a scheduler's or `kill`'s stop) left its .partial file, which no
+    later command removed (the README said they do)."""
+    runs = tmp_path / "runs"
+    copy_run(finished, runs)
+    out = tmp_path / "out" / "o.jsonl"
+    out.parent.mkdir()
+    (tmp_path / "in.txt").write_text("Ann sings in Paris.\nBo walks to Rome.\n", encoding="utf-8")
+    args = ["predict", "R", "--input", str(tmp_path / "in.txt"), "--format", "jsonl", "--out", str(out), "--runs-dir", str(runs)]
+
+    def stopped(sig: int) -> subprocess.CompletedProcess:
+        proc = subprocess.Popen([sys.executable, "-c", SLOW_PREDICT.format(args=args)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                text=True)
+        assert proc.stdout.readline().strip() == "writing", proc.stderr.read()[-3000:]
+        assert len(partials(out.parent)) == 1  # being written
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=120)
+        return subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
+
+    done = stopped(signal.SIGTERM)  # as Ctrl-C: the temporary file goes, nothing is written
+    assert done.returncode == 130 and "interrupted; nothing was written" in error_line(done.stderr)
+    assert partials(out.parent) == [] and not out.exists()
+    assert stopped(signal.SIGKILL).returncode == -signal.SIGKILL  # no clean-up runs: its temporary file stays
+    assert len(partials(out.parent)) == 1
+    other = out.parent / ".other.jsonl.4194300.abcdefgh.partial"  # a temporary of another output: not this command's to remove
+    other.write_text("")
+    ok(*args)  # the next predict --out there removes it
+    assert partials(out.parent) == [other.name] and len(out.read_text().splitlines()) == 2

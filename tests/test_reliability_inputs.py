@@ -227,3 +227,249 @@ def test_an_error_after_tensorflow_loads_is_the_only_line_on_stderr(trained, tmp
     assert done.returncode == 2, done.stderr
     assert done.stderr.splitlines() == [f"error: the model weights {weights} of run R cannot be read (the file is truncated or damaged); "
                                         "restore it from a backup, or train the run again with `snekner train ... --name R --overwrite`"]
+
+
+# ---------------------------------------------------------------- issue 26, 1: nothing from a folder runs
+
+EVIL_MODULE = '''import pathlib
+pathlib.Path({marker!r}).write_text("the folder's code ran")
+from transformers import PretrainedConfig, PreTrainedTokenizerFast
+
+
+class EvilConfig(PretrainedConfig):
+    model_type = "snekner-evil"
+
+
+class EvilTokenizer(PreTrainedTokenizerFast):
+    pass
+'''
+
+
+def make_evil(folder: Path, marker: Path, module: str, config: bool = True) -> Path:
+    """Make a model (or tokenizer) folder name code of its own: `auto_map` in tokenizer_config.json (and, `config`, in
+    config.json, with a model type transformers does not know), naming MODULE.py, whose import writes `marker`. Unknown
+    classes are what make transformers ask "run the custom code? [y/N]" on standard input instead of using its own."""
+    (folder / f"{module}.py").write_text(EVIL_MODULE.format(marker=str(marker)), encoding="utf-8")
+    tok = json.loads((folder / "tokenizer_config.json").read_text())
+    tok.update(tokenizer_class="EvilTokenizer", auto_map={"AutoTokenizer": [f"{module}.EvilTokenizer", None]})
+    (folder / "tokenizer_config.json").write_text(json.dumps(tok))
+    if config:
+        cfg = json.loads((folder / "config.json").read_text())
+        cfg.update(model_type="snekner-evil", auto_map={"AutoConfig": f"{module}.EvilConfig"})
+        (folder / "config.json").write_text(json.dumps(cfg))
+    return folder
+
+
+@pytest.fixture
+def evil(trained, tiny_model, tmp_path) -> dict:
+    """A model folder, a prepared folder and a run R whose tokenizer and config name code that leaves a marker file. The
+    module has a name of its own in each test: Python imports a module once per process, and each test must see its own."""
+    marker = tmp_path / "MARKER"
+    module = f"evil_{abs(hash(str(tmp_path))):x}"
+    model = make_evil(Path(shutil.copytree(tiny_model, tmp_path / "model")), marker, module)
+    data = Path(shutil.copytree(trained / "data", tmp_path / "data"))
+    make_evil(data / "tokenizer", marker, module, config=False)
+    run = Path(shutil.copytree(trained / "runs" / "R", tmp_path / "runs" / "R"))
+    make_evil(run / "model", marker, module)
+    (tmp_path / "text.txt").write_text("Ann sings in Paris.\nBo walks to Rome.\n" * 20, encoding="utf-8")
+    return {"root": tmp_path, "marker": marker, "model": model, "data": data, "runs": tmp_path / "runs", "good_data": trained / "data"}
+
+
+EVIL_COMMANDS = {
+    "prep --model": lambda e, s: ["prep", "--dataset", s, "--lang", "en", "--tagset", "b", "--model", e["model"], "--out", e["root"] / "o"],
+    "train --model": lambda e, s: ["train", e["good_data"], "--name", "X", "--runs-dir", e["root"] / "r2", "--model", e["model"], "--epochs", 1],
+    "train (prepared)": lambda e, s: ["train", e["data"], "--name", "Y", "--runs-dir", e["root"] / "r2", "--epochs", 1],
+    "adapt --model": lambda e, s: ["adapt", "--text", e["root"] / "text.txt", "--model", e["model"], "--out", e["root"] / "a", "--epochs", 1],
+    "inspect (prepared)": lambda e, s: ["inspect", e["data"]],
+    "eval": lambda e, s: ["eval", "R", "--runs-dir", e["runs"], "--data", e["good_data"]],
+    "predict": lambda e, s: ["predict", "R", "Ann sings in Paris", "--runs-dir", e["runs"]],
+    "export": lambda e, s: ["export", "R", "--format", "pytorch", "--out", e["root"] / "x", "--runs-dir", e["runs"]],
+    "push": lambda e, s: ["push", "R", "--repo", "me/evil", "--runs-dir", e["runs"]],
+}
+
+
+@pytest.mark.parametrize("command", list(EVIL_COMMANDS))
+def test_no_command_runs_code_from_a_folder_even_when_stdin_says_yes(evil, sample_dir, command, monkeypatch):
+    """Before: transformers asked "Do you wish to run the custom code? [y/N]" on standard input, and "y" imported evil.py."""
+    monkeypatch.setenv("HF_TOKEN", "hf_fake_token_for_tests")  # push gets as far as loading the model, never to the network
+    result = invoke(*EVIL_COMMANDS[command](evil, sample_dir), input="y\ny\ny\n")
+    assert not evil["marker"].exists(), f"{command}: the folder's code ran"
+    line = one_line_error(result, "asks to run code of its own (auto_map in", "snekner never runs code from a model, run or data folder")
+    assert ".EvilTokenizer" in line, line
+    for made in ("o", "a", "x", "r2/X", "r2/Y"):
+        assert not (evil["root"] / made).exists(), made
+
+
+def test_every_transformers_load_passes_trust_remote_code_false():
+    """Every from_pretrained / from_config call of transformers' Auto classes in snekner says trust_remote_code=False,
+    so that no default of transformers (nor its prompt) decides."""
+    import ast
+
+    package = Path(__file__).resolve().parents[1] / "snekner"
+    missing = []
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in ("from_pretrained", "from_config")
+                    and not any(k.arg == "trust_remote_code" and isinstance(k.value, ast.Constant) and k.value.value is False
+                                for k in node.keywords)):
+                missing.append(f"{path.relative_to(package.parent)}:{node.lineno}")
+    assert not missing, missing
+
+
+def test_a_legacy_auto_map_list_is_refused_too(tmp_path):
+    from snekner.errors import RemoteCodeError
+    from snekner.modeling.models import check_no_remote_code
+
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"auto_map": ["evil.Slow", "evil.Fast"]}))
+    with pytest.raises(RemoteCodeError, match="tokenizer_config.json: evil.Slow, evil.Fast"):
+        check_no_remote_code(tmp_path)
+    (tmp_path / "tokenizer_config.json").write_text(json.dumps({"auto_map": {}}))
+    assert check_no_remote_code(tmp_path) == tmp_path  # an empty map names nothing
+
+
+# ---------------------------------------------------------------- issue 26, 2 and 5: names, folders, file systems
+
+@pytest.mark.parametrize("name", [".keep.4194300.x.partial", ".R.lock", ".hidden"])
+def test_run_names_snekner_keeps_for_its_own_files_are_refused(trained, tmp_path, name):
+    """Before: `train --name '.keep.4194300.x.partial'` trained, and the next train in that runs folder deleted the run as
+    a dead process's temporary. As git refuses names starting with a dot, snekner refuses them for runs."""
+    runs = tmp_path / "runs"
+    one_line_error(invoke("train", trained / "data", "--name", name, "--runs-dir", runs, "--epochs", 1, "--batch-size", 8),
+                   f"run name {name!r} starts with a dot", "--name")
+    assert not (runs / name).exists()
+
+
+@pytest.mark.parametrize("out", [".d.lock", ".d.4194300.abcdefgh.partial"])
+def test_output_folders_named_as_snekners_own_files_are_refused(sample_dir, tiny_model, tmp_path, out):
+    one_line_error(invoke("prep", "--dataset", sample_dir, "--lang", "en", "--tagset", "b", "--model", tiny_model, "--out", tmp_path / out),
+                   "is a name snekner keeps for its own temporary and lock files", "--out")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_clean_up_removes_only_what_snekner_wrote(trained, tmp_path):
+    """A finished run in a folder named like a temporary (an older snekner let one be trained) survives the next train; so
+    does a file of another program that looks alike, but whose random part is not tempfile's eight characters."""
+    runs = tmp_path / "runs"
+    kept = Path(shutil.copytree(trained / "runs" / "R", runs / ".keep.4194300.x.partial"))
+    other = runs / ".notes.4194300.x1.partial"
+    other.write_text("mine")
+    ok("train", trained / "data", "--name", "T", "--runs-dir", runs, "--epochs", 1, "--batch-size", 8, "--learning-rate", 1e-3)
+    assert (kept / "model" / "tf_model.h5").is_file() and other.read_text() == "mine"
+
+
+def test_a_run_name_too_long_for_its_temporaries_is_one_line(trained, tmp_path):
+    """Before: a traceback ("File name too long") from the lock file .NAME.lock."""
+    name = "n" * 250
+    one_line_error(invoke("train", trained / "data", "--name", name, "--runs-dir", tmp_path / "runs"),
+                   "is 250 bytes long; a name may have at most 200", "--name")
+    one_line_error(invoke("train", trained / "data", "--name", "é" * 101, "--runs-dir", tmp_path / "runs"), "is 202 bytes long")
+
+
+@pytest.mark.parametrize("command", ["train", "search", "eval"])
+def test_a_runs_dir_that_is_a_file_is_one_line(trained, tmp_path, command):
+    runs = tmp_path / "runs"
+    runs.write_text("not a folder")
+    args = {"train": ["train", trained / "data", "--name", "X"], "search": ["search", trained / "data", "--trials", 1],
+            "eval": ["eval", "R"]}[command]
+    line = one_line_error(invoke(*args, "--runs-dir", runs))
+    assert str(runs) in line, line
+    assert runs.read_text() == "not a folder"
+
+
+def test_a_run_whose_lock_name_is_taken_by_a_folder_is_one_line(trained, tmp_path):
+    """Before: after a run named `.X.lock` was trained, training X failed with a traceback (IsADirectoryError)."""
+    runs = tmp_path / "runs"
+    (runs / ".X.lock").mkdir(parents=True)
+    one_line_error(invoke("train", trained / "data", "--name", "X", "--runs-dir", runs, "--epochs", 1),
+                   f"cannot write {runs / 'X'}: {runs / '.X.lock'} is a folder, where snekner writes a file of its own")
+    assert not (runs / "X").exists()
+
+
+@pytest.mark.parametrize("command", ["train", "eval"])
+def test_a_read_only_file_system_is_one_line(trained, tmp_path, monkeypatch, command):
+    """EROFS on the run's lock file, as a read-only mount gives it (faked: the tests do not mount file systems)."""
+    import errno
+
+    runs = tmp_path / "runs"
+    shutil.copytree(trained / "runs" / "R", runs / "R")
+    real_open = os.open
+
+    def read_only(path, flags, *args, **kwargs):
+        if str(path).endswith(".lock") and flags & os.O_CREAT:
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    args = ["train", trained / "data", "--name", "X", "--epochs", 1] if command == "train" else ["eval", "R"]
+    one_line_error(invoke(*args, "--runs-dir", runs), f"cannot write {runs / ('X' if command == 'train' else 'R')}: Read-only file system",
+                   "write somewhere you may")
+
+
+# ---------------------------------------------------------------- issue 26, 3: a run is scored on the data it was trained on
+
+def test_eval_refuses_data_prepared_again_since_training_unless_told(tmp_path, sample_dir, tiny_model):
+    """Before: after `prep --overwrite` of the run's prepared folder from other data (German instead of English), `eval`
+    scored the new data without a word, and the card went on saying English."""
+    data, runs = tmp_path / "data", tmp_path / "runs"
+    prep_sample(data, sample_dir, tiny_model)
+    ok("train", data, "--name", "R", "--runs-dir", runs, "--epochs", 1, "--batch-size", 8, "--learning-rate", 1e-3)
+    ok("eval", "R", "--runs-dir", runs)  # the data it was trained on: scored
+    ok("prep", "--dataset", sample_dir, "--lang", "de", "--tagset", "b", "--model", tiny_model, "--max-length", 48, "--out", data, "--overwrite")
+    line = one_line_error(invoke("eval", "R", "--runs-dir", runs),
+                          f"the prepared data at {data} has changed since run R was trained on it (splits test, train, validation",
+                          f"to score the run on it anyway, pass --data {data}")
+    assert "Traceback" not in line
+    ok("eval", "R", "--runs-dir", runs, "--data", data)  # told: scored, and the card says on what
+    ok("card", "R", "--runs-dir", runs)
+    assert f"These scores are on prepared data other than the data the model was trained on: `{data.resolve()}`" in \
+        (runs / "R" / "README.md").read_text()
+    # a resume on the replaced data is refused as well
+    manifest = json.loads((runs / "R" / "snekner-run.json").read_text())
+    (runs / "R" / "snekner-run.json").write_text(json.dumps({**manifest, "status": "running"}))
+    one_line_error(invoke("train", data, "--name", "R", "--runs-dir", runs, "--resume"), "has changed since run R started training on it")
+    # a run from a snekner that recorded no fingerprint: scored, and said so
+    del manifest["data_fingerprint"]
+    (runs / "R" / "snekner-run.json").write_text(json.dumps(manifest))
+    result = ok("eval", "R", "--runs-dir", runs)
+    assert "warning: run R does not record a fingerprint of its data" in result.output
+
+
+# ---------------------------------------------------------------- issue 26, 6: smaller wrong results
+
+def test_prep_and_eval_say_how_many_words_the_max_length_cuts(tmp_path, sample_dir, tiny_model):
+    """Words beyond --max-length count as O in eval (as designed); before, neither prep nor eval said how many there were."""
+    data, runs = tmp_path / "data", tmp_path / "runs"
+    result = ok("prep", "--dataset", sample_dir, "--lang", "en", "--tagset", "b", "--model", tiny_model, "--max-length", 8, "--out", data)
+    splits = json.loads((data / "snekner-prepared.json").read_text())["splits"]
+    words, sentences = (sum(s[key] for s in splits.values()) for key in ("truncated_words", "truncated_sentences"))
+    assert words > sentences > 0
+    assert f"warning: max length 8 cuts {words} words in {sentences} sentences (train {splits['train']['truncated_words']} in " \
+           f"{splits['train']['truncated_sentences']}, " in result.output and "eval predicts O for them" in result.output
+    ok("train", data, "--name", "R", "--runs-dir", runs, "--epochs", 1, "--batch-size", 8, "--learning-rate", 1e-3)
+    result = ok("eval", "R", "--runs-dir", runs)
+    test = splits["test"]
+    assert (f"{test['truncated_words']} words in {test['truncated_sentences']} sentences of test lie beyond max length 8 (no sub-word) "
+            "and count as predicted O") in result.output
+    scores = json.loads((runs / "R" / "eval" / "test.json").read_text())
+    assert (scores["cut_words"], scores["cut_sentences"]) == (test["truncated_words"], test["truncated_sentences"])
+
+
+def test_like_a_run_that_has_not_finished_says_so(tmp_path):
+    """Before: `train --like` of a failed or unfinished run copied its recipe without a word."""
+    runs = tmp_path / "runs"
+    failed = write_run(runs / "F", "F", LABELS, status="failed")
+    manifest = json.loads((failed / "snekner-run.json").read_text())
+    manifest["failures"] = [{"epoch": 1, "global_step": 2, "reason": "loss nan", "options": {}}]
+    (failed / "snekner-run.json").write_text(json.dumps(manifest))
+    write_run(runs / "U", "U", LABELS, status="running")
+    write_run(runs / "G" / "seed-1", "G/seed-1", LABELS)
+    from snekner.store.manifests import GroupManifest, write_group_manifest
+
+    write_group_manifest(runs / "G", GroupManifest(name="G", data="d", seeds=[1, 2], members=["seed-1", "seed-2"], options={}))
+    for like, warning in (("F", "warning: --like F: run F has not finished (status: failed, at step 2: loss nan); its options are taken"),
+                          ("U", "warning: --like U: run U has not finished (status: running)"),
+                          ("G", "warning: --like G: group G has runs that have not finished: G/seed-2 (not started)")):
+        result = invoke("train", tmp_path / "nowhere", "--name", "X", "--runs-dir", runs, "--like", like)
+        assert warning in result.output, result.output
+        one_line_error(result, "nowhere")  # and then it goes on as before (here: to the missing data)
+    assert "warning" not in invoke("train", tmp_path / "nowhere", "--name", "X", "--runs-dir", runs, "--like", "G/seed-1").output

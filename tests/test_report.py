@@ -91,10 +91,10 @@ def test_predict_html_marks_entities_at_their_characters():
 
 
 def fake_run(runs: Path, name: str, tokens: list[list[str]], gold: list[list[str]], pred: list[list[str]], epochs: int = 2,
-             predictions: bool = True) -> Path:
+             predictions: bool = True, labels: list[str] = LABELS) -> Path:
     """A run folder without a model: manifest, metrics.jsonl and the files `snekner eval` writes."""
-    path = write_run(runs / name, name, LABELS)
-    scores = score_predictions(gold, pred, types=["PER", "LOC"])
+    path = write_run(runs / name, name, labels)
+    scores = score_predictions(gold, pred, types=[label[2:] for label in labels if label.startswith("B-")])
     (path / "metrics.jsonl").write_text("".join(json.dumps({
         "epoch": e + 1, "train_loss": 1.0 / (e + 1), "validation": {"f1": 0.3 * e, "precision": 0.3, "recall": 0.3},
         "validation_per_type_f1": {"PER": 0.2 * e, "LOC": 0.1 * e}}) + "\n" for e in range(epochs)), encoding="utf-8")
@@ -285,3 +285,24 @@ def test_predict_html_in_a_browser(trained, tmp_path, sample_dir):
     assert HOSTILE in text
     path = screenshot(out.as_uri(), screenshot_dir() / "predict.png", size="1280,900")
     print(f"\nscreenshot of predict --format html: {path}")
+
+
+@needs_chromium
+def test_the_type_filter_takes_type_names_with_spaces(tmp_path):
+    """Issue 26: a sentence's types were joined with spaces and split on them, so the filter "NAME" also showed the
+    sentences of "CITY NAME", and "CITY NAME" showed none."""
+    runs = tmp_path / "runs"
+    labels = ["O", "B-CITY NAME", "I-CITY NAME", "B-NAME", "I-NAME"]
+    gold = [["B-CITY NAME", "O"], ["B-NAME", "O"], ["B-NAME", "O"]]
+    pred = [["O", "O"], ["O", "O"], ["B-NAME", "O"]]
+    fake_run(runs, "S", [["Ann", "x"], ["Bo", "y"], ["Cy", "z"]], gold, pred, labels=labels)
+    out = tmp_path / "report.html"
+    ok("report", "S", "--runs-dir", runs, "--out", out)
+
+    async def check(page):
+        return ({filter_: await page.evaluate(f"{CLICK}(0, {json.dumps(filter_)})") for filter_ in ("NAME", "CITY NAME", "")},
+                page.console_errors())
+
+    clicks, errors = open_page(out, check)
+    assert errors == []
+    assert clicks == {"NAME": {"visible": 1, "shown": 1}, "CITY NAME": {"visible": 1, "shown": 1}, "": {"visible": 2, "shown": 2}}

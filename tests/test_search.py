@@ -143,3 +143,24 @@ def test_each_epoch_is_reported_and_a_pruned_trial_stops():
     with pytest.raises(Pruned, match="pruned at epoch 2"):
         callback.on_epoch_end({}, {"epoch": 2}, {"overall": {"f1": 0.4}})
     assert trial.reports == [(1, 0.5), (2, 0.4)]
+
+
+def test_a_search_run_again_explores_new_values(prepared, tmp_path, monkeypatch):
+    """Issue 26: each rerun of a search against the same study sampled trial 0's values again (the sampler restarted from
+    the same seed). Trials are faked here (no training): only what the sampler proposes matters."""
+    from types import SimpleNamespace
+
+    from snekner.training import search as search_module
+
+    def fake_train(prepared_path, name, runs_dir, options, **kwargs):
+        return SimpleNamespace(manifest=SimpleNamespace(best_validation_f1=0.5))
+
+    monkeypatch.setattr(search_module, "train", fake_train)
+    storage = f"sqlite:///{tmp_path / 'search.db'}"
+    for _ in range(3):
+        ok("search", prepared, "--trials", 1, "--study", "again", "--storage", storage, "--runs-dir", tmp_path / "runs", "--seed", 3)
+    params = [t.params for t in load("again", storage).trials]
+    assert len(params) == 3 and params[0] != params[1] and params[1] != params[2] and params[0] != params[2], params
+    # a new study with that seed still starts where the first run did: the seed reproduces
+    ok("search", prepared, "--trials", 1, "--study", "fresh", "--storage", storage, "--runs-dir", tmp_path / "runs", "--seed", 3)
+    assert load("fresh", storage).trials[0].params == params[0]

@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, handles_errors, progress
+from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, echo_err, handles_errors, progress
 from snekner.evaluation.evaluate import evaluate_run
 from snekner.modeling.forward import EVAL_BATCH_SIZE
 from snekner.present.text import render_confusion, render_scores, render_seed_summary
@@ -18,7 +18,8 @@ def eval_cli(
     run: str = RUN_ARGUMENT,
     runs_dir: Path = RUNS_DIR,
     split: str = typer.Option("test", "--split"),
-    data: Optional[Path] = typer.Option(None, "--data", help="Prepared data (default: the data the run was trained on)."),
+    data: Optional[Path] = typer.Option(None, "--data", help="Prepared data (default: the data the run was trained on, refused "
+                                        "if it was prepared again since; --data takes any, that one included)."),
     strict: bool = typer.Option(False, "--strict", help="IOB2 strict matching instead of conlleval's."),
     batch_size: int = typer.Option(EVAL_BATCH_SIZE, "--batch-size"),
     confusion: bool = typer.Option(False, "--confusion", help="Also print the entity-type confusion table (always stored in the JSON)."),
@@ -27,7 +28,7 @@ def eval_cli(
     experiment = open_experiment(run, runs_dir)
     results = []
     for member in experiment.runs:
-        result = evaluate_run(member, split, data, strict, batch_size, progress())
+        result = evaluate_run(member, split, data, strict, batch_size, progress(), log=echo_err)
         typer.echo(render_scores(result))
         if confusion:
             typer.echo("\n" + render_confusion(result["confusion"]))

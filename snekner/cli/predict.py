@@ -10,8 +10,9 @@ from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, echo_err, handles_errors, 
 from snekner.modeling.forward import EVAL_BATCH_SIZE
 from snekner.predict import iter_run
 from snekner.present.predictions import PredictFormat, format_html, format_pieces
-from snekner.store.atomic import atomic_path, check_output_file, disk_full_is_an_error
+from snekner.store.atomic import atomic_path, check_output_file, disk_full_is_an_error, remove_stale_partials
 from snekner.store.runs import open_run
+from snekner.training.train import sigterm_as_ctrl_c
 
 
 @handles_errors
@@ -19,7 +20,8 @@ def predict_cli(
     run: str = RUN_ARGUMENT,
     texts: Optional[List[str]] = typer.Argument(None, help="Sentences to tag, one per argument (or use --input)."),
     runs_dir: Path = RUNS_DIR,
-    input_path: Optional[Path] = typer.Option(None, "--input", "-i", help="File to tag ('-': stdin): one sentence per line (blank lines skipped), "
+    input_path: Optional[Path] = typer.Option(None, "--input", "-i", help="File to tag ('-': stdin): one sentence per line (a blank line: an empty result, so "
+                                              "the output has one sentence per input line), "
                                               "or JSON lines with a \"tokens\" list (.jsonl/.json, or first line starting with '{')."),
     fmt: PredictFormat = typer.Option(PredictFormat.TABLE, "--format", help="table: sentence, entity, type, words start-end, score | "
                                       "jsonl: {\"tokens\", \"entities\": [{\"text\", \"type\", \"start\", \"end\", \"score\"}]} per sentence | "
@@ -34,6 +36,13 @@ def predict_cli(
     """Tag sentences with a trained run and print the entities (score: mean word probability)."""
     if out is not None:
         check_output_file(out)
+        remove_stale_partials(out.parent, target=out.name)  # what a predict --out killed outright (kill -9) left
+    with sigterm_as_ctrl_c():  # a stop (SIGTERM) ends it as Ctrl-C does: the temporary file is removed, nothing is written
+        _predict(run, texts, runs_dir, input_path, fmt, out, batch_size, max_length, stride)
+
+
+def _predict(run: str, texts: Optional[List[str]], runs_dir: Path, input_path: Optional[Path], fmt: PredictFormat, out: Optional[Path],
+             batch_size: int, max_length: Optional[int], stride: Optional[int]) -> None:
     opened = open_run(run, runs_dir)
     predictions = iter_run(opened, texts, input_path, max_length, stride, batch_size, progress())
     if fmt == PredictFormat.HTML:

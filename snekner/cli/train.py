@@ -70,7 +70,10 @@ def train_cli(
         raise SneknerError("--like and --config both given", fix="take the options from one of them")
     if resume and (like is not None or config is not None):
         raise SneknerError("--resume continues with the run's own options", fix="drop --like/--config")
-    base = options_like(like, runs_dir) if like is not None else read_config(config) if config is not None else {}
+    if like is not None:
+        base = options_like(like, runs_dir, warn=lambda message: echo_err(f"warning: --like {like}: {message}"))
+    else:
+        base = read_config(config) if config is not None else {}
     values = {**{k: v for k, v in base.items() if k != "seeds"}, **{k: ctx.params[k] for k in explicit if k != "seeds"}}
     try:
         options = TrainOptions(**{**DEFAULTS.to_manifest(), **values})

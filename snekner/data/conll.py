@@ -4,7 +4,8 @@ A folder holds one file per split, found by a split word in the file name: train
 validation or testa (CoNLL-2003's development file); test or testb. Files end in .txt, .conll,
 .iob, .tsv or .bio, or in the split word itself (`eng.train`). A single file is one split.
 Columns are split on tabs when the line has one (so a word may hold spaces), else on whitespace.
-`-DOCSTART-` lines are skipped. The tags stay strings here; sources.py turns them into ids.
+`-DOCSTART-` lines are skipped. A UTF-8 byte-order mark at the start of a file (Windows editors write one) is
+dropped. The tags stay strings here; sources.py turns them into ids.
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 from snekner.errors import SneknerError
 
 SUFFIXES = (".txt", ".conll", ".iob", ".tsv", ".bio")
+BOM = "\ufeff".encode("utf-8")
 SPLIT_WORDS = {"train": "train", "dev": "validation", "valid": "validation", "val": "validation", "validation": "validation",
                "testa": "validation", "test": "test", "testb": "test"}
 
@@ -59,7 +61,7 @@ def looks_like_conll(path: Path) -> bool:
     """A single file that is not JSON: its first non-blank line has at least two columns."""
     with open(path, "rb") as f:
         for raw in f:
-            line = raw.strip()
+            line = raw.removeprefix(BOM).strip()
             if line:
                 return not line.startswith((b"{", b"[")) and len(line.split()) >= 2
     return False
@@ -82,7 +84,7 @@ def read_conll(path: Path, tag_column: int = -1) -> ConllSplit:
     with open(path, "rb") as f:
         for number, raw in enumerate(f, 1):
             try:
-                line = raw.decode("utf-8").rstrip("\r\n")
+                line = raw.decode("utf-8-sig" if number == 1 else "utf-8").rstrip("\r\n")  # utf-8-sig: without the byte-order mark
             except UnicodeDecodeError as e:
                 raise SneknerError(f"cannot read {path}: line {number} is not UTF-8 (byte {raw[e.start]:#04x} at column {e.start + 1})",
                                    fix="save the file as UTF-8") from None

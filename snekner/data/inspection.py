@@ -9,6 +9,7 @@ from snekner.data.rare_words import rare_word_findings, rare_words
 from snekner.data.reading import Reading
 from snekner.data.sources import open_source
 from snekner.data.validation import largest_tag_id
+from snekner.modeling.models import check_no_remote_code
 from snekner.ner.tagset import Tagset, load_tagset, named_tagsets, resolve_tagset, wikineural_doubt
 from snekner.store.manifests import PREPARED_MANIFEST
 from snekner.store.prepared import load_prepared
@@ -137,7 +138,8 @@ def inspect_source(spec: str, lang: str | None = None, tagset_spec: str | None =
     if prepared_manifest is not None:
         from transformers import AutoTokenizer
 
-        tokenizer = AutoTokenizer.from_pretrained(str(prepared.tokenizer_dir))  # the one the folder was prepared with
+        # the one the folder was prepared with; a folder from elsewhere may name code of its own, which never runs
+        tokenizer = AutoTokenizer.from_pretrained(str(check_no_remote_code(prepared.tokenizer_dir)), trust_remote_code=False)
         report["rare_words"] = rare_words(dataset, names, tokenizer.unk_token_id, tokenizer.unk_token)
     report["findings"] = findings(report)
     return report

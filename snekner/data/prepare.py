@@ -22,7 +22,7 @@ from snekner.errors import OptionError
 from snekner.modeling.models import check_position_limit, load_config, load_tokenizer, position_limit
 from snekner.ner.tagset import Tagset, is_type_list, load_tagset, resolve_tagset, wikineural_doubt
 from snekner.progress import NO_PROGRESS, Progress
-from snekner.store.atomic import atomic_path, check_output_free, disk_full_is_an_error, remove_stale_partials
+from snekner.store.atomic import atomic_path, check_artifact_name, check_output_free, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
 from snekner.store.manifests import (Alignment, PreparedManifest, SplitStats, environment_versions, now_iso,
                                      write_prepared_manifest)
@@ -84,11 +84,13 @@ def table_stats(table, chunk: int = 20_000) -> SplitStats:
     stats = SplitStats(sentences=len(table), words=int(pc.sum(n_words).as_py() or 0))
     if "word_ids" in table.column_names:
         stats.subwords = int(pc.sum(pc.list_value_length(table.column("input_ids"))).as_py() or 0)
-        stats.truncated_sentences = 0
+        stats.truncated_sentences = stats.truncated_words = 0
         for start in range(0, len(table), chunk):
             part = table.slice(start, chunk)
-            stats.truncated_sentences += _truncated(part.column("word_ids").combine_chunks(),
-                                                    pc.list_value_length(part.column("tokens")).to_numpy(zero_copy_only=False))
+            sentences, words = _truncated(part.column("word_ids").combine_chunks(),
+                                          pc.list_value_length(part.column("tokens")).to_numpy(zero_copy_only=False))
+            stats.truncated_sentences += sentences
+            stats.truncated_words += words
     return stats
 
 
@@ -98,11 +100,12 @@ def add_stats(a: SplitStats, b: SplitStats) -> SplitStats:
         return None if x is None or y is None else x + y
 
     return SplitStats(sentences=a.sentences + b.sentences, words=a.words + b.words, subwords=plus(a.subwords, b.subwords),
-                      truncated_sentences=plus(a.truncated_sentences, b.truncated_sentences))
+                      truncated_sentences=plus(a.truncated_sentences, b.truncated_sentences),
+                      truncated_words=plus(a.truncated_words, b.truncated_words))
 
 
-def _truncated(word_ids, n_words: np.ndarray) -> int:
-    """Sentences whose last aligned word is not their last word."""
+def _truncated(word_ids, n_words: np.ndarray) -> tuple[int, int]:
+    """Sentences whose last aligned word is not their last word, and the words after it (cut by the max length)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -111,7 +114,18 @@ def _truncated(word_ids, n_words: np.ndarray) -> int:
     seen = pa.table({"row": parents, "word": flat}).group_by("row").aggregate([("word", "max")])
     words_seen = np.zeros(len(word_ids), dtype=np.int64)
     words_seen[seen.column("row").to_numpy()] = seen.column("word_max").to_numpy() + 1
-    return int(np.sum(words_seen < n_words))
+    return int(np.sum(words_seen < n_words)), int(np.sum(n_words - np.minimum(words_seen, n_words)))
+
+
+def cut_words_note(stats: dict[str, SplitStats], max_length: int) -> str | None:
+    """What the max length cut, split by split (None: nothing)."""
+    cut = {name: s for name, s in stats.items() if s.truncated_words}
+    if not cut:
+        return None
+    words, sentences = sum(s.truncated_words for s in cut.values()), sum(s.truncated_sentences for s in cut.values())
+    parts = ", ".join(f"{name} {s.truncated_words} in {s.truncated_sentences}" for name, s in cut.items())
+    return (f"max length {max_length} cuts {words} word{'s' if words != 1 else ''} in {sentences} sentence{'s' if sentences != 1 else ''} "
+            f"({parts}): they get no sub-word, are not trained on, and eval predicts O for them")
 
 
 def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda msg: None,
@@ -121,8 +135,9 @@ def prepare(options: PrepOptions, out: Path, overwrite: bool = False, log=lambda
 
     `out` is locked for the call (a second prep of the same folder fails at once); it is written
     whole or not at all, and what a killed prep left beside it is removed first."""
+    check_artifact_name(out)
     with hold(out, "prepared dataset", "prep"), disk_full_is_an_error(writing=out):
-        remove_stale_partials(Path(out).parent)
+        remove_stale_partials(Path(out).parent, target=Path(out).name)  # the folder is the user's: only this output's temporaries
         return _prepare(options, out, overwrite, log, progress)
 
 
@@ -165,4 +180,7 @@ def _prepare(options: PrepOptions, out: Path, overwrite: bool, log, progress: Pr
             splits=stats, versions=environment_versions(),
         )
         write_prepared_manifest(tmp, manifest)
+    note = cut_words_note(stats, options.max_length)
+    if note:
+        log(f"warning: {note}")
     return manifest

@@ -77,13 +77,35 @@ def scores_of(scorer: CorpusScorer, langs: list | None = None) -> dict:
     return result
 
 
+def check_trained_data(run: Run, prepared, log=lambda msg: None) -> None:
+    """The prepared data at the run's own path is still the data it was trained against (the splits' fingerprints the run
+    recorded): SneknerError naming `data` when it was prepared again since. A run that recorded none (an earlier snekner's)
+    is taken as it is, with a warning through `log` saying so."""
+    recorded = run.manifest.data_fingerprint
+    if recorded is None:
+        log(f"warning: run {run.name} does not record a fingerprint of its data (an earlier snekner trained it), so whether "
+            f"{prepared.path} still holds the data it was trained on is not known")
+        return
+    now = prepared.fingerprint
+    changed = sorted(name for name in set(recorded) | set(now) if recorded.get(name) != now.get(name))
+    if changed:
+        raise SneknerError(f"the prepared data at {prepared.path} has changed since run {run.name} was trained on it (split"
+                           f"{'s' if len(changed) != 1 else ''} {', '.join(changed)}: prepared again?)",
+                           fix=f"to score the run on it anyway, pass {{option}} {prepared.path}", option="data")
+
+
 def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = EVAL_BATCH_SIZE,
-                 progress: Progress = NO_PROGRESS, chunk: int | None = None) -> dict:
+                 progress: Progress = NO_PROGRESS, chunk: int | None = None, log=lambda msg: None) -> dict:
     """Predict `split`, score it, and write RUN/eval/<split>.json and its predictions; returns the scores.
-    chunk: sentences scored and written at once (default PREDICTION_CHUNK); the result does not depend on it."""
+    chunk: sentences scored and written at once (default PREDICTION_CHUNK); the result does not depend on it.
+    Without `data`, the run's own prepared data, which must not have changed since training (check_trained_data);
+    `data` given is taken as asked, whatever it holds. Words cut by the max length (no sub-word) count as O; how
+    many is in the result (cut_words, cut_sentences) and said through `log`."""
     check_batch_size(batch_size)
     split = canonical_split(split)
     prepared = load_prepared(Path(data) if data else Path(run.manifest.data))
+    if not data:
+        check_trained_data(run, prepared, log)
     labels = run.labels
     if prepared.labels != labels:
         raise SneknerError(
@@ -106,6 +128,7 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
     langs = [] if "lang" in table.column_names else None
     scorer = CorpusScorer(mode, prepared.tagset.types)
     digest = hashlib.sha256()
+    cut_words = cut_sentences = 0
     # two files, two renames: the scores name the predictions they go with, so that a kill between
     # the renames (new predictions, old scores) is caught by whoever reads both (bootstrap.load_predictions)
     with hold(run.path, "run", "eval", shared=True), disk_full_is_an_error():
@@ -115,8 +138,12 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
                 part = table.slice(start, chunk or PREDICTION_CHUNK)
                 tokens = part.column("tokens").to_pylist()
                 gold = [[labels[t] for t in tags] for tags in part.column("ner_tags").to_pylist()]
+                word_ids = part.column("word_ids").to_pylist()
                 pred = [words_from_subwords(predicted[offsets[start + i]:offsets[start + i + 1]], w, len(words), labels)
-                        for i, (w, words) in enumerate(zip(part.column("word_ids").to_pylist(), tokens))]
+                        for i, (w, words) in enumerate(zip(word_ids, tokens))]
+                for w, words in zip(word_ids, tokens):
+                    lost = len(words) - (max(w, default=-1) + 1)  # words after the last one with a sub-word: cut
+                    cut_words, cut_sentences = cut_words + max(lost, 0), cut_sentences + (lost > 0)
                 part_langs = part.column("lang").to_pylist() if langs is not None else None
                 scorer.add(gold, pred)
                 lines = []
@@ -137,6 +164,10 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
             **{key: scores.pop(key) for key in ("n_sentences", "overall", "per_type")},
             "run": run.name,
             "data": str(prepared.path.resolve()),
+            "data_fingerprint": prepared.fingerprint,
+            "max_length": prepared.manifest.max_length,
+            "cut_words": cut_words,
+            "cut_sentences": cut_sentences,
             "created": now_iso(),
             "prediction_seconds": seconds,
             "sentences_per_second": len(rows) / seconds if seconds else None,
@@ -145,4 +176,7 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
             "predictions_sha256": digest.hexdigest(),
         }
         write_json(run.eval_path(split), result)
+    if cut_words:
+        log(f"{cut_words} word{'s' if cut_words != 1 else ''} in {cut_sentences} sentence{'s' if cut_sentences != 1 else ''} of "
+            f"{split} lie beyond max length {prepared.manifest.max_length} (no sub-word) and count as predicted O")
     return result

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from snekner.errors import MissingModelError, OptionError, SneknerError
+from snekner.errors import MissingModelError, OptionError, RemoteCodeError, SneknerError
 from snekner.store.manifests import ADAPTED_MANIFEST, read_adapted_manifest
 from snekner.store.runs import Run
 
@@ -26,10 +26,39 @@ SAFETENSORS_INDEX = "model.safetensors.index.json"
 POSITIONS_FROM_2 = {"roberta", "xlm-roberta", "camembert", "roberta-prelayernorm", "longformer", "mpnet"}
 
 
+# the files in which transformers looks for `auto_map` (classes to import from the folder's own .py files)
+CODE_NAMING_FILES = ("config.json", "tokenizer_config.json")
+
+
+def check_no_remote_code(directory: Path | str) -> Path:
+    """RemoteCodeError when the folder's config.json or tokenizer_config.json names classes of its own code (`auto_map`).
+
+    transformers imports such a folder's Python files when trust_remote_code is True, or when it is left unset and
+    standard input answers its prompt "y"; snekner passes trust_remote_code=False everywhere, and refuses the folder
+    before transformers sees it, so that no answer on standard input and no transformers default can run it."""
+    directory = Path(directory)
+    found = []
+    for name in CODE_NAMING_FILES:
+        try:
+            data = json.loads((directory / name).read_text(encoding="utf-8"))
+        except (OSError, ValueError):  # absent or unreadable: transformers' own error says so, when it needs the file
+            continue
+        auto_map = data.get("auto_map") if isinstance(data, dict) else None
+        if auto_map:
+            values = auto_map.values() if isinstance(auto_map, dict) else auto_map
+            classes = [v for value in values for v in (value if isinstance(value, (list, tuple)) else [value]) if isinstance(v, str)]
+            found.append((name, classes))
+    if found:
+        raise RemoteCodeError(directory, found)
+    return directory
+
+
 def resolve_model_dir(name_or_path: str) -> Path:
-    """A local folder as is; a hub id is fetched (or taken from the local hub cache)."""
+    """A local folder as is; a hub id is fetched (or taken from the local hub cache). Either is refused when it
+    names code of its own (check_no_remote_code)."""
     path = Path(name_or_path).expanduser()
     if path.is_dir():
+        check_no_remote_code(path)
         if (path / ADAPTED_MANIFEST).is_file():
             manifest = read_adapted_manifest(path)
             if not manifest.is_finished:
@@ -44,11 +73,12 @@ def resolve_model_dir(name_or_path: str) -> Path:
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(name_or_path, allow_patterns=MODEL_FILE_PATTERNS))
+        downloaded = Path(snapshot_download(name_or_path, allow_patterns=MODEL_FILE_PATTERNS))
     except Exception as e:  # offline, unknown id, auth: reported alike
         first = str(e).splitlines()[0] if str(e) else type(e).__name__
         raise SneknerError(f"model {name_or_path} not found: not a local folder, and the Hugging Face hub did not provide it ({first})",
                            fix="pass {option} with a local model folder", option="model") from None
+    return check_no_remote_code(downloaded)
 
 
 def load_tokenizer(name_or_path: str):
@@ -56,7 +86,7 @@ def load_tokenizer(name_or_path: str):
 
     directory = resolve_model_dir(name_or_path)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(str(directory), use_fast=True)
+        tokenizer = AutoTokenizer.from_pretrained(str(directory), use_fast=True, trust_remote_code=False)
     except (OSError, ValueError) as e:
         raise SneknerError(f"cannot load a tokenizer from {name_or_path} ({str(e).splitlines()[0]}); pass a model folder with tokenizer files") from None
     if not tokenizer.is_fast:  # transformers gives the slow one when it has no fast version and cannot convert it
@@ -72,7 +102,7 @@ def load_config(name_or_path: str):
 
     directory = resolve_model_dir(name_or_path)
     try:
-        return AutoConfig.from_pretrained(str(directory))
+        return AutoConfig.from_pretrained(str(directory), trust_remote_code=False)
     except (OSError, ValueError) as e:
         raise SneknerError(f"the model config {directory / 'config.json'} cannot be read ({str(e).splitlines()[0]})") from None
 
@@ -124,18 +154,19 @@ def build_token_classifier(name_or_path: str, labels: list[str]):
         num_labels=len(labels),
         id2label=dict(enumerate(labels)),
         label2id={label: i for i, label in enumerate(labels)},
+        trust_remote_code=False,
     )
     if (directory / TF_WEIGHTS).is_file():
         # use_safetensors=False: a folder with both (a hub repo snekner pushed) would make transformers read the
         # PyTorch-format model.safetensors, which it cannot without torch (transformers#40028)
         return TFAutoModelForTokenClassification.from_pretrained(str(directory), config=config, ignore_mismatched_sizes=True,
-                                                                 use_safetensors=False)
+                                                                 use_safetensors=False, trust_remote_code=False)
     if not ((directory / SAFETENSORS).is_file() or (directory / SAFETENSORS_INDEX).is_file()):
         raise SneknerError(
             f"model {name_or_path} has neither {TF_WEIGHTS} nor {SAFETENSORS}; snekner loads TF or safetensors weights "
             "(a pytorch_model.bin needs torch: convert it to safetensors first)"
         )
-    model = TFAutoModelForTokenClassification.from_config(config)
+    model = TFAutoModelForTokenClassification.from_config(config, trust_remote_code=False)
     state = _safetensors_state(directory)
     # the classifier head is new: drop any head in the checkpoint whose shape would not fit
     state = {k: v for k, v in state.items() if not k.startswith("classifier.")}
@@ -155,16 +186,17 @@ def build_masked_lm(name_or_path: str):
     from transformers import AutoConfig, TFAutoModelForMaskedLM
 
     directory = resolve_model_dir(name_or_path)
-    config = AutoConfig.from_pretrained(str(directory))
+    config = AutoConfig.from_pretrained(str(directory), trust_remote_code=False)
     try:
-        model = TFAutoModelForMaskedLM.from_config(config)
+        model = TFAutoModelForMaskedLM.from_config(config, trust_remote_code=False)
     except ValueError:
         raise SneknerError(f"model {name_or_path} ({config.model_type}) has no masked-language-model form in transformers' "
                            "TensorFlow classes", fix="adapt a BERT-like fill-mask model ({option})", option="model") from None
     prefix = model.base_model_prefix + "."
     if (directory / TF_WEIGHTS).is_file():
         # use_safetensors=False: see build_token_classifier
-        model, info = TFAutoModelForMaskedLM.from_pretrained(str(directory), use_safetensors=False, output_loading_info=True)
+        model, info = TFAutoModelForMaskedLM.from_pretrained(str(directory), use_safetensors=False, output_loading_info=True,
+                                                             trust_remote_code=False)
         return model, "new" if info["missing_keys"] else "pretrained"
     if not ((directory / SAFETENSORS).is_file() or (directory / SAFETENSORS_INDEX).is_file()):
         raise SneknerError(f"model {name_or_path} has neither {TF_WEIGHTS} nor {SAFETENSORS}; snekner loads TF or safetensors weights")
@@ -193,10 +225,11 @@ def load_pytorch_classifier(directory: Path):
     import tensorflow as tf
     from transformers import AutoConfig, TFAutoModelForTokenClassification
 
-    directory = Path(directory)
+    directory = check_no_remote_code(directory)
     if not (directory / SAFETENSORS).is_file() and not (directory / SAFETENSORS_INDEX).is_file():
         raise SneknerError(f"{directory} has no {SAFETENSORS}")
-    model = TFAutoModelForTokenClassification.from_config(AutoConfig.from_pretrained(str(directory)))
+    config = AutoConfig.from_pretrained(str(directory), trust_remote_code=False)
+    model = TFAutoModelForTokenClassification.from_config(config, trust_remote_code=False)
     try:
         info = _load_pytorch_state(model, _safetensors_state(directory), ignore_mismatched_sizes=True)
     except (ValueError, tf.errors.InvalidArgumentError) as e:  # a weight of another shape (numpy's reshape or TF's says so)
@@ -218,7 +251,8 @@ def load_trained(directory: Path):
     from transformers import TFAutoModelForTokenClassification
 
     # use_safetensors=False: only tf_model.h5 holds a run's weights (see build_token_classifier)
-    return TFAutoModelForTokenClassification.from_pretrained(str(directory), use_safetensors=False)
+    return TFAutoModelForTokenClassification.from_pretrained(str(check_no_remote_code(directory)), use_safetensors=False,
+                                                             trust_remote_code=False)
 
 
 def run_model_dir(run: Run) -> Path:
@@ -233,6 +267,8 @@ def load_run_model(run: Run):
     directory = run_model_dir(run)
     try:
         load_config(str(directory))
+    except RemoteCodeError:
+        raise
     except SneknerError as e:
         raise MissingModelError(f"run {run.name}: {e.message}", run=run) from None
     weights = directory / TF_WEIGHTS

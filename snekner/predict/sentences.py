@@ -88,10 +88,12 @@ def _is_jsonl(path: Path, first_line: str) -> bool:
 
 
 def iter_input_lines(lines: Iterable[str], name: str, jsonl: bool) -> Iterator[str | list[str]]:
-    """Sentences from input lines: raw strings (text) or token lists (JSON lines). Blank lines are skipped."""
+    """Sentences from input lines: raw strings (text) or token lists (JSON lines). A blank line is a sentence without
+    words (its output is empty), so that the output has one sentence per input line, in the input's order."""
     found = False
     for number, line in enumerate(lines, 1):
         if not line.strip():
+            yield [] if jsonl else line.rstrip("\r\n")
             continue
         found = True
         if not jsonl:

@@ -17,6 +17,7 @@ from pathlib import Path
 from snekner.data.sources import SAMPLE_DATASET
 from snekner.errors import MissingModelError
 from snekner.evaluation.compare import load_eval
+from snekner.present.markdown import code, code_fence, md
 from snekner.present.text import seed_rows
 from snekner.store.atomic import write_lines
 from snekner.store.manifests import Alignment, PreparedManifest
@@ -101,20 +102,23 @@ def load_test_eval(run: Run) -> dict | None:
 
 # -- rendering ----------------------------------------------------------------------------------
 def _option(value) -> str:
+    """An option's value as a table cell (Markdown)."""
     if value is None:
         return "auto"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
         return f"{value:.6g}"
-    return f"`{value}`" if isinstance(value, str) else str(value)
+    return code(value, in_table=True) if isinstance(value, str) else md(value)
 
 
 def _cell(value) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """A table cell already in Markdown (text through md, code through code(in_table=True), numbers), on one line."""
+    return str(value).replace("\n", " ")
 
 
 def _md_table(headers: list[str], rows: list[list], numeric: bool = True) -> list[str]:
+    """A GitHub-flavoured Markdown table; every header and cell is Markdown already (see _cell)."""
     lines = ["| " + " | ".join(_cell(h) for h in headers) + " |",
              "|" + "|".join(["---"] + ["---:" if numeric else "---"] * (len(headers) - 1)) + "|"]
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
@@ -158,16 +162,16 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
     base = hub_model_id(model)
     types = data_manifest.tagset.types
     title = repo_id or run.name
-    lines += [f"# {title}", ""]
-    base_text = f"[{base}](https://huggingface.co/{base})" if base else f"a local model (`{model}`)"
+    lines += [f"# {md(title)}", ""]
+    base_text = f"[{md(base)}](https://huggingface.co/{base})" if base else f"a local model ({code(model)})"
     lines += [f"A token-classification (named-entity recognition) model fine-tuned from {base_text} with "
-              f"snekner and TensorFlow, as run `{run.name}`. "
+              f"snekner and TensorFlow, as run {code(run.name)}. "
               f"It tags {len(types)} entity type{'s' if len(types) != 1 else ''} in BIO format.", ""]
 
     lines += ["## Base model", ""]
-    lines += [f"- model: {'`' + base + '`' if base else base_text}"]
+    lines += [f"- model: {code(base) if base else base_text}"]
     alignment = {Alignment.FIRST_SUBWORD: "the first sub-word of each word", Alignment.ALL_SUBWORDS: "every sub-word"}
-    lines += [f"- tokenizer: `{data_manifest.tokenizer}`, at most {data_manifest.max_length} sub-words "
+    lines += [f"- tokenizer: {code(data_manifest.tokenizer)}, at most {data_manifest.max_length} sub-words "
               f"per sentence, trained on labels of {alignment[data_manifest.alignment]}; "
               "a word's prediction is that of its first sub-word"]
     lines.append("")
@@ -175,91 +179,93 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
     name, _ = dataset_name(data_manifest)
     langs = languages(data_manifest)
     lines += ["## Data", ""]
-    lines += [f"- dataset: {name}"]
-    lines += [f"- language: {', '.join(langs) if langs else 'not recorded'}"]
+    lines += [f"- dataset: {md(name)}"]
+    lines += [f"- language: {md(', '.join(langs)) if langs else 'not recorded'}"]
     if data_manifest.tagset.name:
-        lines += [f"- tagset: `{data_manifest.tagset.name}`"]
+        lines += [f"- tagset: {code(data_manifest.tagset.name)}"]
     if data_manifest.limit:
         lines += [f"- at most {data_manifest.limit} sentences per split were used (`--limit`)"]
     license_id = dataset_license(data_manifest)
     if license_id:
-        lines += [f"- license of the data: {license_id}"]
+        lines += [f"- license of the data: {md(license_id)}"]
     if data_manifest.splits:
         lines += ["", *_md_table(["split", "sentences", "words"],
-                                 [[s, v.sentences, v.words] for s, v in data_manifest.splits.items()])]
+                                 [[md(s), v.sentences, v.words] for s, v in data_manifest.splits.items()])]
     lines.append("")
 
     labels = run.labels
     lines += ["## Labels", ""]
     if types:
-        lines += [f"Entity types: {', '.join(types)}.", ""]
-    lines += ["Label ids: " + ", ".join(f"{i} `{label}`" for i, label in enumerate(labels)) + ".", ""]
+        lines += [f"Entity types: {', '.join(md(t) for t in types)}.", ""]
+    lines += ["Label ids: " + ", ".join(f"{i} {code(label)}" for i, label in enumerate(labels)) + ".", ""]
 
     lines += ["## Training hyperparameters", ""]
     options = dict(manifest.options)
     if options.get("model") is None:
         options["model"] = manifest.model  # the default: the model the data was prepared with
-    rows = [[key, _option(value)] for key, value in options.items()]
+    rows = [[md(key), _option(value)] for key, value in options.items()]
     for key in ("epochs_run", "best_epoch", "best_validation_f1", "stopped_early"):
         if getattr(manifest, key) is not None:
-            rows.append([key, _option(getattr(manifest, key))])
+            rows.append([md(key), _option(getattr(manifest, key))])
     if (manifest.devices or {}).get("description"):
-        rows.append(["devices", manifest.devices["description"]])
+        rows.append(["devices", md(manifest.devices["description"])])
     lines += [*_md_table(["option", "value"], rows, numeric=False), ""]
 
     lines += ["## Evaluation", ""]
     if evaluation is None:
-        lines += [f"No test evaluation yet: run `snekner eval {run.name}` (it writes eval/test.json), "
-                  f"then `snekner card {run.name}` to put the scores here.", ""]
+        lines += [f"No test evaluation yet: run {code(f'snekner eval {run.name}')} (it writes eval/test.json), "
+                  f"then {code(f'snekner card {run.name}')} to put the scores here.", ""]
     else:
         o = evaluation["overall"]
-        lines += [f"Word-level entity scores on the {evaluation.get('split', 'test')} split "
-                  f"({evaluation.get('n_sentences', '?')} sentences, {evaluation.get('mode', 'conlleval')} chunking), "
+        lines += [f"Word-level entity scores on the {md(evaluation.get('split', 'test'))} split "
+                  f"({md(evaluation.get('n_sentences', '?'))} sentences, {md(evaluation.get('mode', 'conlleval'))} chunking), "
                   f"micro-averaged over entities; word accuracy {o.get('accuracy', 0):.4f}.", ""]
-        rows = [[t, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", v["support"]]
+        rows = [[md(t), f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", v["support"]]
                 for t, v in evaluation["per_type"].items()]
         rows.append(["**overall**", f"{o['precision']:.4f}", f"{o['recall']:.4f}", f"{o['f1']:.4f}", o["support"]])
         lines += [*_md_table(["type", "precision", "recall", "F1", "support"], rows), ""]
-        evaluated = evaluation.get("data")
-        if evaluated and Path(evaluated).resolve() != Path(manifest.data).resolve():
-            lines += [f"These scores are on prepared data other than the training data's: `{evaluated}`.", ""]
+        evaluated, fingerprint = evaluation.get("data"), evaluation.get("data_fingerprint")
+        if evaluated and (Path(evaluated).resolve() != Path(manifest.data).resolve()
+                          or (fingerprint and manifest.data_fingerprint and fingerprint != manifest.data_fingerprint)):
+            lines += [f"These scores are on prepared data other than the data the model was trained on: {code(evaluated)}.", ""]
         per_language = evaluation.get("per_language")
         if per_language:
-            rows = [[lg, v["n_sentences"], f"{v['overall']['precision']:.4f}", f"{v['overall']['recall']:.4f}",
+            rows = [[md(lg), v["n_sentences"], f"{v['overall']['precision']:.4f}", f"{v['overall']['recall']:.4f}",
                      f"{v['overall']['f1']:.4f}", v["overall"]["support"]] for lg, v in per_language.items()]
             lines += ["Per language:", "", *_md_table(["language", "sentences", "precision", "recall", "F1", "support"], rows), ""]
 
     lines += ["## How to use", ""]
     source = repo_id or str(run.model_dir)
     if repo_id:
-        lines += [f"`{repo_id}` holds PyTorch weights (`model.safetensors`, made by `snekner export --format pytorch` and checked "
+        lines += [f"{code(repo_id)} holds PyTorch weights (`model.safetensors`, made by `snekner export --format pytorch` and checked "
                   "against the TensorFlow model's logits) and the TensorFlow weights (`tf_model.h5`). With PyTorch:", "",
-                  "```python",
-                  "from transformers import pipeline",
-                  "",
-                  f'ner = pipeline("token-classification", model={json.dumps(repo_id)}, aggregation_strategy="first")',
-                  'print(ner("Angela Merkel visited Paris."))',
-                  "```", "",
+                  *_code_block(["from transformers import pipeline", "",
+                                f'ner = pipeline("token-classification", model={json.dumps(repo_id)}, aggregation_strategy="first")',
+                                'print(ner("Angela Merkel visited Paris."))']), "",
                   "With TensorFlow (`use_safetensors=False`: transformers 4.x would otherwise read the PyTorch weights):", ""]
     else:
-        lines += [f"The model folder (`{run.model_dir.name}/` of the run) holds the TensorFlow weights, the tokenizer and the "
+        lines += [f"The model folder ({code(run.model_dir.name + '/')} of the run) holds the TensorFlow weights, the tokenizer and the "
                   "label maps (`snekner export RUN --format pytorch` makes a PyTorch copy):", ""]
     loads = f"{json.dumps(source)}, use_safetensors=False" if repo_id else json.dumps(source)
-    lines += ["```python",
-              "import os",
-              "",
-              'os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # transformers 4.x TF models need Keras 2 (tf-keras)',
-              "",
-              "from transformers import AutoTokenizer, TFAutoModelForTokenClassification, pipeline",
-              "",
-              f"tokenizer = AutoTokenizer.from_pretrained({json.dumps(source)})",
-              f"model = TFAutoModelForTokenClassification.from_pretrained({loads})",
-              'ner = pipeline("token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="first")',
-              'print(ner("Angela Merkel visited Paris."))',
-              "```", ""]
+    lines += [*_code_block(["import os",
+                            "",
+                            'os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")  # transformers 4.x TF models need Keras 2 (tf-keras)',
+                            "",
+                            "from transformers import AutoTokenizer, TFAutoModelForTokenClassification, pipeline",
+                            "",
+                            f"tokenizer = AutoTokenizer.from_pretrained({json.dumps(source)})",
+                            f"model = TFAutoModelForTokenClassification.from_pretrained({loads})",
+                            'ner = pipeline("token-classification", model=model, tokenizer=tokenizer, aggregation_strategy="first")',
+                            'print(ner("Angela Merkel visited Paris."))']), ""]
     if repo_id:
-        lines += [f"From the run folder instead: `from_pretrained({json.dumps(str(run.model_dir))})`.", ""]
+        lines += [f"From the run folder instead: {code(f'from_pretrained({json.dumps(str(run.model_dir))})')}.", ""]
     return str(_model_card("\n".join(lines).rstrip("\n") + "\n"))
+
+
+def _code_block(lines: list[str]) -> list[str]:
+    """Python code as a fenced block; the fence is longer than any run of backticks in it (a path or repo id may hold some)."""
+    fence = code_fence("\n".join(lines))
+    return [f"{fence}python", *lines, fence]
 
 
 def _model_card(text: str):
@@ -284,21 +290,23 @@ def render_group_card(experiment: Experiment) -> str:
     """The README of a group of seeds: what it is, its members, and their test scores side by side (mean ± sd)."""
     name, seeds = experiment.name, experiment.seeds
     first = experiment.runs[0].manifest
-    lines = [f"# {name}: {len(seeds)} runs of one recipe, seeds {', '.join(map(str, seeds))}", "",
-             f"Each member is a run with its own model and card: {', '.join(f'`{r.path.name}/`' for r in experiment.runs)}. "
-             f"They share the data (`{first.data}`), the base model (`{first.model}`) and every option but the seed:", "",
-             ", ".join(f"`{k.replace('_', '-')}` {v}" for k, v in experiment.group.options.items() if v is not None and k != "model"), ""]
+    lines = [f"# {md(name)}: {len(seeds)} runs of one recipe, seeds {', '.join(map(str, seeds))}", "",
+             f"Each member is a run with its own model and card: {', '.join(code(r.path.name + '/') for r in experiment.runs)}. "
+             f"They share the data ({code(first.data)}), the base model ({code(first.model)}) and every option but the seed:", "",
+             ", ".join(f"{code(k.replace('_', '-'))} {md(v)}" for k, v in experiment.group.options.items() if v is not None and k != "model"), ""]
     evaluations = []
     for run in experiment.runs:
         path = run.eval_path("test")
         evaluations.append(json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None)
     if None in evaluations:
         missing = [r.name for r, e in zip(experiment.runs, evaluations) if e is None]
-        lines += [f"No test evaluation yet for {', '.join(missing)}: run `snekner eval {name}`, then `snekner card {name}`.", ""]
+        lines += [f"No test evaluation yet for {', '.join(md(m) for m in missing)}: run {code(f'snekner eval {name}')}, then "
+                  f"{code(f'snekner card {name}')}.", ""]
     else:
-        lines += [f"Word-level F1 on the test split ({evaluations[0].get('n_sentences', '?')} sentences, "
-                  f"{evaluations[0].get('mode', 'conlleval')}): mean ± standard deviation over the seeds, then each seed.", ""]
-        rows = seed_rows(evaluations, "f1", overall="**overall**")
+        lines += [f"Word-level F1 on the test split ({md(evaluations[0].get('n_sentences', '?'))} sentences, "
+                  f"{md(evaluations[0].get('mode', 'conlleval'))}): mean ± standard deviation over the seeds, then each seed.", ""]
+        *types, overall = seed_rows(evaluations, "f1")  # a row per type, then the overall row
+        rows = [*([md(row[0]), *row[1:]] for row in types), ["**overall**", *overall[1:]]]
         lines += [*_md_table(["type", "F1 mean ± sd", *(f"seed {s}" for s in seeds)], rows), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 

@@ -1,4 +1,7 @@
-"""A comparison of runs (snekner.evaluation.compare) as a text table, markdown, CSV or JSON."""
+"""A comparison of runs (snekner.evaluation.compare) as a text table, markdown, CSV or JSON.
+
+Names from runs and data (run names, type names) are neutralised in markdown and CSV (snekner.present.markdown):
+they show as text, never as HTML, links or spreadsheet formulas."""
 from __future__ import annotations
 
 import csv
@@ -7,6 +10,7 @@ import json
 from enum import Enum
 
 from snekner.evaluation.compare import delta_key
+from snekner.present.markdown import csv_cell, md
 
 
 class Format(str, Enum):
@@ -75,12 +79,13 @@ def overall_label(result: dict) -> str:
     return f"overall ({' '.join(shared)})" if shared else "overall (no shared types)"
 
 
-def own_overall_note(result: dict) -> str | None:
-    """Each run's overall over its own types, as information only (no difference): None when the types are the same."""
+def own_overall_note(result: dict, name_text=str) -> str | None:
+    """Each run's overall over its own types, as information only (no difference): None when the types are the same.
+    name_text: how a run name is written (markdown: escaped)."""
     own = result.get("own_overall") or {}
     if overall_label(result) == "overall":
         return None
-    parts = [f"{name} {o[result['metric']]:.4f} over its {len(o['types'])} type{'s' if len(o['types']) != 1 else ''}" for name, o in own.items()]
+    parts = [f"{name_text(name)} {o[result['metric']]:.4f} over its {len(o['types'])} type{'s' if len(o['types']) != 1 else ''}" for name, o in own.items()]
     return f"each run over its own types (different gold, not compared): {', '.join(parts)}"
 
 
@@ -126,16 +131,20 @@ def render(result: dict, fmt: str = "table") -> str:
     if fmt == Format.CSV:
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\n")
-        writer.writerow(titles)
-        writer.writerows(body)
+        writer.writerow([csv_cell(t) for t in titles])
+        writer.writerows([csv_cell(c) for c in row] for row in body)
         return buf.getvalue().rstrip("\n")
+    if fmt == Format.MARKDOWN:  # the names in titles and the type column; the numbers and intervals are snekner's own
+        titles = [md(t) for t in titles]
+        body = [[md(row[0]), *row[1:]] for row in body]
     from tabulate import tabulate
 
     n_intervals = len(result["runs"]) - 1 if result.get("bootstrap") else 0
     title = f"{result['metric']} on {result['split']} ({result['mode']})"
     table = tabulate(body, headers=titles, tablefmt="github" if fmt == Format.MARKDOWN else "simple", disable_numparse=True,
                      colalign=("left",) + ("right",) * (len(titles) - 1 - n_intervals) + ("left",) * n_intervals)
-    notes = [n for n in (own_overall_note(result), footnote(result) if result.get("bootstrap") else None) if n]
+    notes = [n for n in (own_overall_note(result, md if fmt == Format.MARKDOWN else str), footnote(result) if result.get("bootstrap") else None)
+             if n]
     if notes:
         table += ("\n\n" if fmt == Format.MARKDOWN else "\n") + ("\n\n" if fmt == Format.MARKDOWN else "\n").join(notes)
     return f"{title}\n{table}" if fmt == Format.TABLE else table

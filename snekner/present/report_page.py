@@ -5,6 +5,7 @@ Tables reuse the text renderers' rows (snekner.present.comparison, snekner.prese
 """
 from __future__ import annotations
 
+import json
 import statistics
 
 import snekner
@@ -33,7 +34,8 @@ mark.entity.differs { outline: 2px dashed #c0392b; outline-offset: 1px; }
 .key mark.entity { font-size: 0.9em; }
 """
 
-# the error browser's filter: show the sentences with a differing entity of the chosen type (all: every one)
+# the error browser's filter: show the sentences with a differing entity of the chosen type (all: every one); a sentence's
+# types are a JSON list in data-types, as a type name may hold a space or any other character
 SCRIPT = """
 document.querySelectorAll('.errors').forEach(function (box) {
   var items = box.querySelectorAll('.error');
@@ -45,7 +47,7 @@ document.querySelectorAll('.errors').forEach(function (box) {
       var n = 0;
       buttons.forEach(function (other) { other.classList.toggle('on', other === button); });
       items.forEach(function (item) {
-        var hit = wanted === '' || item.getAttribute('data-types').split(' ').indexOf(wanted) >= 0;
+        var hit = wanted === '' || JSON.parse(item.getAttribute('data-types')).indexOf(wanted) >= 0;
         item.hidden = !hit;
         if (hit) { n += 1; }
       });
@@ -128,7 +130,7 @@ def error_item(sentence: ErrorSentence, colors: dict[str, str]) -> str:
     text, offsets = words_text(sentence.tokens)
     gold = marked_text(text, _spans(sentence.gold, set(sentence.missed), offsets, "gold"), colors)
     pred = marked_text(text, _spans(sentence.pred, set(sentence.spurious), offsets, "predicted"), colors)
-    return (f'<div class="error" data-id="{sentence.id}" data-types="{esc(" ".join(sentence.types))}">'
+    return (f'<div class="error" data-id="{sentence.id}" data-types="{esc(json.dumps(sentence.types))}">'
             f'<div class="sid">sentence {sentence.id}: {esc(", ".join(sentence.types))}</div>'
             f'<div class="pair"><span class="side">gold</span>{gold}</div><div class="pair"><span class="side">predicted</span>{pred}</div></div>')
 

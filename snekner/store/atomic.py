@@ -2,9 +2,11 @@
 
 An interrupted command therefore never leaves a half-written file or folder that a later
 command would accept: the target is either the old version, whole, or the new one, whole.
-Temporary paths start with a dot, carry the writer's pid and end in `.partial` (`.NAME.PID.XXXX.partial`),
-so that nothing mistakes them for artifacts and `remove_stale_partials` can tell those of dead
-processes (a kill -9 runs no clean-up) from those being written. A folder replaces another in one
+Temporary paths start with a dot, carry the writer's pid and end in `.partial` (`.NAME.PID.XXXXXXXX.partial`,
+XXXXXXXX: tempfile's eight random characters), so that nothing mistakes them for artifacts and
+`remove_stale_partials` can tell those of dead processes (a kill -9 runs no clean-up) from those being
+written. No artifact may have such a name (check_artifact_name; run names may not start with a dot at all),
+so the clean-up removes only what snekner wrote. A folder replaces another in one
 exchange (Linux renameat2 RENAME_EXCHANGE; two renames elsewhere). Files and folders get the
 permissions the umask gives (not mkstemp's 0600).
 """
@@ -40,16 +42,21 @@ def atomic_path(final: Path, directory: bool = False) -> Iterator[Path]:
     one is in place.
     """
     final = Path(final)
-    final.parent.mkdir(parents=True, exist_ok=True)
     prefix = f".{final.name}.{os.getpid()}."
-    if directory:
-        tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=PARTIAL, dir=final.parent))
-        os.chmod(tmp, 0o777 & ~_umask())
-    else:
-        fd, name = tempfile.mkstemp(prefix=prefix, suffix=PARTIAL, dir=final.parent)
-        os.close(fd)
-        tmp = Path(name)
-        os.chmod(tmp, 0o666 & ~_umask())
+    try:
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if directory:
+            tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=PARTIAL, dir=final.parent))
+            os.chmod(tmp, 0o777 & ~_umask())
+        else:
+            fd, name = tempfile.mkstemp(prefix=prefix, suffix=PARTIAL, dir=final.parent)
+            os.close(fd)
+            tmp = Path(name)
+            os.chmod(tmp, 0o666 & ~_umask())
+    except OSError as e:
+        if e.errno == errno.ENOSPC:
+            raise
+        raise cannot_write(final, e) from None
     try:
         yield tmp
         if directory and final.is_dir():
@@ -66,7 +73,51 @@ def atomic_path(final: Path, directory: bool = False) -> Iterator[Path]:
 
 
 PARTIAL = ".partial"
-_PARTIAL_NAME = re.compile(r"^\..+\.(\d+)\.[^.]+\.partial$")
+LOCK = ".lock"
+# what atomic_path (and replace_folder, hub.hub_folder) name a temporary: .TARGET.PID.XXXXXXXX.partial, XXXXXXXX being
+# the eight characters tempfile.mkstemp and mkdtemp draw from a-z, 0-9 and _
+_PARTIAL_NAME = re.compile(r"^\.(?P<target>.+)\.(?P<pid>\d+)\.[a-z0-9_]{8}\.partial$")
+# the longest name of a run or output: its temporary adds up to 26 characters (dots, a pid of up to 7 digits, 8 random
+# characters and .partial) and a file name stops at 255 bytes on Linux file systems
+MAX_NAME_BYTES = 200
+
+
+def reserved_name(name: str) -> str | None:
+    """Why `name` cannot name an artifact (a run, a prepared or exported folder, a file written beside others), or None.
+
+    Names of snekner's own files beside artifacts are reserved, as git reserves `*.lock` and names starting with a
+    dot: a temporary (.NAME.PID.XXXXXXXX.partial) or a lock (.NAME.lock) that the next command would remove or take
+    for its own; and names too long for the temporary beside them."""
+    if name.startswith(".") and (name.endswith(PARTIAL) or name.endswith(LOCK)):
+        return f"{name!r} is a name snekner keeps for its own temporary and lock files (.NAME.lock, .NAME.PID.XXXXXXXX.partial)"
+    if len(name.encode("utf-8", "surrogateescape")) > MAX_NAME_BYTES:
+        return (f"{name[:20]!r}... is {len(name.encode('utf-8', 'surrogateescape'))} bytes long; a name may have at most "
+                f"{MAX_NAME_BYTES} (the temporary file beside it adds up to 26, and file names stop at 255)")
+    return None
+
+
+def check_artifact_name(path: Path | str, option: str = "out") -> None:
+    """SneknerError naming `option` when the last part of `path` is a reserved name (see reserved_name)."""
+    why = reserved_name(Path(path).name)
+    if why is not None:
+        raise SneknerError(why, fix="choose another {option}", option=option)
+
+
+def cannot_write(path: Path, error: OSError) -> SneknerError:
+    """A one-line error for an OSError writing beside `path`: a read-only file system, no permission, a name too long,
+    a file where a folder should be."""
+    where = error.filename or path
+    if error.errno in (errno.ENOTDIR, errno.EEXIST):
+        blocking = next((p for p in [Path(path), *Path(path).parents] if p.exists() and not p.is_dir()), None)
+        if blocking is not None:
+            return SneknerError(f"cannot write {path}: {blocking} is a file, not a folder", fix="move it away, or write elsewhere")
+    if error.errno == errno.EISDIR:
+        return SneknerError(f"cannot write {path}: {where} is a folder, where snekner writes a file of its own",
+                            fix="move that folder away")
+    return SneknerError(f"cannot write {path}: {error.strerror or error} ({where})",
+                        fix="write somewhere you may" if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM) else None)
+
+
 _RENAME_EXCHANGE = 2
 
 
@@ -115,15 +166,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_partials(folder: Path, recursive: bool = False) -> list[Path]:
+def remove_stale_partials(folder: Path, recursive: bool = False, target: str | None = None) -> list[Path]:
     """Delete the temporary paths in `folder` (and, `recursive`, its sub-folders) whose writer has died
-    (killed before it could clean up); returns them. Those of live processes are left alone."""
+    (killed before it could clean up); returns them. Those of live processes are left alone, and so is
+    anything not named as atomic_path names its temporaries. `target`: only the temporaries of that name
+    (in a folder that is not snekner's own, such as the one an --out file is written to)."""
     folder = Path(folder)
     removed = []
     for root, dirs, files in os.walk(folder):
         for name in [*dirs, *files]:
             match = _PARTIAL_NAME.match(name)
-            if match and not _alive(int(match.group(1))):
+            if match and (target is None or match.group("target") == target) and not _alive(int(match.group("pid"))):
                 path = Path(root) / name
                 if name in dirs and not path.is_symlink():
                     shutil.rmtree(path, ignore_errors=True)
@@ -165,7 +218,8 @@ def disk_full_is_an_error(written: Path | None = None, writing: Path | None = No
 
 
 def check_output_free(final: Path, overwrite: bool, what: str) -> None:
-    """Refuse to replace an existing artifact unless asked to (`what`: "prepared dataset", "run", ...)."""
+    """Refuse to replace an existing artifact unless asked to (`what`: "prepared dataset", "run", ...), and a reserved name."""
+    check_artifact_name(final)
     if Path(final).exists() and not overwrite:
         raise OutputExistsError(f"{what} {final} already exists", path=Path(final), what=what)
 
@@ -173,6 +227,7 @@ def check_output_free(final: Path, overwrite: bool, what: str) -> None:
 def check_output_file(path: Path, option: str = "out") -> Path:
     """A file a command may write (replacing one that exists): not a folder, in a folder that exists."""
     path = Path(path)
+    check_artifact_name(path, option)
     if path.is_dir():
         raise SneknerError(f"{path} is a folder", fix="pass {option} a file name", option=option)
     if not path.parent.is_dir():

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from snekner.errors import SneknerError
+from snekner.store.atomic import cannot_write
 
 _held: dict[Path, int] = {}  # lock files this process holds -> nesting depth
 
@@ -113,8 +114,11 @@ def _acquire(path: Path, mode: int, what: str, target: Path) -> int:
     """An open descriptor of `path` locked in `mode`. A lock taken on a file its last holder has just
     removed is worthless (the next command makes a new one), so that case opens the file again."""
     while True:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except OSError as e:  # a read-only file system, a file where the folder should be, a folder where the lock should be
+            raise cannot_write(Path(target), e) from None
         if not _try(fd, mode):
             busy = _exclusive_holder(fd)
             os.close(fd)

@@ -78,6 +78,7 @@ class SplitStats:
     words: int = 0
     subwords: int | None = None
     truncated_sentences: int | None = None
+    truncated_words: int | None = None  # words beyond max_length (no sub-word): eval counts them as O
 
 
 def _required(data: dict, names: tuple[str, ...], path: Path, what: str) -> None:
@@ -205,6 +206,10 @@ class RunManifest:
     timings: dict[str, Any] | None = None
     imbalance: dict[str, Any] | None = None  # with --class-weights or --oversample: label counts, weights, repeats
     failures: list[dict[str, Any]] = field(default_factory=list)  # each stop by an error: when, epoch, global_step, reason, options
+    # the prepared data's content fingerprint per split (store.prepared.Prepared.fingerprint) when training started, so that
+    # `eval` knows the data at `data` is still what the run was trained against; None: trained by a snekner that did not record
+    # it (unknown, said so, not refused). Optional, so version 2 stands: an older snekner reading it ignores the field.
+    data_fingerprint: dict[str, str] | None = None
 
     @property
     def labels(self) -> list[str]:

@@ -41,6 +41,12 @@ class Prepared:
     def tokenizer_dir(self) -> Path:
         return self.path / "tokenizer"
 
+    @property
+    def fingerprint(self) -> dict[str, str]:
+        """Each split's content fingerprint, as saved with it (data.arrow.save_splits: a hash of its rows; datasets'
+        own for folders it saved): another prep into the same folder, from other data, gives others."""
+        return {name: str(split._fingerprint) for name, split in self.dataset.items()}
+
     def split(self, name: str):
         name = canonical_split(name)
         if name not in self.dataset:

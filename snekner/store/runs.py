@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from snekner.errors import RunNotFinishedError, RunNotFoundError, SneknerError
+from snekner.store.atomic import check_artifact_name
 from snekner.store.locks import holder
 from snekner.store.manifests import GROUP_MANIFEST, RUN_MANIFEST, GroupManifest, RunManifest, read_group_manifest, read_run_manifest
 
@@ -99,10 +100,16 @@ class Experiment:
 
 
 def check_run_name(name: str) -> None:
-    """A run or group name becomes a folder of the runs folder: it must be a plain name."""
-    if "/" in name or name in ("", ".", ".."):
+    """A run or group name becomes a folder of the runs folder: it must be a plain name, not starting with a dot (as git
+    refuses such names: snekner's own locks and temporaries in the runs folder are dot-files, removed or taken by the
+    next command) and short enough for the temporary folder beside it."""
+    if "/" in name or "\0" in name or name in ("", ".", ".."):
         raise SneknerError(f"run name {name!r} is not a plain name (it becomes a folder of the runs folder)", fix="choose another {option}",
                            option="name")
+    if name.startswith("."):
+        raise SneknerError(f"run name {name!r} starts with a dot; snekner keeps such names for its own lock and temporary files "
+                           "in the runs folder (.NAME.lock, .NAME.PID.XXXXXXXX.partial)", fix="choose another {option}", option="name")
+    check_artifact_name(name, option="name")
 
 
 def is_group(path: Path) -> bool:

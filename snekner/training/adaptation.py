@@ -40,7 +40,7 @@ from snekner.modeling.devices import setup_devices
 from snekner.modeling.models import build_masked_lm, load_tokenizer
 from snekner.ner.labels import IGNORE
 from snekner.progress import Lines, Progress
-from snekner.store.atomic import PARTIAL, atomic_path, disk_full_is_an_error, remove_stale_partials
+from snekner.store.atomic import PARTIAL, atomic_path, check_artifact_name, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
 from snekner.store.manifests import (
     ADAPTED_MANIFEST,
@@ -225,8 +225,9 @@ def adapt(text: str, out: Path, options: AdaptOptions, resume: bool = False, ove
     out = Path(out)
     progress = Lines(log, min_seconds=1.0) if progress is None else progress
     options.validate()
+    check_artifact_name(out)
     with hold(out, "adapted model", "adapt"):
-        remove_stale_partials(out.parent)
+        remove_stale_partials(out.parent, target=out.name)  # the folder is the user's: only this output's temporaries
         if resume:
             remove_stale_partials(out)
             return _adapt(text, out, options, True, log, explicit, progress, callbacks)

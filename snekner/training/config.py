@@ -20,8 +20,8 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-from snekner.errors import SneknerError
-from snekner.store.manifests import read_group_manifest
+from snekner.errors import ManifestError, SneknerError
+from snekner.store.manifests import RunStatus, read_group_manifest, read_run_manifest
 from snekner.store.runs import is_group, open_run, run_path
 from snekner.training.options import TrainOptions
 
@@ -94,12 +94,28 @@ def read_config(path: Path) -> dict[str, Any]:
     return values
 
 
-def options_like(spec: str, runs_dir: Path) -> dict[str, Any]:
-    """The options of a finished run or group (a group's without the seed, plus its seeds)."""
+def options_like(spec: str, runs_dir: Path, warn=lambda msg: None) -> dict[str, Any]:
+    """The options of a run or group (a group's without the seed, plus its seeds). Those of a run that has not finished
+    (killed, interrupted, failed: its recipe may be why) are taken too, with a word through `warn` naming the run and its
+    status (for a group: each member that has not finished)."""
     path = run_path(spec, runs_dir)
     if is_group(path):
         group = read_group_manifest(path)
+        unfinished = []
+        for member in group.members:
+            try:
+                status = read_run_manifest(path / member).status.value
+            except ManifestError:
+                status = "not started"
+            if status != RunStatus.FINISHED.value:
+                unfinished.append(f"{group.name}/{member} ({status})")
+        if unfinished:
+            warn(f"group {spec} has runs that have not finished: {', '.join(unfinished)}; its options are taken as they are")
         options = TrainOptions.from_manifest(group.options).to_manifest()
         del options["seed"]
         return {**options, "seeds": list(group.seeds)}
-    return TrainOptions.from_manifest(open_run(spec, runs_dir, finished=False).manifest.options).to_manifest()
+    manifest = open_run(spec, runs_dir, finished=False).manifest
+    if not manifest.is_finished:
+        failed = f", at step {manifest.failures[-1].get('global_step')}: {manifest.failures[-1].get('reason')}" if manifest.failures else ""
+        warn(f"run {manifest.name} has not finished (status: {manifest.status.value}{failed}); its options are taken as they are")
+    return TrainOptions.from_manifest(manifest.options).to_manifest()

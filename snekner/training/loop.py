@@ -85,7 +85,7 @@ class Trainer:
         from transformers import AutoTokenizer
 
         opts = self.options
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.prepared.tokenizer_dir))
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.prepared.tokenizer_dir), trust_remote_code=False)
         self.train_data = EncodedSplit.from_split(self.prepared.split("train"), self.tokenizer.pad_token_id)
         self._rare_type_remedies()
         epoch_sentences = len(self.train_data) if self.repeats is None else int(self.repeats.sum())

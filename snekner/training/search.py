@@ -39,6 +39,7 @@ from typing import Any
 
 from snekner.errors import OptionError, SneknerError, TrainingFailedError, TrainingInterruptedError
 from snekner.progress import Progress
+from snekner.store.atomic import cannot_write
 from snekner.store.manifests import read_prepared_manifest
 from snekner.store.runs import check_run_name
 from snekner.training.callbacks import Callback
@@ -214,7 +215,8 @@ class ReportToTrial(Callback):
 
 
 def open_study(study_name: str, storage: str, seed: int):
-    """The study `study_name` in `storage` (made if new), with the seeded TPE sampler and the median pruner.
+    """The study `study_name` in `storage` (made if new), with the seeded TPE sampler and the median pruner. The sampler's
+    seed is `seed` plus the number of trials the study already has, so that running the search again explores new values.
 
     Processes that start together on a new SQLite file race to create Optuna's tables (one of them
     gets "UNIQUE constraint failed: alembic_version", optuna/optuna#4621): a database error while
@@ -231,8 +233,15 @@ def open_study(study_name: str, storage: str, seed: int):
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # heartbeats: experimental since Optuna 2.9
                 rdb = optuna.storages.RDBStorage(storage, engine_kwargs=engine, heartbeat_interval=HEARTBEAT_SECONDS,
                                                  grace_period=3 * HEARTBEAT_SECONDS)
-            return optuna.create_study(study_name=study_name, storage=rdb, sampler=optuna.samplers.TPESampler(seed=seed),
-                                       pruner=optuna.pruners.MedianPruner(**PRUNER), direction="maximize", load_if_exists=True)
+            study = optuna.create_study(study_name=study_name, storage=rdb, sampler=optuna.samplers.TPESampler(seed=seed),
+                                        pruner=optuna.pruners.MedianPruner(**PRUNER), direction="maximize", load_if_exists=True)
+            # a study searched again goes on from where it is: the sampler starts from the seed plus the trials the study
+            # has, not from the seed itself, which would propose the first run's values once more (TPE draws its first
+            # trials at random from its seed)
+            done = len(study.get_trials(deepcopy=False))
+            if done:
+                study.sampler = optuna.samplers.TPESampler(seed=seed + done)
+            return study
         except DBAPIError as e:
             if attempt + 1 < OPEN_ATTEMPTS:
                 time.sleep(0.5 + random.random())
@@ -261,7 +270,10 @@ def search(prepared_path: Path, study_name: str, runs_dir: Path, trials: int, st
                            fix="prepare data with a validation split")
     study_dir = Path(runs_dir) / study_name
     if storage is None:
-        study_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            study_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as e:  # --runs-dir a file, a read-only file system
+            raise cannot_write(study_dir, e) from None
         storage = f"sqlite:///{(study_dir / DEFAULT_STORAGE_FILE).resolve()}"
     study = open_study(study_name, storage, seed)
     current: list[int] = []

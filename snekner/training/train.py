@@ -17,7 +17,7 @@ from pathlib import Path
 
 from snekner.errors import OutputExistsError, SneknerError, TrainingFailedError, TrainingInterruptedError
 from snekner.modeling.devices import chief_by_tf_config, setup_devices, text_from_chief
-from snekner.modeling.models import check_data_fits
+from snekner.modeling.models import check_data_fits, check_no_remote_code
 from snekner.progress import Lines, Progress
 from snekner.store.atomic import atomic_path, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
@@ -88,6 +88,7 @@ def _train(prepared_path: Path, name: str, run_dir: Path, options: TrainOptions,
         resumed.options = options.to_manifest()
         resumed.status = RunStatus.RUNNING
     options.validate()
+    check_no_remote_code(prepared.tokenizer_dir)  # the tokenizer training loads from the prepared folder
     check_data_fits(prepared.manifest.max_length, prepared.path, options.model or prepared.manifest.tokenizer)
     setup = setup_devices(options.strategy, options.mixed_precision, options.xla)
     if setup.multiworker:
@@ -140,6 +141,8 @@ def session_manifest(resumed: RunManifest | None, name: str, prepared, model_nam
     session's devices and versions (only libraries imported by now are asked)."""
     manifest = resumed or RunManifest(name=name, status=RunStatus.RUNNING, created=now_iso(), data=str(prepared.path.resolve()),
                                       data_manifest=prepared.manifest, model=model_name, options=options.to_manifest())
+    if manifest.data_fingerprint is None:  # a new run, or one started by a snekner that did not record it
+        manifest.data_fingerprint = prepared.fingerprint
     manifest.devices = setup.to_manifest()
     manifest.versions = environment_versions()
     return manifest
@@ -208,4 +211,7 @@ def _resumable_manifest(run_dir: Path, name: str, runs_dir: Path, prepared) -> R
                            option="name")
     if Path(manifest.data).resolve() != prepared.path.resolve():
         raise SneknerError(f"run {name} was trained on {manifest.data}, not {prepared.path}", fix="resume it with that data")
+    if manifest.data_fingerprint is not None and manifest.data_fingerprint != prepared.fingerprint:
+        raise SneknerError(f"the prepared data at {prepared.path} has changed since run {name} started training on it (prepared again?)",
+                           fix="train a new run on it ({option} replaces this one)", option="overwrite")
     return manifest
