@@ -181,3 +181,28 @@ def subset_prepared(src: Path, dst: Path, train_sentences: int | None, keep: tup
         shutil.copytree(prepared.tokenizer_dir, tmp / "tokenizer")
         write_prepared_manifest(tmp, manifest)
     return dst
+
+
+def score_flat_predictions(prepared, split_name: str, flat) -> dict:
+    """Word-level scores (snekner's scorer, the first sub-word standing for the word) of a split's sub-word predictions
+    given flat in the split's order, as benchmarks/torch_side.py writes them: the other framework scored as snekner is."""
+    import numpy as np
+
+    from snekner.modeling.forward import gold_word_tags
+    from snekner.ner.scoring import score, words_from_subwords
+
+    rows = prepared.split(split_name)
+    cuts = np.cumsum([len(x) for x in rows["input_ids"]])[:-1]
+    predicted = [words_from_subwords(p, w, len(t), prepared.labels)
+                 for p, w, t in zip(np.split(np.asarray(flat), cuts), rows["word_ids"], rows["tokens"])]
+    return score(gold_word_tags(rows, prepared.labels), predicted, types=prepared.tagset.types)
+
+
+def torch_python() -> str:
+    """The Python with torch and transformers 4.57 that runs benchmarks/torch_side.py (never snekner's own venv)."""
+    python = os.environ.get("SNEKNER_TORCH_PYTHON")
+    if not python:
+        raise SystemExit("this needs SNEKNER_TORCH_PYTHON: a Python with torch and transformers 4.57, e.g. "
+                         "python3 -m venv /work/torchenv && /work/torchenv/bin/pip install torch==2.13.0 'transformers>=4.57,<4.58' "
+                         "accelerate 'datasets==5.0.1'")
+    return python

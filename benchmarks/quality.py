@@ -1,11 +1,19 @@
-"""Quality at equal budget (issue 8): test F1 of training recipes on the same data, steps and seeds.
+"""Quality at equal budget (issues 8 and 21): test F1 of training recipes on the same data, steps and seeds.
 
 Usage (from the repository root):
 
     .venv/bin/python benchmarks/quality.py equal-budget   # snekner's defaults against the seed-style recipe
     .venv/bin/python benchmarks/quality.py ablation       # one recipe choice at a time, from snekner's old defaults
-        [--sizes 4000,all] [--epochs 1,3] [--seeds 1,2,3] [--variants NAME,...] [--jobs 2]
-        [--data ../shared/data/wikineural] [--lang en] [--model DIR] [--out FILE.jsonl]
+    SNEKNER_TORCH_PYTHON=/path/to/python .venv/bin/python benchmarks/quality.py versus-pytorch   # against HF's PyTorch Trainer
+        [--condition wikineural|fragments|pieces] [--sizes 4000,all] [--epochs 1,3] [--seeds 1,2,3]
+        [--variants NAME,...] [--jobs 2] [--data DIR] [--lang en] [--model DIR] [--out FILE.jsonl]
+
+versus-pytorch trains snekner's defaults (and the same with random batches) and Hugging Face's PyTorch
+Trainer given snekner's recipe (benchmarks/torch_side.py, run by SNEKNER_TORCH_PYTHON: a Python with torch
+and transformers 4.57, never snekner's own environment) on the same prepared sentences, and scores all of
+them with snekner's scorer; the table gives each one's test F1 (mean ± sd over seeds), training
+sentences/s and the padding share of its batches. --condition picks the data (benchmarks/conditions.py):
+English WikiNEuRal as it is, or with short lines that are a kind of their own mixed in.
 
 Every cell (recipe, training sentences, epochs, seed) trains one model from the same pretrained
 weights (../shared/tools/pretrained-minilm by default) on the first N English WikiNEuRal training
@@ -44,7 +52,8 @@ import sys
 import time
 from pathlib import Path
 
-from _harness import subset_prepared
+from _harness import score_flat_predictions, subset_prepared, torch_python
+from conditions import CONDITIONS, dataset_for
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -66,9 +75,18 @@ VARIANTS: dict[str, tuple[str | None, dict]] = {
     "proposed-constant": ("all", {**NEW, "schedule": "constant"}),
     "proposed-warmup": ("all", {**NEW, "warmup_ratio": 0.1}),
     "proposed-random-batches": ("all", {**NEW, "batching": "random"}),
+    "defaults-random": (None, {"batching": "random"}),
+    "defaults-balanced": (None, {"batching": "balanced"}),
+    "defaults-bucketed": (None, {"batching": "bucketed"}),
+    # the classification head as TensorFlow's classes draw it (a normal truncated at 2 sd) instead of as PyTorch's do
+    "defaults-tf-init": (None, {}),
+    "defaults-random-tf-init": (None, {"batching": "random"}),
+    "defaults-balanced-tf-init": (None, {"batching": "balanced"}),
+    "pytorch-trainer": ("first", {}),  # Hugging Face's PyTorch Trainer with snekner's recipe (benchmarks/torch_side.py)
 }
 PRESETS = {
     "equal-budget": ["seed-style", "defaults"],
+    "versus-pytorch": ["defaults", "defaults-random", "pytorch-trainer"],
     "ablation": ["seed-style", "old-defaults", "proposed", "proposed-no-clip", "proposed-first-subword", "proposed-linear",
                  "proposed-constant", "proposed-warmup", "proposed-random-batches"],
 }
@@ -107,6 +125,13 @@ def test_scores(model, prepared) -> dict:
             "per_type_f1": {t: v["f1"] for t, v in scores["per_type"].items()}, "sentences": len(rows)}
 
 
+def padding_share(lengths, batches) -> float:
+    """The share of padding in the sub-word slots of an epoch's batches (EpochBatches; each padded to its longest sentence)."""
+    rows = [batches.order[a:b] for a, b in zip(batches.starts[:-1], batches.starts[1:])]
+    slots = sum(int(lengths[r].max()) * len(r) for r in rows)
+    return 1.0 - float(lengths[batches.order].sum()) / slots
+
+
 def cell_snekner(cell: dict, work: Path) -> dict:
     from snekner.store.prepared import load_prepared
     from snekner.modeling.models import load_trained
@@ -114,6 +139,10 @@ def cell_snekner(cell: dict, work: Path) -> dict:
     from snekner.training.train import train
 
     alignment, changes = VARIANTS[cell["variant"]]
+    if cell["variant"].endswith("-tf-init"):  # before issue 21: TensorFlow's own draw of the new head
+        import snekner.modeling.models as models
+
+        models.draw_head = lambda model, seed: None
     data = subset(work, alignment or default_alignment(), cell["size"])
     options = TrainOptions(epochs=cell["epochs"], batch_size=BATCH_SIZE, learning_rate=LEARNING_RATE, seed=cell["seed"], **changes)
     name = f"{cell['variant']}-{cell['size']}-{cell['epochs']}-{cell['seed']}".replace("+", "_")
@@ -125,8 +154,45 @@ def cell_snekner(cell: dict, work: Path) -> dict:
               "alignment": alignment or default_alignment(), "train_seconds": seconds, "train_sentences_per_s": sentences / seconds,
               "train_loss_per_epoch": [h["train_loss"] for h in history],
               "test": test_scores(load_trained(run.model_dir), load_prepared(data))}
+    import numpy as np
+
+    from snekner.modeling.batches import epoch_batches
+
+    lengths = np.array([len(x) for x in load_prepared(data).split("train")["input_ids"]])
+    batches = epoch_batches(lengths, BATCH_SIZE, cell["seed"], 0, options.batching.value)
+    result["padding_share"] = padding_share(lengths, batches)
     shutil.rmtree(run.path, ignore_errors=True)
     return result
+
+
+def cell_pytorch_trainer(cell: dict, work: Path) -> dict:
+    """HF's PyTorch Trainer with snekner's recipe on the same prepared sentences, in a Python of its own, its test
+    predictions scored here with snekner's scorer (word level, first sub-word), as every other cell's."""
+    import numpy as np
+
+    from snekner.modeling.batches import epoch_batches
+    from snekner.store.prepared import load_prepared
+    from snekner.training.options import TrainOptions
+
+    data = subset(work, "first", cell["size"])
+    out = work / "torch" / "-".join(map(str, cell_key(cell)))
+    threads = os.environ.get("TF_NUM_INTRAOP_THREADS", str(os.cpu_count()))
+    options = TrainOptions()
+    subprocess.run([torch_python(), str(HERE / "torch_side.py"), "trainer", "--prepared", str(data), "--model", cell["model"],
+                    "--seed", str(cell["seed"]), "--out", str(out), "--threads", threads, "--epochs", str(cell["epochs"]),
+                    "--batch-size", str(BATCH_SIZE), "--learning-rate", str(LEARNING_RATE), "--decay-ratio", str(options.decay_ratio),
+                    "--max-grad-norm", str(options.max_grad_norm)], check=True)
+    result = json.loads((out / "result.json").read_text())
+    prepared = load_prepared(data)
+    scores = score_flat_predictions(prepared, "test", np.load(out / "test-predictions.npy"))
+    lengths = np.array([len(x) for x in prepared.split("train")["input_ids"]])
+    shutil.rmtree(out / "trainer", ignore_errors=True)
+    return {"train_seconds": result["train_seconds"], "train_sentences_per_s": result["train_sentences_per_s"],
+            "train_loss_per_step": result["losses"], "torch": result["torch"], "threads": result["threads"],
+            "padding_share": padding_share(lengths, epoch_batches(lengths, BATCH_SIZE, cell["seed"], 0, "random")),
+            "test": {"f1": scores["overall"]["f1"], "precision": scores["overall"]["precision"], "recall": scores["overall"]["recall"],
+                     "per_type_f1": {t: v["f1"] for t, v in scores["per_type"].items()},
+                     "sentences": len(prepared.split("test"))}}
 
 
 def default_alignment() -> str:
@@ -184,7 +250,7 @@ def child_main(cell_json: str, work: str, out: str) -> None:
 
     cell = json.loads(cell_json)
     started = time.perf_counter()
-    run = cell_seed_style if cell["variant"] == "seed-style" else cell_snekner
+    run = {"seed-style": cell_seed_style, "pytorch-trainer": cell_pytorch_trainer}.get(cell["variant"], cell_snekner)
     result = {**cell, **run(cell, Path(work)), "wall_seconds": time.perf_counter() - started}
     with open(out, "a") as f:  # one short line per append: atomic enough between two jobs
         f.write(json.dumps(result) + "\n")
@@ -273,10 +339,12 @@ def table(results: dict, variants: list[str], sizes: list, epochs: list[int], fu
                 f1 = [c["test"]["f1"] for c in cells]
                 per_type = [f"{statistics.mean(c['test']['per_type_f1'][t] for c in cells):.3f}" for t in types]
                 speed = statistics.mean(c["train_sentences_per_s"] for c in cells)
-                body.append([v, len(cells), mean_sd(f1), *per_type, f"{speed:.1f}"])
+                padding = [c["padding_share"] for c in cells if "padding_share" in c]
+                body.append([v, len(cells), mean_sd(f1), *per_type, f"{speed:.1f}",
+                             f"{statistics.mean(padding):.0%}" if padding else "-"])
             if body:
                 lines.append(f"\n{label} (test F1 mean ± sd over seeds; per type: mean)")
-                lines.append(tabulate(body, headers=["recipe", "seeds", "test F1", *(types or []), "train sentences/s"],
+                lines.append(tabulate(body, headers=["recipe", "seeds", "test F1", *(types or []), "train sentences/s", "padding"],
                                       tablefmt="github", disable_numparse=True))
     return "\n".join(lines)
 
@@ -289,12 +357,15 @@ def parse_args(argv=None):
     p.add_argument("--epochs", default="1,3")
     p.add_argument("--seeds", default="1,2,3")
     p.add_argument("--jobs", type=int, default=2, help="cells at once (each on one core when more than 1)")
-    p.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "wikineural"))
+    p.add_argument("--condition", default="wikineural", choices=CONDITIONS,
+                   help="the data (benchmarks/conditions.py): English WikiNEuRal, or it with short entity-dense lines mixed in")
+    p.add_argument("--data", default=None, help="a dataset folder instead of the condition's")
     p.add_argument("--lang", default="en")
     p.add_argument("--tagset", default=str(REPO / "tagsets" / "wikineural.json"))
     p.add_argument("--model", default=None, help="model folder (default: ../shared/tools/pretrained-minilm)")
-    p.add_argument("--work", default=str(HERE / "results" / "quality-work"), help="prepared data and scratch runs (kept between calls)")
-    p.add_argument("--out", default=None, help="results, JSON lines (default: benchmarks/results/quality-<preset>.jsonl)")
+    p.add_argument("--work", default=None, help="prepared data and scratch runs, kept between calls "
+                   "(default: benchmarks/results/quality-work[-CONDITION])")
+    p.add_argument("--out", default=None, help="results, JSON lines (default: benchmarks/results/quality-<preset>[-CONDITION].jsonl)")
     p.add_argument("--table-only", action="store_true", help="print the table of the results already in --out; run nothing")
     return p.parse_args(argv)
 
@@ -315,9 +386,11 @@ def main(argv=None) -> None:
     sizes = [None if s == "all" else int(s) for s in args.sizes.split(",")]
     epochs = [int(e) for e in args.epochs.split(",")]
     seeds = [int(s) for s in args.seeds.split(",")]
-    work = Path(args.work)
+    suffix = "" if args.condition == "wikineural" else f"-{args.condition}"
+    work = Path(args.work) if args.work else HERE / "results" / f"quality-work{suffix}"
     work.mkdir(parents=True, exist_ok=True)
-    out = Path(args.out) if args.out else HERE / "results" / f"quality-{args.preset}.jsonl"
+    args.data = args.data or str(dataset_for(args.condition, work))
+    out = Path(args.out) if args.out else HERE / "results" / f"quality-{args.preset}{suffix}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     if args.table_only:
         from snekner.store.prepared import load_prepared

@@ -55,6 +55,21 @@ def test_safetensors_only_checkpoint_loads_every_encoder_weight(safetensors_only
     np.testing.assert_allclose(got, expected, atol=1e-5)
 
 
+def test_the_head_is_drawn_as_pytorch_draws_it_from_the_seed(tiny_model):
+    """With a seed the new head is N(0, initializer_range) as transformers' PyTorch classes draw it (issue 21: TF's truncated
+    draw, sd 0.88 x initializer_range, learned a point of F1 less), the same for the same seed on every worker."""
+    labels = ["O"] + [f"{p}-T{i}" for i in range(15) for p in "BI"]  # 31 labels x 32 dims: 992 draws
+    kernel = lambda model: model.classifier.kernel.numpy()  # noqa: E731
+    drawn = build_token_classifier(str(tiny_model), labels, seed=3)
+    sd = float(drawn.config.initializer_range)
+    assert abs(kernel(drawn).std() - sd) < 0.1 * sd and np.abs(kernel(drawn)).max() > 2.5 * sd  # not truncated at 2 sd
+    assert not drawn.classifier.bias.numpy().any()
+    np.testing.assert_array_equal(kernel(drawn), kernel(build_token_classifier(str(tiny_model), labels, seed=3)))
+    assert not np.array_equal(kernel(drawn), kernel(build_token_classifier(str(tiny_model), labels, seed=4)))
+    tf_draw = kernel(build_token_classifier(str(tiny_model), labels))  # TensorFlow's own: truncated at 2 sd
+    assert np.abs(tf_draw).max() <= 2 * sd and tf_draw.std() < 0.93 * sd
+
+
 def test_tf_checkpoint_loads(tiny_model):
     model = build_token_classifier(str(tiny_model), LABELS)
     assert model.config.label2id == {"O": 0, "B-PER": 1, "I-PER": 2}

@@ -18,7 +18,7 @@ from cli_helpers import prep_sample
 from typer.testing import CliRunner
 
 from snekner.cli import app
-from snekner.modeling.batches import EncodedSplit, batches_per_epoch, make_dataset, pad_multiple, training_order
+from snekner.modeling.batches import EncodedSplit, batches_per_epoch, epoch_batches, make_dataset, pad_multiple, training_order
 
 runner = CliRunner()
 
@@ -43,6 +43,44 @@ def test_random_batching_is_a_plain_seeded_permutation():
     lengths = np.random.default_rng(0).integers(3, 60, size=500)
     order = training_order(lengths, batch_size=16, seed=7, epoch=2, bucketed=False)
     np.testing.assert_array_equal(order, np.random.default_rng([7, 2]).permutation(500))
+
+
+def _batch_sums(lengths, batches):
+    return np.array([lengths[batches.order[a:b]].sum() for a, b in zip(batches.starts[:-1], batches.starts[1:])])
+
+
+def test_balanced_batches_hold_about_equal_subwords():
+    """balanced: as many batches as bucketed, similar lengths together, but sub-words rather than sentences equal per batch,
+    so that a batch of short sentences holds more of them (the loss weighs every labelled sub-word about alike)."""
+    rng = np.random.default_rng(0)
+    lengths = np.concatenate([rng.integers(3, 8, size=400), rng.integers(20, 120, size=600)])  # short lines and sentences
+    balanced = epoch_batches(lengths, batch_size=16, seed=7, epoch=0, batching="balanced", window=10)
+    bucketed = epoch_batches(lengths, batch_size=16, seed=7, epoch=0, batching="bucketed", window=10)
+    assert sorted(balanced.order.tolist()) == list(range(1000))
+    assert len(balanced) == len(bucketed) == batches_per_epoch(1000, 16)
+    assert (np.diff(balanced.starts) >= 1).all()
+    sums, bucketed_sums = _batch_sums(lengths, balanced), _batch_sums(lengths, bucketed)
+    assert sums.std() / sums.mean() < 0.25 < bucketed_sums.std() / bucketed_sums.mean()
+    sizes = np.diff(balanced.starts)
+    assert sizes.max() > 16 * 3 and sizes.min() < 16  # many short sentences a batch, few long ones
+    # similar lengths together: each batch's spread well below a random batch's
+    spread = np.mean([np.ptp(lengths[balanced.order[a:b]]) for a, b in zip(balanced.starts[:-1], balanced.starts[1:])])
+    assert spread < np.mean([np.ptp(lengths[b]) for b in rng.permutation(1000)[:992].reshape(62, 16)]) / 4
+    again = epoch_batches(lengths, 16, 7, 0, "balanced", window=10)
+    np.testing.assert_array_equal(balanced.order, again.order)
+    np.testing.assert_array_equal(balanced.starts, again.starts)
+    assert not np.array_equal(balanced.order, epoch_batches(lengths, 16, 7, 1, "balanced", window=10).order)
+    np.testing.assert_array_equal(balanced.sentences_from(3), balanced.order[balanced.starts[3]:])
+    repeated = epoch_batches(lengths, 16, 7, 0, "balanced", window=10, repeats=np.full(1000, 2))
+    assert np.bincount(repeated.order).tolist() == [2] * 1000 and len(repeated) == batches_per_epoch(2000, 16)
+
+
+def test_fixed_batchings_are_training_order_cut_every_batch_size():
+    lengths = np.random.default_rng(1).integers(3, 60, size=100)
+    for batching in ("bucketed", "random"):
+        batches = epoch_batches(lengths, 16, 7, 2, batching)
+        np.testing.assert_array_equal(batches.order, training_order(lengths, 16, 7, 2, bucketed=batching == "bucketed"))
+        assert batches.starts.tolist() == [0, 16, 32, 48, 64, 80, 96, 100]
 
 
 def test_options_of_an_older_run_keep_its_recipe():
@@ -78,6 +116,19 @@ def test_batches_are_padded_to_a_multiple_of_eight():
     # on a CPU without XLA a batch is as wide as its longest sentence
     exact = list(make_dataset(data, np.array([0, 1, 2, 3]), batch_size=2, multiple=pad_multiple(gpu=False, xla=False)))
     assert [b["input_ids"].shape[1] for b in exact] == [9, 17]
+
+
+def test_batches_of_varied_sizes_come_as_given():
+    from snekner.modeling.batches import EpochBatches
+
+    lengths = np.array([3, 9, 5, 17, 4])
+    ids = np.arange(1, lengths.sum() + 1, dtype=np.int32)
+    data = EncodedSplit(ids, np.where(ids % 2 == 0, 1, -100).astype(np.int32), lengths, pad_id=0)
+    plan = EpochBatches(np.array([4, 0, 2, 3, 1]), np.array([0, 3, 4, 5]))
+    batches = list(make_dataset(data, plan, batch_size=2, multiple=1))
+    assert [b["index"].numpy().tolist() for b in batches] == [[4, 0, 2], [3], [1]]
+    assert [tuple(b["input_ids"].shape) for b in batches] == [(3, 5), (1, 17), (1, 9)]
+    assert [b["index"].numpy().tolist() for b in make_dataset(data, plan, batch_size=2, skip_batches=2)] == [[1]]
     assert pad_multiple(gpu=True, xla=False) == pad_multiple(gpu=False, xla=True) == 8
 
 

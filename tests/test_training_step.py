@@ -49,13 +49,13 @@ def _batches(train_data, batch_size: int, steps: int):
     return batches
 
 
-def _plain_losses(model_dir: Path, labels: list[str], batches: list, learning_rate: float, total_steps: int) -> list[float]:
+def _plain_losses(model_dir: Path, labels: list[str], batches: list, learning_rate: float, total_steps: int, seed: int) -> list[float]:
     from transformers import create_optimizer
 
     from snekner.modeling.models import build_token_classifier
 
     tf.keras.utils.set_random_seed(11)
-    model = build_token_classifier(str(model_dir), labels)
+    model = build_token_classifier(str(model_dir), labels, seed=seed)  # the head the trainer draws from its seed
     optimizer, _ = create_optimizer(learning_rate, total_steps, 0, adam_epsilon=1e-8, weight_decay_rate=0.0)
 
     @tf.function(reduce_retracing=True)
@@ -91,7 +91,7 @@ def test_compiled_step_learns_what_the_plain_recipe_learns(prepared, no_dropout_
         loss_sum, count = step(batch)
         ours.append(float(loss_sum) / float(count))
 
-    theirs = _plain_losses(no_dropout_model, data.labels, batches, 2e-3, trainer.steps_per_epoch)
+    theirs = _plain_losses(no_dropout_model, data.labels, batches, 2e-3, trainer.steps_per_epoch, options.seed)
     assert ours[-1] < ours[0]  # it learned
     np.testing.assert_allclose(ours, theirs, rtol=2e-4, atol=1e-5)
 

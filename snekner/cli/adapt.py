@@ -37,7 +37,8 @@ def adapt_cli(
     validation_share: float = typer.Option(DEFAULTS.validation_share, "--validation-share", help="Share of texts held out for the "
                                            "masked-LM loss after each epoch (0: none)."),
     max_validation: int = typer.Option(DEFAULTS.max_validation, "--max-validation", help="At most this many texts held out."),
-    batching: Batching = typer.Option(DEFAULTS.batching, "--batching", help="bucketed (similar lengths together) or random."),
+    batching: Batching = typer.Option(DEFAULTS.batching, "--batching", help="bucketed (similar lengths together), balanced (the same, "
+                                      "about equal sub-words a batch) or random."),
     seed: int = typer.Option(DEFAULTS.seed, "--seed"),
     eval_batch_size: int = typer.Option(DEFAULTS.eval_batch_size, "--eval-batch-size", help="Sequences per validation call."),
     mixed_precision: bool | None = typer.Option(DEFAULTS.mixed_precision, "--mixed-precision/--no-mixed-precision", help="Default: on with a GPU."),

@@ -82,6 +82,59 @@ def training_order(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, 
     return np.concatenate([batches.reshape(-1), order[n_full * batch_size:]])
 
 
+@dataclass(frozen=True)
+class EpochBatches:
+    """One epoch's training batches: sentence indices in the order they are trained on, and where each batch
+    starts in that order (batch i is order[starts[i]:starts[i + 1]])."""
+
+    order: np.ndarray
+    starts: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.starts) - 1
+
+    def sentences_from(self, step: int) -> np.ndarray:
+        """The sentences of batch `step` and every batch after it."""
+        return self.order[self.starts[min(step, len(self))]:]
+
+
+def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, batching: str = "bucketed", window: int = 50,
+                  repeats: np.ndarray | None = None) -> EpochBatches:
+    """An epoch's batches by `batching` (the values of training.options.Batching), always batches_per_epoch of them:
+
+    random    a plain seeded permutation cut into batches of batch_size sentences;
+    bucketed  training_order's windows of `window` batches sorted by length, batch_size sentences a batch;
+    balanced  the same windows sorted by length, each cut into as many batches as `bucketed` makes of it but with about
+              equal sub-words in each rather than equal sentences (batch_size sentences on average), so that a batch of
+              short sentences holds more of them; the batches are shuffled across the epoch.
+    """
+    if batching != "balanced":
+        order = training_order(lengths, batch_size, seed, epoch, window, bucketed=batching == "bucketed", repeats=repeats)
+        return EpochBatches(order, np.minimum(np.arange(0, batches_per_epoch(len(order), batch_size) + 1) * batch_size, len(order)))
+    rng = np.random.default_rng([seed, epoch])
+    population = np.arange(len(lengths)) if repeats is None else np.repeat(np.arange(len(lengths)), repeats)
+    perm = population[rng.permutation(len(population))]
+    batches = []
+    for start in range(0, len(perm), batch_size * window):
+        part = perm[start:start + batch_size * window]
+        part = part[np.argsort(lengths[part], kind="stable")]
+        batches.extend(np.split(part, _equal_sum_cuts(lengths[part], batches_per_epoch(len(part), batch_size))))
+    shuffled = [batches[i] for i in rng.permutation(len(batches))]
+    sizes = np.array([len(b) for b in shuffled], dtype=np.int64)
+    return EpochBatches(np.concatenate(shuffled) if shuffled else perm, np.concatenate(([0], np.cumsum(sizes))))
+
+
+def _equal_sum_cuts(values: np.ndarray, parts: int) -> list[int]:
+    """Where to cut `values` (ascending) into `parts` runs of about equal sums, each holding at least one value."""
+    total = np.cumsum(values)
+    cuts = []
+    for k in range(1, parts):
+        cut = int(np.searchsorted(total, total[-1] * k / parts, side="left")) + 1
+        cut = max(cut, cuts[-1] + 1 if cuts else 1)
+        cuts.append(min(cut, len(values) - (parts - k)))
+    return cuts
+
+
 def batches_per_epoch(n: int, batch_size: int) -> int:
     return -(-n // batch_size)
 
@@ -95,11 +148,11 @@ def pad_multiple(gpu: bool, xla: bool) -> int:
     return PAD_MULTIPLE if gpu or xla else 1
 
 
-def make_dataset(data: EncodedSplit, order: np.ndarray, batch_size: int, skip_batches: int = 0, labels: bool = True,
+def make_dataset(data: EncodedSplit, order: np.ndarray | EpochBatches, batch_size: int, skip_batches: int = 0, labels: bool = True,
                  multiple: int = PAD_MULTIPLE, class_weights: np.ndarray | None = None):
-    """tf.data.Dataset of batches in `order`, padded to a multiple of `multiple`: input_ids,
-    attention_mask (+ labels, n_labels: the labelled sub-words of the batch, or with class_weights
-    the sum of their labels' weights)."""
+    """tf.data.Dataset of batches in `order` (batch_size sentences each; an EpochBatches: its own batches), padded to
+    a multiple of `multiple`: input_ids, attention_mask (+ labels, n_labels: the labelled sub-words of the batch, or
+    with class_weights the sum of their labels' weights)."""
     import tensorflow as tf
 
     # rows are gathered by their positions in the flat arrays: tf.gather on a RaggedTensor of the whole split costs
@@ -136,7 +189,10 @@ def make_dataset(data: EncodedSplit, order: np.ndarray, batch_size: int, skip_ba
             out["n_labels"] = tf.fill(tf.shape(index), n_labels)
         return out
 
-    ds = tf.data.Dataset.from_tensor_slices(order.astype(np.int64)).batch(batch_size)
+    if isinstance(order, EpochBatches):
+        ds = tf.data.Dataset.from_tensor_slices(tf.RaggedTensor.from_row_splits(order.order.astype(np.int64), order.starts))
+    else:
+        ds = tf.data.Dataset.from_tensor_slices(order.astype(np.int64)).batch(batch_size)
     if skip_batches:
         ds = ds.skip(skip_batches)
     # A gather and a pad per batch is cheap next to a training step: two batches in flight are

@@ -22,8 +22,8 @@ from snekner.errors import SneknerError
 from snekner.modeling.batches import (
     EncodedSplit,
     batches_per_epoch,
+    epoch_batches,
     make_dataset,
-    training_order,
 )
 from snekner.modeling.devices import text_from_chief, values_from_chief
 from snekner.modeling.forward import gold_word_tags, predict_word_tags
@@ -36,7 +36,7 @@ from snekner.training import imbalance
 from snekner.training.callbacks import CallbackList
 from snekner.training.imbalance import ClassWeights
 from snekner.training.optimizer import build_optimizer, dense_gradients
-from snekner.training.options import Batching, TrainOptions
+from snekner.training.options import TrainOptions
 
 STATE_FILE = "state.json"
 
@@ -92,7 +92,7 @@ class Trainer:
         self.steps_per_epoch = batches_per_epoch(epoch_sentences, opts.batch_size)
         total = self.steps_per_epoch * opts.epochs
         with self.setup.strategy.scope():
-            self.model = build_token_classifier(model_name, self.labels)
+            self.model = build_token_classifier(model_name, self.labels, seed=opts.seed)
             vocab = self.model.config.vocab_size
             if len(self.train_data.input_ids) and int(self.train_data.input_ids.max()) >= vocab:
                 raise SneknerError(f"the data was tokenized for {self.prepared.manifest.tokenizer}, whose ids do not fit {model_name} "
@@ -270,7 +270,7 @@ class Trainer:
                 raise TrainingInterrupted from None
             seconds = time.perf_counter() - started
             scores = self.validate_epoch()
-            entry = self._epoch_entry(state, order[first_step * self.options.batch_size:], first_step > 0,
+            entry = self._epoch_entry(state, order.sentences_from(first_step), first_step > 0,
                                       loss_sum / max(label_count, 1.0), seconds, scores)
             state["history"].append(entry)
             state["epoch"], state["step"] = state["epoch"] + 1, 0
@@ -278,10 +278,10 @@ class Trainer:
         return state
 
     def _epoch_batches(self, state: dict):
-        """This epoch's sentence order, and its batches from the current step on."""
+        """This epoch's batches (EpochBatches), and the dataset of them from the current step on."""
         opts = self.options
-        order = training_order(self.train_data.lengths, opts.batch_size, opts.seed, state["epoch"],
-                               bucketed=opts.batching == Batching.BUCKETED, repeats=self.repeats)
+        order = epoch_batches(self.train_data.lengths, opts.batch_size, opts.seed, state["epoch"], opts.batching.value,
+                              repeats=self.repeats)
         dataset = make_dataset(self._epoch_split(state), order, opts.batch_size, skip_batches=state["step"],
                                multiple=self.setup.pad_multiple, class_weights=self.class_weights)
         # one replica: the plain dataset (distributing it costs a third of each step here, and its

@@ -29,6 +29,7 @@ class Batching(str, Enum):
 
     BUCKETED = "bucketed"  # sentences of similar length together (little padding), batch order shuffled
     RANDOM = "random"  # a plain random permutation
+    BALANCED = "balanced"  # similar lengths together, about the same sub-words in every batch (issue 21)
 
 
 # what a run manifest written before an option existed meant by leaving it out (so that
