@@ -36,9 +36,9 @@ def train_cli(
                                       "constant, or stable-decay (constant, then linear to 0 over the last --decay-ratio of the steps)."),
     decay_ratio: float = typer.Option(DEFAULTS.decay_ratio, "--decay-ratio", help="With --schedule stable-decay: share of the steps in the final decay."),
     max_grad_norm: float = typer.Option(DEFAULTS.max_grad_norm, "--max-grad-norm", help="Clip the gradient to this global norm (0: off)."),
-    batching: Batching = typer.Option(DEFAULTS.batching, "--batching", help="bucketed: sentences of similar length together, "
-                                      "batch-size a batch (fast); balanced: the same, with about equal sub-words a batch (batch-size "
-                                      "sentences on average); random: a plain shuffle (pads ~10x more)."),
+    batching: Batching = typer.Option(DEFAULTS.batching, "--batching", help="balanced: sentences of similar length together, "
+                                      "about equal sub-words a batch (batch-size sentences on average; fast); bucketed: the same, "
+                                      "batch-size sentences a batch; random: a plain shuffle (pads ~10x more)."),
     class_weights: ClassWeights = typer.Option(DEFAULTS.class_weights, "--class-weights", help="Per-label loss weights from the "
                                                "training label counts: none, inverse or sqrt-inverse (for rare types)."),
     oversample: float = typer.Option(DEFAULTS.oversample, "--oversample", help="Repeat sentences of rare types in each epoch until "
