@@ -182,12 +182,12 @@ def test_truncation_drops_words_and_is_counted(hand_tokenizer):
     assert out["word_ids"] == [[-1, 0, 0, 1, 2, -1], [-1, 0, 1, -1]]
     assert 3 not in out["word_ids"][0]
     assert out["labels"][0] == [-100, 1, -100, 0, 3, -100]
-    assert split_stats(out) == SplitStats(sentences=2, words=6, subwords=10, truncated_sentences=1)
+    assert split_stats(out) == SplitStats(sentences=2, words=6, subwords=10, truncated_sentences=1, truncated_words=1)
     shorter = tokenize_and_align(dd, hand_tokenizer, max_length=4, label_all_tokens=False, labels=LABELS5)["train"]
     assert shorter["word_ids"] == [[-1, 0, 0, -1], [-1, 0, 1, -1]]
-    assert split_stats(shorter).truncated_sentences == 1
+    assert (split_stats(shorter).truncated_sentences, split_stats(shorter).truncated_words) == (1, 3)  # visited, Berlin, .
     longer = tokenize_and_align(dd, hand_tokenizer, max_length=32, label_all_tokens=False, labels=LABELS5)["train"]
-    assert split_stats(longer) == SplitStats(sentences=2, words=6, subwords=12, truncated_sentences=0)
+    assert split_stats(longer) == SplitStats(sentences=2, words=6, subwords=12, truncated_sentences=0, truncated_words=0)
 
 
 def test_split_stats_of_word_level_split():

@@ -195,7 +195,9 @@ def test_predict_reads_its_input_in_parts_with_the_same_result(trained, sample_d
     raw.write_text("Angela Merkel besuchte Paris.\n\nDer Louvre liegt in Paris.\nBerlin.\n", encoding="utf-8")
     for given in (source, raw):
         whole = predict_run(run, input_path=given, max_length=12)
-        assert len(whole) == len([line for line in given.read_text(encoding="utf-8").splitlines() if line.strip()])
+        lines = given.read_text(encoding="utf-8").splitlines()
+        assert len(whole) == len(lines)  # one result per line of the input, an empty one for a blank line (issue 26)
+        assert [len(p.sentence.words) == 0 for p in whole] == [not line.strip() for line in lines]
         assert list(iter_run(run, input_path=given, max_length=12, part=2)) == whole
         # standard input: copied aside once, read twice
         monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO(given.read_bytes()), encoding="utf-8"))
