@@ -259,6 +259,7 @@ def test_push_uploads_pytorch_weights_beside_the_tf_ones(runs, run_model, tmp_pa
 
 # -- the real MiniLM (BERT) ---------------------------------------------------------------------------
 @pytest.mark.shared
+@pytest.mark.slow
 def test_minilm_pytorch_export_keeps_the_pretrained_pytorch_weights(minilm, tmp_path):
     """A BERT run folder from the real all-MiniLM-L6-v2 (its encoder as loaded, a new head): the export's encoder
     weights are the pretrained PyTorch checkpoint's own, under the same names (plus `bert.`) and in the same layout."""

@@ -83,7 +83,7 @@ def test_inspect_with_wikineural_pol_reports_misc_as_dropped(wikineural):
         assert set(restricted["kept"]) <= {"PER", "ORG", "LOC"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: the slow test that trains on it is a unit of its own on the xdist workers
 def prepared_en(tmp_path_factory, wikineural, minilm) -> dict[str, Path]:
     work = tmp_path_factory.mktemp("real-prep")
     out = {}
@@ -144,6 +144,7 @@ def test_prep_wikineural_pol_has_no_misc_left(prepared_en, wikineural):
     assert source_misc > 0  # there was MISC to remove
 
 
+@pytest.mark.slow
 def test_train_minilm_learns_and_eval_scores_it(prepared_en, wikineural, tmp_path):
     """Three epochs on 200 English sentences (39 steps) must learn something: the training loss falls and
     test F1 is clearly above the all-O baseline's 0. Measured on the 2-core CPU (seeds 42, 1, 2): loss

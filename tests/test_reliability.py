@@ -2,6 +2,10 @@
 temporary files, file modes, `snekner push`, and a kill -9 at every write boundary of prep, train and eval.
 
 Bad option values and damaged inputs (one-line errors) are in test_reliability_inputs.py.
+
+The kills at the write boundaries are one test per rename (parametrized), each killing the command just before and
+just after it, so that pytest-xdist's workers share them out; each command's renames are counted by a test of its own.
+The prepared data and the finished runs they start from are session fixtures: built once per worker, copied per test.
 """
 from __future__ import annotations
 
@@ -24,7 +28,7 @@ from snekner.store.locks import hold, holder
 HERE = Path(__file__).resolve().parent
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: the slow tests below are shared out to the workers one by one
 def prepared(tmp_path_factory, sample_dir, tiny_model) -> Path:
     return prep_sample(tmp_path_factory.mktemp("reliability") / "data", sample_dir, tiny_model)
 
@@ -52,7 +56,7 @@ def partials(folder: Path) -> list[str]:
     return sorted(p.name for p in Path(folder).rglob("*.partial"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def finished(prepared, tmp_path_factory) -> Path:
     """A finished, evaluated run R (copied by tests that change it)."""
     runs = tmp_path_factory.mktemp("finished") / "runs"
@@ -165,6 +169,7 @@ def test_locks_are_shared_between_readers_and_reentrant_in_one_process(tmp_path)
     assert not (tmp_path / ".R.lock").exists()
 
 
+@pytest.mark.slow
 def test_two_trains_of_one_name_started_together(prepared, tmp_path):
     """The issue's case: two `snekner train --name X` a moment apart. One trains; the other fails at once in one
     line naming the first, whichever started first, and the run left is whole."""
@@ -183,6 +188,7 @@ def test_two_trains_of_one_name_started_together(prepared, tmp_path):
 
 
 # -- --overwrite replaces whole -----------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["KILL@1", "INT@2"])
 def test_an_overwrite_that_dies_leaves_the_old_run_whole(prepared, finished, tmp_path, fault):
     runs = tmp_path / "runs"
@@ -380,6 +386,14 @@ def test_push_retries_a_finished_run_alone(finished, tmp_path, monkeypatch):
 
 
 # -- kill -9 at every write boundary ------------------------------------------------------------------
+# How many renames each command makes (store.atomic: every artifact appears by one). A test below counts them, running
+# the command to its end; the kill tests take one rename each, killing just before it and just after it.
+PREP_RENAMES = 2  # the prepared manifest in the temporary folder, the folder
+TRAIN_RENAMES = 6  # manifest (running), best-epoch weights, checkpoint state, metrics, model folder, manifest (finished)
+OVERWRITE_RENAMES = 7  # the same six in the new run's temporary folder, then the exchange with the old run
+EVAL_RENAMES = 2  # predictions, scores
+
+
 def killed_at(n: int, when: str, *args, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, str(HERE / "kill_at_rename.py"), str(n), when, *map(str, args)], capture_output=True,
                           text=True, env={**os.environ, **(env or {})}, timeout=300)
@@ -392,63 +406,103 @@ def boundaries(*args) -> int:
     return int(done.stderr.rsplit("renames: ", 1)[1].split()[0])
 
 
-def each_boundary(*args):
-    """Kill the command before and after each of its renames in turn; yields where, after each kill."""
-    count = boundaries(*args)
-    for n in range(1, count + 1):
-        for when in ("before", "after"):
-            died = killed_at(n, when, *args)
-            assert died.returncode == -signal.SIGKILL, died.stderr[-3000:]
-            yield f"killed {when} rename {n} of {count}"
+def killed_around(n: int, *args, before_each=lambda: None):
+    """Kill the command just before, then just after, its n-th rename (`before_each` runs before each kill); yields
+    where, after each kill."""
+    for when in ("before", "after"):
+        before_each()
+        died = killed_at(n, when, *args)
+        assert died.returncode == -signal.SIGKILL, died.stderr[-3000:]
+        yield f"killed {when} rename {n}"
 
 
-def test_kill_at_every_write_boundary_of_prep(sample_dir, tiny_model, tmp_path):
+def prep_args(sample_dir: Path, tiny_model: Path, out: Path) -> list:
+    return ["prep", "--dataset", sample_dir, "--lang", "en", "--tagset", "b", "--model", tiny_model, "--out", out, "--overwrite"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command, renames", [("prep", PREP_RENAMES), ("train", TRAIN_RENAMES), ("train --overwrite", OVERWRITE_RENAMES),
+                                              ("eval", EVAL_RENAMES)])
+def test_the_kill_tests_reach_every_write_boundary(command, renames, request, tmp_path):
+    """The kill tests below kill each command at each of its renames: if a command writes once more (or less), this
+    fails, and its count above wants changing so that the kills reach the new boundary."""
+    runs = tmp_path / "runs"
+    if command == "prep":
+        args = prep_args(request.getfixturevalue("sample_dir"), request.getfixturevalue("tiny_model"), tmp_path / "d")
+    elif command == "eval":
+        copy_run(request.getfixturevalue("finished"), runs)
+        args = ["eval", "R", "--runs-dir", runs, "--strict"]
+    else:
+        if "--overwrite" in command:
+            copy_run(request.getfixturevalue("finished_t"), runs)
+        args = train_args(request.getfixturevalue("prepared"), runs, "T", *command.split()[1:])
+    assert boundaries(*args) == renames, f"{command} makes another number of renames now: change its count above"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", range(1, PREP_RENAMES + 1))
+def test_kill_at_every_write_boundary_of_prep(sample_dir, tiny_model, tmp_path, n):
     from snekner.store.prepared import load_prepared
 
     out = tmp_path / "d"
-    args = ["prep", "--dataset", sample_dir, "--lang", "en", "--tagset", "b", "--model", tiny_model, "--out", out, "--overwrite"]
-    for where in each_boundary(*args):
+    args = prep_args(sample_dir, tiny_model, out)
+    ok(*args)  # the prepared folder the killed prep --overwrite replaces
+    for where in killed_around(n, *args):
         assert load_prepared(out).manifest.splits["train"].sentences > 0, where  # the old folder or the new one, whole
         ok(*args)  # and the next prep takes over what the killed one left
         assert partials(tmp_path) == [], where
 
 
-def test_kill_at_every_write_boundary_of_train(prepared, tmp_path):
-    import shutil
-
+def whole_run(runs: Path, where: str) -> None:
+    """Run T is finished, with its model, and predicts."""
     from snekner.store.runs import open_run
+
+    run = open_run("T", runs)
+    assert (run.model_dir / "config.json").is_file(), where  # finished means it has its model
+    ok("predict", "T", "Paris is big", "--runs-dir", runs)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", range(1, TRAIN_RENAMES + 1))
+def test_kill_at_every_write_boundary_of_train(prepared, tmp_path, n):
+    """A new run, killed anywhere: it is absent, or unfinished and resumable, or finished whole."""
+    import shutil
 
     runs = tmp_path / "runs"
     args = train_args(prepared, runs, "T")
+    for where in killed_around(n, *args, before_each=lambda: shutil.rmtree(runs / "T", ignore_errors=True)):
+        where = f"new run, {where} of {TRAIN_RENAMES}"
+        if not (runs / "T" / "snekner-run.json").is_file():
+            ok(*args, "--overwrite")  # nothing a command would take for a run: start again
+        elif status(runs / "T") != "finished":
+            ok(*args, "--resume")
+        whole_run(runs, where)
 
-    def whole(where: str) -> None:
-        run = open_run("T", runs)
-        assert (run.model_dir / "config.json").is_file(), where  # finished means it has its model
-        ok("predict", "T", "Paris is big", "--runs-dir", runs)
 
-    # a new run: killed anywhere, it is absent, or unfinished and resumable, or finished whole
-    count = boundaries(*args)
-    for n in range(1, count + 1):
-        for when in ("before", "after"):
-            shutil.rmtree(runs / "T")
-            assert killed_at(n, when, *args).returncode == -signal.SIGKILL
-            where = f"new run, killed {when} rename {n} of {count}"
-            if not (runs / "T" / "snekner-run.json").is_file():
-                ok(*args, "--overwrite")  # nothing a command would take for a run: start again
-            elif status(runs / "T") != "finished":
-                ok(*args, "--resume")
-            whole(where)
-    # an overwrite: killed anywhere, the finished run is there whole (the old one, or the new one)
-    count = boundaries(*args, "--overwrite")
-    for n in range(1, count + 1):
-        for when in ("before", "after"):
-            assert killed_at(n, when, *args, "--overwrite").returncode == -signal.SIGKILL
-            whole(f"overwrite, killed {when} rename {n} of {count}")
-    ok(*args, "--overwrite")
+@pytest.fixture(scope="session")
+def finished_t(prepared, tmp_path_factory) -> Path:
+    """Run T, trained with train_args: what a killed `train --overwrite` replaces (copied by each test)."""
+    runs = tmp_path_factory.mktemp("finished-t") / "runs"
+    ok(*train_args(prepared, runs, "T"))
+    return runs / "T"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("n", range(1, OVERWRITE_RENAMES + 1))
+def test_kill_at_every_write_boundary_of_train_overwrite(prepared, finished_t, tmp_path, n):
+    """An overwrite, killed anywhere: the finished run is there whole (the old one, or the new one)."""
+    runs = tmp_path / "runs"
+    copy_run(finished_t, runs)
+    args = train_args(prepared, runs, "T", "--overwrite")
+    for where in killed_around(n, *args):
+        whole_run(runs, f"overwrite, {where} of {OVERWRITE_RENAMES}")
+    ok(*args)
     assert partials(runs) == []  # the next writer removed what the killed ones left
 
 
-def test_kill_at_every_write_boundary_of_eval(finished, tmp_path):
+@pytest.mark.slow
+@pytest.mark.parametrize("n", range(1, EVAL_RENAMES + 1))
+def test_kill_at_every_write_boundary_of_eval(finished, tmp_path, n):
     from snekner.errors import MissingEvaluationError
     from snekner.evaluation.bootstrap import load_predictions
     from snekner.store.runs import open_run
@@ -456,7 +510,8 @@ def test_kill_at_every_write_boundary_of_eval(finished, tmp_path):
     runs = tmp_path / "runs"
     copy_run(finished, runs)
     args = ["eval", "R", "--runs-dir", runs, "--strict"]
-    for where in each_boundary(*args):
+    ok(*args)  # the scores and predictions the killed eval replaces
+    for where in killed_around(n, *args):
         run = open_run("R", runs)
         scores = json.loads(run.eval_path("test").read_text())  # old or new, whole
         try:
@@ -517,6 +572,7 @@ app({args!r}, prog_name="snekner")
 """
 
 
+@pytest.mark.slow
 def test_predict_out_stopped_leaves_no_temporary_file(finished, tmp_path):
     """Before: `predict --out` stopped by SIGTERM (a scheduler's or `kill`'s stop) left its .partial file, which no
     later command removed (the README said they do)."""

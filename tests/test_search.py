@@ -22,12 +22,13 @@ epochs = { low = 1, high = 2 }
 """
 
 
-@pytest.fixture(scope="module")
+# session fixtures: the module is slow, so its tests are shared out to the xdist workers one by one (tests/conftest.py)
+@pytest.fixture(scope="session")
 def prepared(tmp_path_factory, sample_dir, tiny_model) -> Path:
     return prep_sample(tmp_path_factory.mktemp("search") / "data", sample_dir, tiny_model)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def space_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("space") / "space.toml"
     path.write_text(SPACE_FILE, encoding="utf-8")

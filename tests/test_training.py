@@ -1,7 +1,8 @@
 """Training: the input pipeline, interruption and resume, precision/XLA and tf.distribute on CPU.
 
 Multi-device and fault tests run `snekner train` in subprocesses: TensorFlow's device layout
-is fixed once per process, and a SIGKILL must hit a real process.
+is fixed once per process, and a SIGKILL must hit a real process. What follows a fault (the resume) runs in this
+process, through the CLI: it reads only what the killed process left on disk. Those tests are marked slow.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_helpers import prep_sample
+from cli_helpers import invoke, prep_sample
 from typer.testing import CliRunner
 
 from snekner.cli import app
@@ -132,7 +133,7 @@ def test_batches_of_varied_sizes_come_as_given():
     assert pad_multiple(gpu=True, xla=False) == pad_multiple(gpu=False, xla=True) == 8
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")  # session: the slow tests are shared out to the workers one by one
 def prepared(tmp_path_factory, sample_dir, tiny_model) -> Path:
     out = tmp_path_factory.mktemp("train") / "data"
     return prep_sample(out, sample_dir, tiny_model)
@@ -151,6 +152,7 @@ def train_args(prepared: Path, runs: Path, name: str, *extra) -> list:
     return ["train", prepared, "--name", name, "--runs-dir", runs, "--batch-size", 8, "--learning-rate", 1e-3, "--seed", 3, *extra]
 
 
+@pytest.mark.slow
 def test_sigkill_mid_epoch_then_resume(prepared, tmp_path):
     """Killed in the middle of epoch 2 (15 steps per epoch), resumed: every epoch once, nothing lost."""
     runs = tmp_path / "runs"
@@ -166,8 +168,8 @@ def test_sigkill_mid_epoch_then_resume(prepared, tmp_path):
     refused = runner.invoke(app, ["eval", "K", "--runs-dir", str(runs)])
     assert refused.exit_code == 2 and "has not finished" in refused.output and "--resume" in refused.output
 
-    resumed = snekner(*train_args(prepared, runs, "K", "--resume"))
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    resumed = invoke(*train_args(prepared, runs, "K", "--resume"))
+    assert resumed.exit_code == 0, resumed.output[-3000:]
     assert "resuming at epoch 2, step 5" in resumed.stderr
     after = metrics(run)
     assert [m["epoch"] for m in after] == [1, 2, 3]
@@ -178,10 +180,11 @@ def test_sigkill_mid_epoch_then_resume(prepared, tmp_path):
     assert manifest["status"] == "finished" and manifest["epochs_run"] == 3
     scored = runner.invoke(app, ["eval", "K", "--runs-dir", str(runs)])
     assert scored.exit_code == 0, scored.output
-    again = snekner(*train_args(prepared, runs, "K", "--resume"))
-    assert again.returncode == 2 and "already finished" in again.stderr
+    again = invoke(*train_args(prepared, runs, "K", "--resume"))
+    assert again.exit_code == 2 and "already finished" in again.stderr
 
 
+@pytest.mark.slow
 def test_ctrl_c_writes_a_checkpoint_and_resumes(prepared, tmp_path):
     runs = tmp_path / "runs"
     stopped = snekner(*train_args(prepared, runs, "C", "--epochs", 2), env={"SNEKNER_FAULT": "INT@7"})
@@ -191,15 +194,16 @@ def test_ctrl_c_writes_a_checkpoint_and_resumes(prepared, tmp_path):
     assert "Traceback" not in stopped.stderr
     state = json.loads((runs / "C" / "checkpoints" / "state.json").read_text())
     assert (state["epoch"], state["step"]) == (0, 7)
-    resumed = snekner(*train_args(prepared, runs, "C", "--resume"))
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    resumed = invoke(*train_args(prepared, runs, "C", "--resume"))
+    assert resumed.exit_code == 0, resumed.output[-3000:]
     assert [m["epoch"] for m in metrics(runs / "C")] == [1, 2]
 
 
+@pytest.mark.slow
 def test_resume_refuses_a_changed_recipe_and_honours_more_epochs(prepared, tmp_path):
     """--resume continues the stored recipe: an option given with another value is one line and changes
     nothing; what may change mid-run (more epochs, checkpointing) is honoured and recorded in the manifest."""
-    from cli_helpers import invoke, one_line_error
+    from cli_helpers import one_line_error
 
     runs = tmp_path / "runs"
     stopped = snekner(*train_args(prepared, runs, "R", "--epochs", 1), env={"SNEKNER_FAULT": "INT@4"})
@@ -214,8 +218,8 @@ def test_resume_refuses_a_changed_recipe_and_honours_more_epochs(prepared, tmp_p
     assert {name: (run / name).read_text() for name in before} == before
 
     # the stored values given again are no change; more epochs and another checkpoint interval are taken
-    resumed = snekner(*resume, "--learning-rate", 1e-3, "--seed", 3, "--epochs", 2, "--checkpoint-every", 5)
-    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    resumed = invoke(*resume, "--learning-rate", 1e-3, "--seed", 3, "--epochs", 2, "--checkpoint-every", 5)
+    assert resumed.exit_code == 0, resumed.output[-3000:]
     assert "resuming at epoch 1, step 4" in resumed.stderr
     assert [m["epoch"] for m in metrics(run)] == [1, 2]
     options = json.loads((run / "snekner-run.json").read_text())["options"]
@@ -245,10 +249,11 @@ def final_loss(run: Path) -> float:
     return metrics(run)[-1]["train_loss"]
 
 
+@pytest.mark.slow
 def test_mirrored_strategy_over_two_cpu_devices_matches_one_device(prepared, tmp_path):
     runs = tmp_path / "runs"
-    one = snekner(*train_args(prepared, runs, "one", "--epochs", 2, "--strategy", "one"))
-    assert one.returncode == 0, one.stderr[-3000:]
+    one = invoke(*train_args(prepared, runs, "one", "--epochs", 2, "--strategy", "one"))  # this process has one CPU device
+    assert one.exit_code == 0, one.output[-3000:]
     two = snekner(*train_args(prepared, runs, "two", "--epochs", 2, "--strategy", "mirrored"), env={"SNEKNER_CPU_DEVICES": "2"})
     assert two.returncode == 0, two.stderr[-3000:]
     devices = json.loads((runs / "two" / "snekner-run.json").read_text())["devices"]
@@ -259,8 +264,9 @@ def test_mirrored_strategy_over_two_cpu_devices_matches_one_device(prepared, tmp
     assert abs(a - b) < 0.15 * a, (a, b)
 
 
+@pytest.mark.slow
 def test_mixed_precision_and_xla_on_cpu(prepared, tmp_path):
-    runs = tmp_path / "runs"
+    runs = tmp_path / "runs"  # in a process of its own: the precision policy is Keras's global setting
     result = snekner(*train_args(prepared, runs, "mp", "--epochs", 1, "--mixed-precision", "--xla"))
     assert result.returncode == 0, result.stderr[-3000:]
     devices = json.loads((runs / "mp" / "snekner-run.json").read_text())["devices"]
@@ -270,6 +276,11 @@ def test_mixed_precision_and_xla_on_cpu(prepared, tmp_path):
     assert np.isfinite(loss) and loss < 3.0
     scored = runner.invoke(app, ["eval", "mp", "--runs-dir", str(runs)])
     assert scored.exit_code == 0, scored.output
+
+
+# the tests that run a two-worker cluster on localhost: one after another (in one xdist group), so that no two pick
+# the same free ports
+CLUSTER = pytest.mark.xdist_group("tf-cluster-on-localhost")
 
 
 def _free_ports(n: int) -> list[int]:
@@ -286,6 +297,8 @@ def _free_ports(n: int) -> list[int]:
     return ports
 
 
+@pytest.mark.slow
+@CLUSTER
 def test_two_worker_multiworker_run_on_localhost(prepared, tmp_path):
     try:
         ports = _free_ports(2)
@@ -314,6 +327,8 @@ def test_two_worker_multiworker_run_on_localhost(prepared, tmp_path):
     assert sorted(p.name for p in runs.iterdir()) == ["mw"]
 
 
+@pytest.mark.slow
+@CLUSTER
 def test_two_workers_resume_without_a_shared_run_folder(prepared, tmp_path):
     """Only the chief writes the run folder, so a resumed worker must get the recipe, the resume point and the
     weights from the chief, not from files of its own: here each worker has its own runs folder and temp folder.
@@ -377,6 +392,8 @@ print(json.dumps({"me": mine, "text": json.loads(text), "weights": weights.numpy
 """
 
 
+@pytest.mark.slow
+@CLUSTER
 def test_workers_get_the_chiefs_text_and_variable_values(tmp_path):
     """modeling.devices.text_from_chief and values_from_chief: what the chief holds, every worker ends with."""
     try:
