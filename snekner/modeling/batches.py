@@ -71,16 +71,10 @@ def training_order(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, 
     plain seeded permutation (every batch as long as its longest sentence: ~2x the padding).
     repeats: how often each sentence goes into the epoch (oversampling; default once each).
     """
-    rng = np.random.default_rng([seed, epoch])
-    population = np.arange(len(lengths)) if repeats is None else np.repeat(np.arange(len(lengths)), repeats)
-    perm = population[rng.permutation(len(population))]
+    rng, perm = _shuffled(lengths, seed, epoch, repeats)
     if not bucketed:
         return perm
-    span = batch_size * window
-    grouped = []
-    for start in range(0, len(perm), span):
-        part = perm[start:start + span]
-        grouped.append(part[np.argsort(lengths[part], kind="stable")])
+    grouped = _sorted_windows(perm, lengths, batch_size * window)
     order = np.concatenate(grouped) if grouped else perm
     n_full = len(order) // batch_size
     batches = order[: n_full * batch_size].reshape(n_full, batch_size)
@@ -118,17 +112,25 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, b
     if batching != "balanced":
         order = training_order(lengths, batch_size, seed, epoch, window, bucketed=batching == "bucketed", repeats=repeats)
         return EpochBatches(order, np.minimum(np.arange(0, batches_per_epoch(len(order), batch_size) + 1) * batch_size, len(order)))
-    rng = np.random.default_rng([seed, epoch])
-    population = np.arange(len(lengths)) if repeats is None else np.repeat(np.arange(len(lengths)), repeats)
-    perm = population[rng.permutation(len(population))]
+    rng, perm = _shuffled(lengths, seed, epoch, repeats)
     batches = []
-    for start in range(0, len(perm), batch_size * window):
-        part = perm[start:start + batch_size * window]
-        part = part[np.argsort(lengths[part], kind="stable")]
+    for part in _sorted_windows(perm, lengths, batch_size * window):
         batches.extend(np.split(part, _equal_sum_cuts(lengths[part], batches_per_epoch(len(part), batch_size))))
     shuffled = [batches[i] for i in rng.permutation(len(batches))]
     sizes = np.array([len(b) for b in shuffled], dtype=np.int64)
     return EpochBatches(np.concatenate(shuffled) if shuffled else perm, np.concatenate(([0], np.cumsum(sizes))))
+
+
+def _shuffled(lengths: np.ndarray, seed: int, epoch: int, repeats: np.ndarray | None) -> tuple[np.random.Generator, np.ndarray]:
+    """The epoch's generator, and its seeded permutation of the sentences (each `repeats` times, default once)."""
+    rng = np.random.default_rng([seed, epoch])
+    population = np.arange(len(lengths)) if repeats is None else np.repeat(np.arange(len(lengths)), repeats)
+    return rng, population[rng.permutation(len(population))]
+
+
+def _sorted_windows(perm: np.ndarray, lengths: np.ndarray, span: int) -> list[np.ndarray]:
+    """`perm` cut into windows of `span` sentences, each sorted by length."""
+    return [part[np.argsort(lengths[part], kind="stable")] for part in (perm[start:start + span] for start in range(0, len(perm), span))]
 
 
 def _equal_sum_cuts(values: np.ndarray, parts: int) -> list[int]:
