@@ -160,7 +160,7 @@ def draw_head(model, seed: int) -> None:
     sd `initializer_range`, the bias 0), from `seed` (stateless: the same on every worker of a cluster).
 
     Their TensorFlow twins draw the kernel from a normal truncated at two sd, whose sd is 0.88 x initializer_range.
-    That small difference was the whole gap between snekner and Hugging Face's PyTorch Trainer given the same recipe
+    That small difference was the whole gap measured between snekner and Hugging Face's PyTorch Trainer given the same recipe
     (issue 21: MiniLM, 4,000 English WikiNEuRal sentences, one epoch, 10 seeds each: test F1 0.664 with the truncated
     draw, 0.675 with this one, 0.675 for the Trainer; with the same initial weights and batches the two frameworks
     learn alike)."""
