@@ -188,7 +188,7 @@ def train_steps_child(prepared: str, runs_dir: str, model: str, result_path: str
 
     class StopAfter(Callback):
         def on_step_end(self, state, loss_sum, label_count):
-            step = state["global_step"]
+            step = state.global_step
             if step == TIMED_FROM_STEP:
                 self.t0 = time.perf_counter()
             if step == TRAIN_STEPS:

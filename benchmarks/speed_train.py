@@ -4,10 +4,10 @@ train  one epoch over the first N English training sentences, batch 16, lr 3e-4.
        Reference: build_token_classifier + prepare_tf_dataset(DataCollatorForTokenClassification)
        + Keras compile(Adam) + fit(epochs=1). snekner: snekner.training.train.train with epochs=1
        on a copy of its prepared data holding only those N training sentences and NO validation
-       split, so Trainer.validate_epoch returns None and no validation runs at all.
+       split, so the task's validation returns None and no validation runs at all.
        Model loading is excluded on both sides.
        - whole epoch: reference = the model.fit() call; snekner = the epoch's `train_seconds`
-         (Trainer.run: from building the tf.data pipeline to the last step). Both include the
+         (TrainingLoop.run: from building the tf.data pipeline to the last step). Both include the
          first-step tracing.
        - steady state: from the start of step W+1 to the end of the last step (W =
          --warmup-steps, default 3: the first step traces the step function; snekner before
@@ -132,8 +132,8 @@ class SneknerStepTimer(Callback):
         self.epoch_starts: list[float] = []
         self.epoch_ends: list[float] = []
 
-    def on_train_begin(self, trainer, state):
-        self.trainer = trainer
+    def on_train_begin(self, loop, state):
+        self.trainer = loop
 
     def on_epoch_begin(self, state):
         self.epoch_starts.append(time.perf_counter())
@@ -186,8 +186,8 @@ def phase_snekner_train(spec: dict) -> dict:
         "step_cpu_times": [[c, d] for *_, c, d in steps],
         "step_times_offset_note": "relative to the first step's start (the epoch timer starts earlier, at make_dataset)",
         "batches": batches,
-        "train_rows": len(trainer.train_data),
-        "train_subwords_total": int(trainer.train_data.lengths.sum()),
+        "train_rows": len(trainer.task.train_data),
+        "train_subwords_total": int(trainer.task.train_data.lengths.sum()),
         "devices": run.manifest.devices,
         "log": log_lines,
         "model_dir": str(run.model_dir),

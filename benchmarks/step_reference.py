@@ -18,7 +18,7 @@ compares validation F1, whose only difference left is each framework's own dropo
 Two models start from the same pretrained weights and the same classifier initialisation and
 see IDENTICAL batches (snekner's own batch order and padding):
 
-- snekner: `snekner.training.loop.Trainer`'s compiled step (fused AdamW with dense embedding
+- snekner: `snekner.training.loop.TrainingLoop`'s compiled step (fused AdamW with dense embedding
   gradients, the loss summed over labelled sub-words and divided by their count in the batch,
   traced once without autograph);
 - plain: what a Keras user writes without any speed work: the model's own loss (`labels=`),
@@ -62,17 +62,20 @@ def _no_dropout(model_dir: str, work: Path) -> str:
 
 
 def snekner_side(prepared, model_dir: str, seed: int, work: Path, recipe: dict = RECIPE):
-    """snekner's Trainer, its batches (materialised, so that the plain side sees the same ones) and its compiled step."""
+    """snekner's training loop, its batches (materialised, so that the plain side sees the same ones) and its compiled step."""
     import tensorflow as tf
 
     from snekner.modeling.devices import setup_devices
-    from snekner.training.loop import Trainer
+    from snekner.training.loop import TrainingLoop, TrainingState
     from snekner.training.options import TrainOptions
+    from snekner.training.tasks import TokenClassification
 
-    trainer = Trainer(prepared, work / "run", TrainOptions(seed=seed, **recipe), setup_devices("one", False, False), log=lambda m: None)
+    options = TrainOptions(seed=seed, **recipe)
+    trainer = TrainingLoop(TokenClassification(prepared, options, log=lambda m: None), folder=work / "run", recipe=options,
+                           setup=setup_devices("one", False, False), log=lambda m: None)
     tf.keras.utils.set_random_seed(seed)
     trainer.build(model_dir)
-    _, dataset = trainer._epoch_batches(trainer.fresh_state())
+    _, dataset = trainer._epoch_batches(TrainingState())
     step = trainer._compile_step(dataset)
     batches = [{k: v for k, v in b.items()} for b in dataset]
 
@@ -132,8 +135,8 @@ def pytorch_steps(trainer, batches: list[dict], work: Path, seed: int, total: in
 
         shutil.rmtree(initial)
     initial.mkdir()
-    write_pytorch(trainer.model, trainer.tokenizer, initial)
-    options = trainer.options
+    write_pytorch(trainer.model, trainer.task.tokenizer, initial)
+    options = trainer.recipe
     command = [torch_python(), str(REPO / "benchmarks" / "torch_side.py"), "steps", "--model", str(initial),
                "--batches", str(save_batches(batches, work / "batches.npz")), "--seed", str(seed), "--out", str(work / "pytorch"),
                "--threads", os.environ.get("TF_NUM_INTRAOP_THREADS", str(os.cpu_count())), "--total-steps", str(total),
@@ -142,7 +145,7 @@ def pytorch_steps(trainer, batches: list[dict], work: Path, seed: int, total: in
     if not dropout:
         command.append("--no-dropout")
     if split:
-        command += ["--prepared", str(trainer.prepared.path), "--split", split]
+        command += ["--prepared", str(trainer.task.prepared.path), "--split", split]
     subprocess.run(command, check=True)
     result = json.loads((work / "pytorch" / "result.json").read_text())
     if split:

@@ -129,16 +129,36 @@ class MissingModelError(SneknerError):
 
 
 class TrainingInterruptedError(SneknerError):
-    """Ctrl-C or SIGTERM stopped training after a checkpoint was written: the run can be resumed."""
+    """Ctrl-C or SIGTERM stopped a training job after a checkpoint was written: the job can be resumed.
 
-    def __init__(self, message: str, *, prepared: Path, name: str, runs_dir: Path):
-        self.prepared, self.name, self.runs_dir = prepared, name, runs_dir
+    command: the command that trains it ("train", "adapt"); source: what it trains on (the prepared
+    folder, the text); path: its folder (a run's, a group's, an adapted model's)."""
+
+    def __init__(self, message: str, *, command: str, source: str, path: Path):
+        self.command, self.source, self.path = command, source, Path(path)
         super().__init__(message)
 
 
 class TrainingFailedError(TrainingInterruptedError):
-    """Training stopped on an error it cannot train through (a NaN or infinite loss); the run is marked
+    """Training stopped on an error it cannot train through (a NaN or infinite loss); the job is marked
     failed and keeps its last checkpoint, from which it can be resumed with steadier options."""
+
+
+# -- signals inside the training loop, which the job that runs it turns into the errors above ----------------------
+
+
+class NonFiniteLoss(Exception):
+    """A step's loss came out NaN or infinite: the weights that step updated are garbage, so the loop
+    stops at once (after that step) instead of training on and exporting them."""
+
+    def __init__(self, loss: float, global_step: int):
+        self.loss, self.global_step = loss, global_step
+        super().__init__(f"loss {loss} at step {global_step}")
+
+
+class TrainingInterrupted(Exception):
+    """Ctrl-C stopped the loop between two steps, after the on_interrupt hooks had run; the state
+    given to TrainingLoop.run says where."""
 
 
 class DiskFullError(SneknerError):

@@ -127,8 +127,7 @@ def test_the_masked_positions_head_gives_the_whole_models_loss(fixture, request)
     import tensorflow as tf
 
     from snekner.modeling.models import build_masked_lm
-    from snekner.training.adaptation import masked_lm_head, masked_lm_loss_sum
-    from snekner.training.loop import _masked_loss_sum
+    from snekner.training.tasks import masked_lm_head, masked_lm_loss_sum, masked_loss_sum
 
     model, head = build_masked_lm(str(request.getfixturevalue(fixture)))
     assert head == "pretrained" and masked_lm_head(model) is not None
@@ -139,7 +138,7 @@ def test_the_masked_positions_head_gives_the_whole_models_loss(fixture, request)
     labels[0, [1, 4]], labels[1, 2], labels[2, 3] = ids.numpy()[0, [1, 4]], ids.numpy()[1, 2], ids.numpy()[2, 3]
     batch = {"input_ids": ids, "attention_mask": mask, "labels": tf.constant(labels)}
     gathered = masked_lm_loss_sum(model, batch, training=False)
-    full = _masked_loss_sum(batch["labels"], model(input_ids=ids, attention_mask=mask, training=False).logits)
+    full = masked_loss_sum(batch["labels"], model(input_ids=ids, attention_mask=mask, training=False).logits)
     np.testing.assert_allclose([float(v) for v in gathered], [float(v) for v in full], rtol=1e-5)
     assert float(gathered[1]) == 4
 

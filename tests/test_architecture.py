@@ -7,6 +7,7 @@ package and anything in a lower layer, never a higher one or a sibling package o
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,73 @@ def test_no_import_cycles():
 def test_modules_are_small_enough_to_read_in_one_sitting():
     long = {name: n for name, path in MODULES.items() if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+# -- below the command line (issue 24) -------------------------------------------------------------------------------
+MAX_FUNCTION_LINES = 60
+MAX_POSITIONAL = 5
+FLAG = re.compile(r"(?<![\w-])--[a-z]")
+
+
+def _core_files() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if p.relative_to(PACKAGE).parts[0] != "cli")
+
+
+def _functions(path: Path):
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            yield node
+
+
+def test_functions_below_the_command_line_are_short_and_take_few_positional_parameters():
+    """A function reads in one screen; past five, parameters are named at the call (keyword-only)."""
+    long, positional = [], []
+    for path in _core_files():
+        for node in _functions(path):
+            where = f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name}"
+            if (lines := node.end_lineno - node.lineno + 1) > MAX_FUNCTION_LINES:
+                long.append(f"{where} ({lines} lines)")
+            params = [*node.args.posonlyargs, *node.args.args]
+            count = len(params) - (1 if params and params[0].arg in ("self", "cls") else 0)
+            if count > MAX_POSITIONAL:
+                positional.append(f"{where} ({count} positional)")
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines: {long}"
+    assert not positional, f"functions with more than {MAX_POSITIONAL} positional parameters: {positional}"
+
+
+def test_every_exception_class_lives_in_errors():
+    """One catalogue: the command line's hints import error classes from snekner.errors only."""
+    elsewhere = []
+    for path in PACKAGE.rglob("*.py"):
+        if path.name == "errors.py" and path.parent == PACKAGE:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ClassDef) and any(re.search(r"(Error|Exception|Interrupt)\b", ast.unparse(b)) for b in node.bases):
+                elsewhere.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {node.name}")
+    assert not elsewhere, f"exception classes outside snekner/errors.py: {elsewhere}"
+
+
+def test_no_message_raised_below_the_command_line_names_a_flag():
+    """The core names an option's field (errors.SneknerError's `option`); only snekner.cli turns it into --flag."""
+    named = []
+    for path in _core_files():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Raise) and node.exc is not None:
+                for text in (n.value for n in ast.walk(node.exc) if isinstance(n, ast.Constant) and isinstance(n.value, str)):
+                    if FLAG.search(text):
+                        named.append(f"{path.relative_to(PACKAGE.parent)}:{node.lineno} {text!r}")
+    assert not named, f"messages naming a --flag below snekner/cli: {named}"
+
+
+def test_the_training_tasks_share_the_loop_and_subclass_nothing():
+    """One loop (training.loop.TrainingLoop) for every task; a task is a plain class with the members the loop calls."""
+    from snekner.training import tasks
+    from snekner.training.tasks import MaskedLanguageModel, TokenClassification, TrainingTask
+
+    methods = [name for name in vars(TrainingTask) if not name.startswith("_")]  # the data members are set per instance
+    assert {"build_model", "loss_sum", "epoch_split", "validate", "export"} <= set(methods)
+    for task in (TokenClassification, MaskedLanguageModel):
+        assert task.__bases__ == (object,), task
+        missing = [name for name in methods if not hasattr(task, name)]
+        assert not missing, f"{task.__name__} lacks {missing}"
+    assert "Trainer" not in vars(tasks)

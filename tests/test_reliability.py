@@ -232,10 +232,10 @@ def test_a_nan_after_a_checkpoint_keeps_that_checkpoint(prepared, tmp_path, monk
     """The loss turns NaN in epoch 2: the run keeps epoch 1's checkpoint, and resumes from it."""
     import tensorflow as tf
 
-    from snekner.training import loop
+    from snekner.training import tasks
 
     poison = tf.Variable(1.0)
-    real = loop._masked_loss_sum
+    real = tasks.masked_loss_sum
 
     def poisoned(labels, logits, weights=None):
         loss_sum, count = real(labels, logits, weights)
@@ -243,10 +243,10 @@ def test_a_nan_after_a_checkpoint_keeps_that_checkpoint(prepared, tmp_path, monk
 
     class PoisonAt:
         def on_step_end(self, state, loss, count):
-            if state["global_step"] == 17:  # 15 steps per epoch: 2 into epoch 2
+            if state.global_step == 17:  # 15 steps per epoch: 2 into epoch 2
                 poison.assign(float("nan"))
 
-    monkeypatch.setattr(loop, "_masked_loss_sum", poisoned)
+    monkeypatch.setattr(tasks, "masked_loss_sum", poisoned)
     from snekner.errors import TrainingFailedError
     from snekner.training.options import TrainOptions
     from snekner.training.train import train
@@ -294,7 +294,7 @@ class _FullFile(io.StringIO):
 def test_a_full_disk_is_one_line_and_takes_back_what_the_command_wrote(prepared, finished, sample_dir, tiny_model, tmp_path, monkeypatch):
     from snekner.data import prepare
     from snekner.evaluation import evaluate
-    from snekner.training import loop
+    from snekner.training import tasks
 
     # prep: nothing of the new folder remains
     monkeypatch.setattr(prepare, "write_prepared_manifest", _disk_full(lambda d, m: Path(d) / "snekner-prepared.json"))
@@ -303,7 +303,7 @@ def test_a_full_disk_is_one_line_and_takes_back_what_the_command_wrote(prepared,
     assert list(tmp_path.iterdir()) == []
     # train: a new run is removed whole (its checkpoints would fill the disk again)
     runs = tmp_path / "runs"
-    monkeypatch.setattr(loop, "save_model", _disk_full(lambda model, tok, d: Path(d) / "tf_model.h5"))
+    monkeypatch.setattr(tasks, "save_model", _disk_full(lambda model, tok, d: Path(d) / "tf_model.h5"))
     result = invoke(*train_args(prepared, runs, "F"))
     one_line_error(result, "no space left on the device writing", "tf_model.h5", f"removed what it had written ({runs / 'F'})")
     assert not (runs / "F").exists() and partials(runs) == []

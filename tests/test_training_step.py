@@ -73,16 +73,18 @@ def _plain_losses(model_dir: Path, labels: list[str], batches: list, learning_ra
 def test_compiled_step_learns_what_the_plain_recipe_learns(prepared, no_dropout_model, tmp_path):
     from snekner.modeling.devices import setup_devices
     from snekner.store.prepared import load_prepared
-    from snekner.training.loop import Trainer
+    from snekner.training.loop import TrainingLoop
     from snekner.training.options import TrainOptions
+    from snekner.training.tasks import TokenClassification
 
     data = load_prepared(prepared)
     # the plain recipe's optimizer is transformers.create_optimizer: linear decay to 0, no clipping
     options = TrainOptions(batch_size=8, learning_rate=2e-3, epochs=1, schedule="linear", max_grad_norm=0.0)
-    trainer = Trainer(data, tmp_path / "run", options, setup_devices("one", False, False), log=lambda m: None)
+    trainer = TrainingLoop(TokenClassification(data, options, log=lambda m: None), folder=tmp_path / "run", recipe=options,
+                           setup=setup_devices("one", False, False), log=lambda m: None)
     tf.keras.utils.set_random_seed(11)
     trainer.build(str(no_dropout_model))
-    batches = _batches(trainer.train_data, 8, steps=10)
+    batches = _batches(trainer.task.train_data, 8, steps=10)
     assert len(batches) == 10 and len({int(b["input_ids"].shape[1]) for b in batches}) > 2  # several widths
     spec = {k: tf.TensorSpec([None] * len(v.shape), v.dtype) for k, v in batches[0].items()}
     step = tf.function(trainer._train_step, input_signature=[spec], autograph=False)
@@ -97,7 +99,7 @@ def test_compiled_step_learns_what_the_plain_recipe_learns(prepared, no_dropout_
 
 
 def test_weighted_loss_is_the_weighted_mean_over_labelled_subwords():
-    from snekner.training.loop import _masked_loss_sum
+    from snekner.training.tasks import masked_loss_sum
 
     rng = np.random.default_rng(0)
     logits = rng.normal(size=(2, 5, 3)).astype(np.float32)
@@ -107,8 +109,8 @@ def test_weighted_loss_is_the_weighted_mean_over_labelled_subwords():
     kept = labels != -100
     ce = -np.take_along_axis(log_p, np.where(kept, labels, 0)[..., None], axis=-1)[..., 0]
     w = np.where(kept, weights[np.where(kept, labels, 0)], 0.0)
-    loss_sum, total = _masked_loss_sum(tf.constant(labels), tf.constant(logits), tf.constant(weights))
+    loss_sum, total = masked_loss_sum(tf.constant(labels), tf.constant(logits), tf.constant(weights))
     assert float(total) == pytest.approx(w.sum())
     assert float(loss_sum) / float(total) == pytest.approx((w * ce).sum() / w.sum(), rel=1e-5)
-    plain_sum, count = _masked_loss_sum(tf.constant(labels), tf.constant(logits))
+    plain_sum, count = masked_loss_sum(tf.constant(labels), tf.constant(logits))
     assert float(count) == kept.sum() and float(plain_sum) == pytest.approx(ce[kept].sum(), rel=1e-5)

@@ -33,10 +33,8 @@ from snekner.progress import Bars, Lines, Progress
 from snekner.store.runs import DEFAULT_RUNS_DIR, list_runs
 
 try:  # typer >= 0.20 vendors click
-    from typer._click.core import ParameterSource
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
 except ImportError:  # pragma: no cover - older typer with click installed beside it
-    from click.core import ParameterSource
     from click.exceptions import NoArgsIsHelpError, UsageError
 
 
@@ -100,11 +98,6 @@ def progress() -> Progress:
     return Bars(sys.stderr) if stderr_is_terminal() else Lines(echo_err, min_seconds=QUIET_SECONDS)
 
 
-def given_on_command_line(ctx: typer.Context, names) -> set[str]:
-    """Which of the parameters `names` the user set (on the command line or from the environment), not left at their default."""
-    return {name for name in names if ctx.get_parameter_source(name) not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)}
-
-
 def flag(option: str) -> str:
     """The command-line flag of an options field: max_length -> --max-length."""
     return "--" + option.replace("_", "-")
@@ -131,8 +124,8 @@ def hint(error: SneknerError, runs_dir: Path) -> str | None:
             return f"continue it from its last checkpoint with steadier options, e.g. {again} --learning-rate 1e-5`"
         return f"continue it with {again}`"
     if isinstance(error, TrainingFailedError):
-        return (f"continue from that checkpoint with steadier options, e.g. `snekner train {error.prepared} --name {error.name} "
-                f"--runs-dir {error.runs_dir} --resume --learning-rate 1e-5` (--max-grad-norm and --weight-decay may change too)")
+        return (f"continue from that checkpoint with steadier options, e.g. {resume_command(error)[:-1]} --learning-rate 1e-5` "
+                "(--max-grad-norm and --weight-decay may change too)")
     if isinstance(error, MissingEvaluationError):
         again = f"`snekner eval {error.run.name} --split {error.split} --runs-dir {runs_dir}`"
         if error.part == "scores":
@@ -143,18 +136,25 @@ def hint(error: SneknerError, runs_dir: Path) -> str | None:
     if isinstance(error, MixedModesError):
         return "re-run `snekner eval` with the same --strict setting"
     if isinstance(error, TrainingInterruptedError):
-        return f"continue with `snekner train {error.prepared} --name {error.name} --runs-dir {error.runs_dir} --resume`"
+        return f"continue with {resume_command(error)}"
     if isinstance(error, MissingModelError):
         return f"restore it from a backup, or train the run again with `snekner train ... --name {error.run.name} --overwrite`"
     if isinstance(error, PushFailedError):
         return f"check the network, the repo id and the token, then retry with `snekner push {error.run.name} --repo {error.repo_id} --runs-dir {runs_dir}`"
     if isinstance(error, OutputExistsError):
-        if error.what == "run":
+        if error.what in ("run", "group"):
             return "pass --resume to continue it, --overwrite to replace it, or choose another --name"
         if error.what == "adapted model":
             return "pass --resume to continue it (if it has not finished), --overwrite to replace it, or choose another --out"
         return "pass --overwrite to replace it, or choose another --out"
     return None
+
+
+def resume_command(error: TrainingInterruptedError) -> str:
+    """The command that continues an interrupted or failed training job, in backquotes."""
+    if error.command == "adapt":
+        return f"`snekner adapt --text {error.source} --out {error.path} --resume`"
+    return f"`snekner train {error.source} --name {error.path.name} --runs-dir {error.path.parent} --resume`"
 
 
 def error_line(error: SneknerError, runs_dir: Path = Path(DEFAULT_RUNS_DIR)) -> str:
@@ -210,12 +210,3 @@ def complete_run(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 RUN_ARGUMENT = typer.Argument(..., help="Run name under --runs-dir, or a run folder.", autocompletion=complete_run)
-
-
-# how to read data not shaped like MultiNERD: prep and inspect take the same options
-SCHEME = typer.Option("iob2", "--scheme", help="Tagging scheme of string (or ClassLabel) tags: iob2, iob1 (CoNLL-2003's files) or "
-                      "bioes (also BILOU); converted to IOB2.")
-TOKENS_COLUMN = typer.Option("tokens", "--tokens-column", help="Column holding each sentence's words.")
-TAGS_COLUMN = typer.Option("ner_tags", "--tags-column", help="Column holding each sentence's tags (ids or strings).")
-LANG_COLUMN = typer.Option("lang", "--lang-column", help="Column holding each sentence's language.")
-TAG_COLUMN = typer.Option(-1, "--tag-column", help="In column files, the tag's column counted from 1 (negative: from the end).")

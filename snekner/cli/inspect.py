@@ -6,7 +6,8 @@ from typing import Optional
 
 import typer
 
-from snekner.cli._util import LANG_COLUMN, SCHEME, TAG_COLUMN, TAGS_COLUMN, TOKENS_COLUMN, complete_tagset, handles_errors
+from snekner.cli._options import Given, takes
+from snekner.cli._util import complete_tagset, handles_errors
 from snekner.data.inspection import inspect_source
 from snekner.data.reading import Reading
 from snekner.data.sources import DEFAULT_DATASET
@@ -14,6 +15,7 @@ from snekner.present.text import render_inspection
 
 
 @handles_errors
+@takes(Reading)
 def inspect_cli(
     dataset: str = typer.Argument(DEFAULT_DATASET, help="Hub id, local folder (hub layout, save_to_disk, column files), a column or "
                                   "JSON-lines file, or a prepared folder."),
@@ -21,13 +23,9 @@ def inspect_cli(
     tagset: Optional[str] = typer.Option(None, "--tagset", help="Show what restricting to this tagset keeps and drops.", autocompletion=complete_tagset),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N sentences per split."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON for machines."),
-    scheme: str = SCHEME,
-    tokens_column: str = TOKENS_COLUMN,
-    tags_column: str = TAGS_COLUMN,
-    lang_column: str = LANG_COLUMN,
-    tag_column: int = TAG_COLUMN,
+    given: Given = None,
 ):
     """Split sizes, entities per type, sentence lengths, BIO violations and train/test overlap."""
-    reading = Reading(scheme=scheme, tokens_column=tokens_column, tags_column=tags_column, lang_column=lang_column, tag_column=tag_column)
+    reading = given.build()
     report = inspect_source(dataset, lang, tagset, limit, reading)
     typer.echo(json.dumps(report, indent=2) if as_json else render_inspection(report))

@@ -12,7 +12,7 @@ from snekner.predict import iter_run
 from snekner.present.predictions import PredictFormat, format_html, format_pieces
 from snekner.store.atomic import atomic_path, check_output_file, disk_full_is_an_error, remove_stale_partials
 from snekner.store.runs import open_run
-from snekner.training.train import sigterm_as_ctrl_c
+from snekner.training.job import sigterm_as_ctrl_c
 
 
 @handles_errors

@@ -1,14 +1,12 @@
 """The recipe of `snekner adapt`: every option with its default, in one place (as training.options is for train)."""
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
-from snekner.errors import OptionError
-from snekner.modeling.devices import Strategy
-from snekner.modeling.forward import EVAL_BATCH_SIZE
-from snekner.training.options import Batching, Schedule, check_float_ranges, decay_steps, options_manifest, take_choices
+from snekner.settings import DEFAULT_MODEL
+from snekner.training.options import Batching, Recipe, Schedule, check_float_ranges
 
 VALIDATION_MASK_SEED = 0x5EED  # the held-out masks: one fixed draw per --seed, the same for every epoch and the base model
 
@@ -23,65 +21,35 @@ RESUME_AFTER_FAILURE_MAY_CHANGE = (*RESUME_MAY_CHANGE, "learning_rate", "max_gra
 
 
 @dataclass(kw_only=True)
-class AdaptOptions:
-    """Every option of `snekner adapt` with its default (the command line reads them here).
+class AdaptOptions(Recipe):
+    """Every option of `snekner adapt` with its default: the shared recipe (training.options.Recipe), the defaults
+    where continued pretraining's practice differs from fine-tuning's, and what masked-LM training adds.
 
     The defaults follow common continued-pretraining practice (Hugging Face's run_mlm: 15% masking,
     AdamW with weight decay 0.01, linear decay; BERT's 80/10/10 rule; whole words as in BERT's
     whole-word-masking models); they were not tuned on NER results (see the README's measurement)."""
 
-    model: str = "distilbert-base-uncased"
-    epochs: int = 3
+    model: str = DEFAULT_MODEL
     batch_size: int = 32
-    learning_rate: float = 5e-5
     weight_decay: float = 0.01
     warmup_ratio: float = 0.06
     schedule: Schedule = Schedule.LINEAR
-    decay_ratio: float = 0.2
-    max_grad_norm: float = 1.0
+    batching: Batching = Batching.BUCKETED
     mask_rate: float = 0.15
     whole_words: bool = True
     max_length: int = 128
     validation_share: float = 0.02  # texts held out for the masked-LM validation (at most max_validation)
     max_validation: int = 1000
-    batching: Batching = Batching.BUCKETED
-    seed: int = 42
-    eval_batch_size: int = EVAL_BATCH_SIZE
-    mixed_precision: bool | None = None
-    xla: bool | None = None
-    strategy: Strategy = Strategy.AUTO
-    checkpoint_every: int = 0
     # the text: a dataset's split and language (plain text has neither), at most `limit` texts
     split: str = "train"
     lang: str | None = None
     limit: int | None = None
 
-    def __post_init__(self):
-        take_choices(self, (("schedule", Schedule), ("batching", Batching), ("strategy", Strategy)))
+    COUNTS = (*Recipe.COUNTS, ("max_validation", 1), ("max_length", 4), ("limit", 1))
 
     def validate(self) -> None:
-        for name in ("epochs", "batch_size", "eval_batch_size", "max_validation"):
-            if getattr(self, name) < 1:
-                raise OptionError(name, getattr(self, name), "at least 1")
-        check_float_ranges(self)
+        super().validate()
         check_float_ranges(self, ADAPT_FLOAT_RANGES)
-        if self.max_length < 4:
-            raise OptionError("max_length", self.max_length, "at least 4")
-        if self.checkpoint_every < 0:
-            raise OptionError("checkpoint_every", self.checkpoint_every, "0 (off) or more")
-        if self.limit is not None and self.limit < 1:
-            raise OptionError("limit", self.limit, "at least 1")
-
-    def decay_steps(self, total_steps: int) -> int | None:
-        return decay_steps(self.schedule, self.decay_ratio, total_steps)
-
-    def to_manifest(self) -> dict:
-        return options_manifest(self)
-
-    @classmethod
-    def from_manifest(cls, stored: dict) -> AdaptOptions:
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in stored.items() if k in known})
 
 
 def held_out(n: int, options: AdaptOptions) -> np.ndarray:

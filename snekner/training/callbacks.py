@@ -1,27 +1,27 @@
 """What the training loop does besides training: small callbacks, one concern each.
 
-The protocol (the no-op methods of Callback): Trainer.run calls each hook on every callback
-of its list, in list order.
+The protocol (the no-op methods of Callback): TrainingLoop.run calls each hook on every callback
+of its list, in list order; `state` is the loop's TrainingState.
 
-    on_train_begin(trainer, state)             once per session, before its first epoch
+    on_train_begin(loop, state)                once per session, before its first epoch
     on_epoch_begin(state)                      the epoch's clock has started
     on_step_begin(state, batch)                just before the compiled step
     on_step_end(state, loss_sum, label_count)  after it, with that step's summed loss and labelled
                                                sub-words as floats (already on the host: a
-                                               callback adds no device sync); state["step"] and
-                                               state["global_step"] count the step
-    on_epoch_end(state, entry, scores)         after validation: `entry` is the metrics line just
-                                               appended to state["history"], `scores` the
-                                               validation scores (None without a validation
-                                               split); state["epoch"] counts the finished epoch
+                                               callback adds no device sync); state.step and
+                                               state.global_step count the step
+    on_epoch_end(state, entry, validation)     after validation: `entry` is the metrics line just
+                                               appended to state.history, `validation` what the
+                                               task's validation gave (None without held-out
+                                               data); state.epoch counts the finished epoch
     on_interrupt(state)                        Ctrl-C between two steps; the loop then raises
                                                TrainingInterrupted
 
 Each hook serves a callback here or the speed benchmark's step timer (benchmarks/speed_train.py):
-on_step_begin is there for the timer, and so is the trainer handed to on_train_begin (the timer
-is made before the trainer, and reads the model and data from it). Hooks get the checkpointed `state` itself (Trainer.fresh_state), so that what a
-callback must make the run remember is saved with it: BestEpoch records the best epoch there and
-ends the run through state["stopped_early"]. Step values come as floats the loop has already
+on_step_begin is there for the timer, and so is the loop handed to on_train_begin (the timer
+is made before the loop, and reads the model and data from it). Hooks get the checkpointed `state`
+itself (loop.TrainingState), so that what a callback must make the run remember is saved with it:
+BestEpoch records the best epoch there and ends the run through state.stopped_early. Step values come as floats the loop has already
 fetched, so no callback can add a device sync to a step. Callbacks depend on one another through
 list order: the best weights are written before the checkpoint that names them, metrics.jsonl
 after it.
@@ -50,22 +50,22 @@ FAULT_ENV = "SNEKNER_FAULT"
 class Callback:
     """The hooks Trainer.run calls (see the module docstring); each does nothing unless overridden."""
 
-    def on_train_begin(self, trainer, state: dict) -> None:
+    def on_train_begin(self, loop, state) -> None:
         pass
 
-    def on_epoch_begin(self, state: dict) -> None:
+    def on_epoch_begin(self, state) -> None:
         pass
 
-    def on_step_begin(self, state: dict, batch) -> None:
+    def on_step_begin(self, state, batch) -> None:
         pass
 
-    def on_step_end(self, state: dict, loss_sum: float, label_count: float) -> None:
+    def on_step_end(self, state, loss_sum: float, label_count: float) -> None:
         pass
 
-    def on_epoch_end(self, state: dict, entry: dict, scores: dict | None) -> None:
+    def on_epoch_end(self, state, entry: dict, validation) -> None:
         pass
 
-    def on_interrupt(self, state: dict) -> None:
+    def on_interrupt(self, state) -> None:
         pass
 
 
@@ -75,9 +75,9 @@ class CallbackList(Callback):
     def __init__(self, callbacks):
         self.callbacks = list(callbacks)
 
-    def on_train_begin(self, trainer, state):
+    def on_train_begin(self, loop, state):
         for callback in self.callbacks:
-            callback.on_train_begin(trainer, state)
+            callback.on_train_begin(loop, state)
 
     def on_epoch_begin(self, state):
         for callback in self.callbacks:
@@ -91,9 +91,9 @@ class CallbackList(Callback):
         for callback in self.callbacks:
             callback.on_step_end(state, loss_sum, label_count)
 
-    def on_epoch_end(self, state, entry, scores):
+    def on_epoch_end(self, state, entry, validation):
         for callback in self.callbacks:
-            callback.on_epoch_end(state, entry, scores)
+            callback.on_epoch_end(state, entry, validation)
 
     def on_interrupt(self, state):
         for callback in self.callbacks:
@@ -102,7 +102,7 @@ class CallbackList(Callback):
 
 class ProgressLog(Callback):
     """Each epoch's steps as a progress task (snekner.progress: a bar on a terminal, about five lines
-    otherwise) with the running loss, then the epoch's validation scores as a line."""
+    otherwise) with the running loss."""
 
     def __init__(self, log, epochs: int, steps_per_epoch: int, progress: Progress):
         self.log, self.epochs, self.steps_per_epoch, self.progress = log, epochs, steps_per_epoch, progress
@@ -110,8 +110,8 @@ class ProgressLog(Callback):
 
     def on_epoch_begin(self, state):
         self.loss_sum, self.label_count = 0.0, 0.0
-        self.task = self.progress.task(f"epoch {state['epoch'] + 1}/{self.epochs}", self.steps_per_epoch, unit="step",
-                                       initial=state["step"], status=self._running_loss)
+        self.task = self.progress.task(f"epoch {state.epoch + 1}/{self.epochs}", self.steps_per_epoch, unit="step",
+                                       initial=state.step, status=self._running_loss)
 
     def _running_loss(self) -> str:
         return f"loss {self.loss_sum / max(self.label_count, 1):.4f}"
@@ -120,18 +120,40 @@ class ProgressLog(Callback):
         self.loss_sum += loss_sum
         self.label_count += label_count
         self.task.advance()
-        if state["step"] >= self.steps_per_epoch:
+        if state.step >= self.steps_per_epoch:
             self.task.close()  # before validation opens its own task
 
-    def on_epoch_end(self, state, entry, scores):
+    def on_epoch_end(self, state, entry, validation):
         self.task.close()
-        if scores is not None:
-            self.log(f"epoch {entry['epoch']}: loss {entry['train_loss']:.4f}, validation F1 {scores['overall']['f1']:.4f} "
-                     f"(P {scores['overall']['precision']:.4f} R {scores['overall']['recall']:.4f}), "
-                     f"{entry['train_sentences_per_second']:.1f} sentences/s")
 
     def on_interrupt(self, state):
         self.task.close()
+
+
+class ScoresLine(Callback):
+    """Each epoch's validation scores (token classification) as a line."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def on_epoch_end(self, state, entry, validation):
+        if validation is not None:
+            overall = validation["overall"]
+            self.log(f"epoch {entry['epoch']}: loss {entry['train_loss']:.4f}, validation F1 {overall['f1']:.4f} "
+                     f"(P {overall['precision']:.4f} R {overall['recall']:.4f}), {entry['train_sentences_per_second']:.1f} sentences/s")
+
+
+class MaskedLMLine(Callback):
+    """Each epoch's masked-LM figures as a line."""
+
+    def __init__(self, log):
+        self.log = log
+
+    def on_epoch_end(self, state, entry, validation):
+        line = f"epoch {entry['epoch']}: masked-LM loss {entry['train_loss']:.4f}"
+        if "validation_loss" in entry:
+            line += f", held-out loss {entry['validation_loss']:.4f} (perplexity {entry['validation_perplexity']:.2f})"
+        self.log(line + f", {entry['train_sequences_per_second']:.1f} sequences/s")
 
 
 class TensorBoard(Callback):
@@ -146,13 +168,13 @@ class TensorBoard(Callback):
     def __init__(self, directory: Path):
         self.directory = directory
 
-    def on_train_begin(self, trainer, state):
+    def on_train_begin(self, loop, state):
         import tensorflow as tf
         from tensorflow.core.framework.summary_pb2 import SummaryMetadata
 
         self.writer = tf.summary.create_file_writer(str(self.directory))
         self.metadata = SummaryMetadata(plugin_data=SummaryMetadata.PluginData(plugin_name="scalars"))
-        optimizer = getattr(trainer.optimizer, "inner_optimizer", trainer.optimizer)  # a LossScaleOptimizer's own
+        optimizer = getattr(loop.optimizer, "inner_optimizer", loop.optimizer)  # a LossScaleOptimizer's own
         schedule = optimizer.learning_rate
         # the rate the step just taken used: the schedule at the step count before it (the optimizer's
         # iterations count from 0); a few scalar ops on the host, paid only with --tensorboard
@@ -166,14 +188,14 @@ class TensorBoard(Callback):
                 tf.summary.write(tag, tf.constant(float(value), tf.float32), step=step, metadata=self.metadata)
 
     def on_step_end(self, state, loss_sum, label_count):
-        step = state["global_step"]
+        step = state.global_step
         self._scalars({"train/loss": loss_sum / max(label_count, 1.0), "train/learning_rate": self.rate(step - 1)}, step)
 
-    def on_epoch_end(self, state, entry, scores):
-        if scores is None:
+    def on_epoch_end(self, state, entry, validation):
+        if validation is None:
             return
-        values = {f"validation/{key}": scores["overall"][key] for key in ("precision", "recall", "f1")}
-        values.update({f"validation_f1/{typ}": v["f1"] for typ, v in scores["per_type"].items()})
+        values = {f"validation/{key}": validation["overall"][key] for key in ("precision", "recall", "f1")}
+        values.update({f"validation_f1/{typ}": v["f1"] for typ, v in validation["per_type"].items()})
         self._scalars(values, entry["epoch"])
         self.writer.flush()
 
@@ -189,26 +211,26 @@ class BestEpoch(Callback):
     def __init__(self, model, run_dir: Path, patience: int, log, writes: bool):
         self.model, self.run_dir, self.patience, self.log, self.writes = model, run_dir, patience, log, writes
 
-    def on_epoch_end(self, state, entry, scores):
-        f1 = scores["overall"]["f1"] if scores is not None else None
-        improved = f1 is None or state["best_f1"] is None or f1 > state["best_f1"]
+    def on_epoch_end(self, state, entry, validation):
+        f1 = validation["overall"]["f1"] if validation is not None else None
+        improved = f1 is None or state.best_f1 is None or f1 > state.best_f1
         if improved:
-            state["best_f1"], state["best_epoch"] = f1, entry["epoch"]
+            state.best_f1, state.best_epoch = f1, entry["epoch"]
             if self.writes:
                 target = self.run_dir / "checkpoints" / BEST_WEIGHTS.format(epoch=entry["epoch"])
                 with atomic_path(target) as tmp:
                     self.model.save_weights(str(tmp), save_format="h5")
-                state["best_weights"] = os.path.relpath(target, self.run_dir)
-            state["bad_epochs"] = 0
+                state.best_weights = os.path.relpath(target, self.run_dir)
+            state.bad_epochs = 0
         else:
-            state["bad_epochs"] += 1
-            if self.patience and state["bad_epochs"] >= self.patience:
-                state["stopped_early"] = True
-                self.log(f"early stopping: no validation F1 gain for {self.patience} epoch(s); best was epoch {state['best_epoch']}")
+            state.bad_epochs += 1
+            if self.patience and state.bad_epochs >= self.patience:
+                state.stopped_early = True
+                self.log(f"early stopping: no validation F1 gain for {self.patience} epoch(s); best was epoch {state.best_epoch}")
 
 
 class Checkpointing(Callback):
-    """Saves the training state with `save` (Trainer.save_progress) after every epoch, every
+    """Saves the training state with `save` (TrainingLoop.save_progress) after every epoch, every
     `every` global steps (0: per epoch only), and on Ctrl-C.
 
     After an epoch's checkpoint, best-epoch weights that it no longer names are deleted (`prunes`:
@@ -220,13 +242,13 @@ class Checkpointing(Callback):
         self.save, self.every, self.run_dir, self.prunes = save, every, run_dir, prunes
 
     def on_step_end(self, state, loss_sum, label_count):
-        if self.every and state["global_step"] % self.every == 0:
+        if self.every and state.global_step % self.every == 0:
             self.save(state)
 
-    def on_epoch_end(self, state, entry, scores):
+    def on_epoch_end(self, state, entry, validation):
         self.save(state)
         if self.prunes:
-            keep = state.get("best_weights")
+            keep = state.best_weights
             for path in (self.run_dir / "checkpoints").glob(BEST_WEIGHTS.format(epoch="*")):
                 if keep is None or path.resolve() != (self.run_dir / keep).resolve():
                     path.unlink(missing_ok=True)
@@ -243,15 +265,15 @@ class MetricsLog(Callback):
     def __init__(self, path: Path, resumed: bool):
         self.path, self.resumed = path, resumed
 
-    def on_train_begin(self, trainer, state):
+    def on_train_begin(self, loop, state):
         if self.resumed:
             self._write(state)
 
-    def on_epoch_end(self, state, entry, scores):
+    def on_epoch_end(self, state, entry, validation):
         self._write(state)
 
-    def _write(self, state: dict) -> None:
-        write_lines(self.path, [json.dumps(h, sort_keys=True) for h in state["history"]])
+    def _write(self, state) -> None:
+        write_lines(self.path, [json.dumps(h, sort_keys=True) for h in state.history])
 
 
 class FaultInjection(Callback):
@@ -274,5 +296,5 @@ class FaultInjection(Callback):
         return cls(signum, int(step))
 
     def on_step_end(self, state, loss_sum, label_count):
-        if state["global_step"] == self.after_step:
+        if state.global_step == self.after_step:
             os.kill(os.getpid(), self.signum)

@@ -39,7 +39,7 @@ def normalised(data: dict[str, Any], source: str) -> dict[str, Any]:
         name = key.replace("-", "_")
         if name not in OPTION_NAMES and name != "seeds":
             raise SneknerError(f"{source} names an unknown option {key!r}",
-                               fix=f"use the names of snekner train's options ({', '.join(n.replace('_', '-') for n in OPTION_NAMES)}, seeds)")
+                               fix=f"use the names of the training options ({', '.join(n.replace('_', '-') for n in OPTION_NAMES)}, seeds)")
         out[name] = value
     return out
 

@@ -12,16 +12,15 @@ from collections.abc import Collection
 from dataclasses import replace
 from pathlib import Path
 
-from snekner.errors import OutputExistsError, SneknerError, TrainingInterruptedError
+from snekner.errors import SneknerError, TrainingFailedError, TrainingInterruptedError
 from snekner.modeling.devices import chief_by_tf_config
-from snekner.progress import Progress
-from snekner.store.atomic import atomic_path, disk_full_is_an_error, remove_stale_partials
-from snekner.store.locks import hold
+from snekner.progress import Lines, Progress
 from snekner.store.manifests import (GROUP_MANIFEST, RUN_MANIFEST, GroupManifest, environment_versions, now_iso, read_group_manifest,
                                      read_prepared_manifest, read_run_manifest, write_group_manifest)
 from snekner.store.runs import Experiment, check_run_name, open_experiment
 from snekner.training.options import TrainOptions, resume_options
-from snekner.training.train import train
+from snekner.training.job import Job
+from snekner.training.train import TrainRequest, train_run
 
 
 def member_name(seed: int) -> str:
@@ -48,7 +47,7 @@ def parse_seeds(text: str) -> list[int]:
     return seeds
 
 
-def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions, seeds: list[int] | None,
+def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOptions, seeds: list[int] | None, *,
                 resume: bool = False, overwrite: bool = False, log=lambda msg: None, callbacks=(), explicit: Collection[str] = (),
                 progress: Progress | None = None) -> Experiment:
     """Train one run per seed into the group `name` (or, with `resume`, finish the members that have not finished:
@@ -56,66 +55,69 @@ def train_group(prepared_path: Path, name: str, runs_dir: Path, options: TrainOp
     those of `explicit` that a resume may change; see training.options.resume_options). Returns the finished group.
 
     Locked and, with `overwrite`, replaced whole as train() does (the group's folder, and each member while it trains)."""
-    group_dir = Path(runs_dir) / name
     check_run_name(name)
-    if not chief_by_tf_config():
-        return _train_group(prepared_path, name, group_dir, options, seeds, resume, log, callbacks, explicit, progress)
-    with hold(group_dir, "run", "train"):
-        remove_stale_partials(Path(runs_dir))
-        if resume or not group_dir.exists():
-            return _train_group(prepared_path, name, group_dir, options, seeds, resume, log, callbacks, explicit, progress)
-        if not overwrite:
-            raise OutputExistsError(f"run {name} already exists in {runs_dir}", path=group_dir, what="run")
-        if (group_dir / RUN_MANIFEST).is_file():
-            raise SneknerError(f"{name} in {runs_dir} is a single run, not a group", fix="choose another {option}", option="name")
-        try:  # as train(): the new group is built beside the old one, which stays whole until the new one has finished
-            with disk_full_is_an_error(), atomic_path(group_dir, directory=True) as build_dir:
-                _train_group(prepared_path, name, build_dir, options, seeds, resume, log, callbacks, explicit, progress)
-        except TrainingInterruptedError as e:
-            raise SneknerError(f"{e}; the new group was discarded and the group {name} in {runs_dir} is as it was") from None
-        return open_experiment(str(group_dir), runs_dir)
+    options.validate()  # before any data or model loads
+    progress = Lines(log, min_seconds=1.0) if progress is None else progress
+    runs_dir = Path(runs_dir)
+    request = TrainRequest(prepared=Path(prepared_path), name=name, options=options, resume=resume, explicit=frozenset(explicit),
+                           log=log, progress=progress, callbacks=tuple(callbacks))
+    job = Job(command="train", what="group", path=runs_dir / name, title=f"group {name}", source=str(prepared_path),
+              resume=resume, overwrite=overwrite, owns_folder=chief_by_tf_config())
+    job.run(lambda folder: _train_members(request, seeds, job, folder), before_replacing=lambda: _not_a_run(job.path))
+    return open_experiment(str(job.path), runs_dir)
 
 
-def _train_group(prepared_path: Path, name: str, group_dir: Path, options: TrainOptions, seeds: list[int] | None, resume: bool,
-                 log, callbacks, explicit: Collection[str], progress: Progress | None) -> Experiment:
-    """train_group() in `group_dir`: free (or, with `resume`, the group to finish), locked by the caller."""
-    runs_dir = group_dir.parent
-    chief = chief_by_tf_config()
-    if resume:
-        if not (group_dir / GROUP_MANIFEST).is_file():
-            raise SneknerError(f"{name} is not a group of runs in {runs_dir}, so there are no seeds to resume",
-                               fix="drop {option} to start it", option="resume")
-        group = read_group_manifest(group_dir)
-        if seeds is not None and seeds != group.seeds:
-            raise SneknerError(f"group {name} has seeds {','.join(map(str, group.seeds))}, not {','.join(map(str, seeds))}",
-                               fix="resume it without {option}", option="seeds")
-        seeds = group.seeds
-        run_model = group.options.get("model") or read_prepared_manifest(Path(prepared_path)).tokenizer
-        options = resume_options({**group.options, "seed": options.seed}, options, set(explicit) - {"seed"}, run_model=run_model)
-        group.options = shared_options(options)
-        if chief:
-            write_group_manifest(group_dir, group)
-    else:
-        if not seeds:
-            raise SneknerError("no seeds given", fix="pass {option} such as 1,2,3", option="seeds")
-        options.validate()
-        group = GroupManifest(name=name, data=str(Path(prepared_path).resolve()), seeds=list(seeds), members=[member_name(s) for s in seeds],
-                              options=shared_options(options), created=now_iso(),
-                              versions=environment_versions())
-        if chief:
-            group_dir.mkdir(parents=True, exist_ok=True)
-            write_group_manifest(group_dir, group)
+def _not_a_run(path: Path) -> None:
+    if (path / RUN_MANIFEST).is_file():
+        raise SneknerError(f"{path.name} in {path.parent} is a single run, not a group", fix="choose another {option}", option="name")
+
+
+def _train_members(request: TrainRequest, seeds: list[int] | None, job: Job, group_dir: Path) -> None:
+    """train_group() in `group_dir`: free (or, with `resume`, the group to finish), locked by the job."""
+    group, options = (_resumed_group if request.resume else _new_group)(request, seeds, group_dir)
+    explicit = frozenset(request.explicit) - {"seed"}
     for i, (seed, member) in enumerate(zip(group.seeds, group.members), start=1):
         member_dir = group_dir / member
         started = (member_dir / RUN_MANIFEST).is_file()
-        if resume and started and read_run_manifest(member_dir).is_finished:
-            log(f"{name}/{member}: finished already")
+        if request.resume and started and read_run_manifest(member_dir).is_finished:
+            request.log(f"{request.name}/{member}: finished already")
             continue
-        log(f"{name}/{member} ({i} of {len(group.seeds)}): seed {seed}")
+        request.log(f"{request.name}/{member} ({i} of {len(group.seeds)}): seed {seed}")
+        member_request = replace(request, name=member, options=replace(options, seed=seed), resume=request.resume and started,
+                                 explicit=explicit, group=request.name)
         try:
-            train(prepared_path, member, group_dir, replace(options, seed=seed), resume=resume and started,
-                  overwrite=resume and member_dir.exists() and not started, log=log, callbacks=callbacks,
-                  explicit=set(explicit) - {"seed"}, group=name, progress=progress)
+            train_run(member_request, runs_dir=group_dir, overwrite=request.resume and member_dir.exists() and not started)
         except TrainingInterruptedError as e:
-            raise type(e)(f"{name}/{member}: {e}", prepared=e.prepared, name=name, runs_dir=Path(runs_dir)) from None
-    return open_experiment(str(group_dir), runs_dir)
+            raise job.interrupted(f"{request.name}/{member}: {e.message}", failed=isinstance(e, TrainingFailedError)) from None
+
+
+def _resumed_group(request: TrainRequest, seeds: list[int] | None, group_dir: Path) -> tuple[GroupManifest, TrainOptions]:
+    """The group to finish, and the options its members train on: the group's, with those of `explicit` a resume may change."""
+    name, runs_dir = request.name, group_dir.parent
+    if not (group_dir / GROUP_MANIFEST).is_file():
+        raise SneknerError(f"{name} is not a group of runs in {runs_dir}, so there are no seeds to resume",
+                           fix="drop {option} to start it", option="resume")
+    group = read_group_manifest(group_dir)
+    if seeds is not None and seeds != group.seeds:
+        raise SneknerError(f"group {name} has seeds {','.join(map(str, group.seeds))}, not {','.join(map(str, seeds))}",
+                           fix="resume it without {option}", option="seeds")
+    run_model = group.options.get("model") or read_prepared_manifest(request.prepared).tokenizer
+    options = resume_options({**group.options, "seed": request.options.seed}, request.options, set(request.explicit) - {"seed"},
+                             run_model=run_model)
+    group.options = shared_options(options)
+    if chief_by_tf_config():
+        write_group_manifest(group_dir, group)
+    return group, options
+
+
+def _new_group(request: TrainRequest, seeds: list[int] | None, group_dir: Path) -> tuple[GroupManifest, TrainOptions]:
+    if not seeds:
+        raise SneknerError("no seeds given", fix="pass {option} such as 1,2,3", option="seeds")
+    options = request.options
+    group = GroupManifest(name=request.name, data=str(request.prepared.resolve()), seeds=list(seeds),
+                          members=[member_name(s) for s in seeds], options=shared_options(options), created=now_iso(),
+                          versions=environment_versions())
+    if chief_by_tf_config():
+        group_dir.mkdir(parents=True, exist_ok=True)
+        write_group_manifest(group_dir, group)
+    return group, options

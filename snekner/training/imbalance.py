@@ -74,7 +74,7 @@ def sentence_repeats(present: np.ndarray, min_share: float) -> tuple[np.ndarray,
     return repeats.astype(np.int64), factors
 
 
-def describe(label_names: list[str], counts: np.ndarray, weights: np.ndarray | None, types: list[str], factors: np.ndarray,
+def describe(label_names: list[str], counts: np.ndarray, *, weights: np.ndarray | None, types: list[str], factors: np.ndarray,
              repeats: np.ndarray) -> dict:
     """What the run manifest records about the remedies."""
     out = {"label_counts": {name: int(c) for name, c in zip(label_names, counts)}}

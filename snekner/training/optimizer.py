@@ -18,7 +18,7 @@ from __future__ import annotations
 DECAY_EXCLUDED = ("LayerNorm", "layer_norm", "bias")
 
 
-def build_optimizer(learning_rate: float, total_steps: int, warmup_steps: int = 0, weight_decay: float = 0.0,
+def build_optimizer(learning_rate: float, total_steps: int, warmup_steps: int = 0, weight_decay: float = 0.0, *,
                     decay_steps: int | None = None, max_grad_norm: float = 0.0):
     """AdamW whose rate warms up linearly over `warmup_steps`, holds, then decays linearly to 0
     over the last `decay_steps` (None: every step after the warm-up, i.e. HF's linear schedule;

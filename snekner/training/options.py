@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, fields
+from typing import ClassVar
 from enum import Enum
 
 from snekner.errors import OptionError, ResumeOptionError
@@ -88,7 +89,12 @@ def check_float_ranges(options, ranges=None) -> None:
 
 
 @dataclass(kw_only=True)
-class TrainOptions:
+class Recipe:
+    """How a model trains, whatever it learns: the options `train` and `adapt` share, with train's defaults.
+
+    Each task's options extend it (TrainOptions, training.adaptation_options.AdaptOptions); a task whose
+    practice differs re-declares only the defaults that differ."""
+
     model: str | None = None  # default: the model the data was prepared with
     epochs: int = 3
     batch_size: int = 16
@@ -99,39 +105,55 @@ class TrainOptions:
     decay_ratio: float = 0.2  # with stable-decay: the share of steps in the final decay
     max_grad_norm: float = 1.0  # 0: no clipping; 1.0 as Hugging Face's Trainer (issue 8)
     batching: Batching = Batching.BALANCED  # issue 21: as fast as bucketed, and learned as much as random batches or more
-    class_weights: ClassWeights = ClassWeights.NONE  # per-label loss weights from the training label counts
-    oversample: float = 0.0  # repeat sentences of rare types until each type is in about this share of an epoch's sentences
     seed: int = 42
-    early_stopping_patience: int = 0  # 0: off
     eval_batch_size: int = EVAL_BATCH_SIZE
     mixed_precision: bool | None = None  # None: on with a GPU
     xla: bool | None = None  # None: on with a GPU
     strategy: Strategy = Strategy.AUTO
     checkpoint_every: int = 0  # steps; 0: only at the end of each epoch
-    tensorboard: bool = False
 
-    def validate(self) -> None:
-        for name in ("epochs", "batch_size", "eval_batch_size"):
-            if getattr(self, name) < 1:
-                raise OptionError(name, getattr(self, name), "at least 1")
-        check_float_ranges(self)
-        for name in ("early_stopping_patience", "checkpoint_every"):
-            if getattr(self, name) < 0:
-                raise OptionError(name, getattr(self, name), "0 (off) or more")
+    # the fields of a subclass that take an Enum value (checked and converted on construction)
+    CHOICES = (("schedule", Schedule), ("batching", Batching), ("strategy", Strategy))
+    # the fields that count things, and their least value
+    COUNTS = (("epochs", 1), ("batch_size", 1), ("eval_batch_size", 1), ("checkpoint_every", 0))
 
     def __post_init__(self):
-        take_choices(self, (("schedule", Schedule), ("batching", Batching), ("strategy", Strategy), ("class_weights", ClassWeights)))
+        take_choices(self, self.CHOICES)
+
+    def validate(self) -> None:
+        """OptionError for the first option out of its range."""
+        for name, least in self.COUNTS:
+            value = getattr(self, name)
+            if value is not None and value < least:
+                raise OptionError(name, value, f"at least {least}" if least else "0 (off) or more")
+        check_float_ranges(self)
 
     def decay_steps(self, total_steps: int) -> int | None:
         return decay_steps(self.schedule, self.decay_ratio, total_steps)
 
-    @classmethod
-    def from_manifest(cls, stored: dict) -> "TrainOptions":
-        known = {f.name for f in fields(cls)}
-        return cls(**{**LEGACY_OPTIONS, **{k: v for k, v in stored.items() if k in known}})
-
     def to_manifest(self) -> dict:
         return options_manifest(self)
+
+    @classmethod
+    def from_manifest(cls, stored: dict):
+        known = {f.name for f in fields(cls)}
+        return cls(**{**cls.LEGACY, **{k: v for k, v in stored.items() if k in known}})
+
+    LEGACY: ClassVar[dict] = {}
+
+
+@dataclass(kw_only=True)
+class TrainOptions(Recipe):
+    """Every option of `snekner train` with its default: the shared recipe and what token classification adds."""
+
+    class_weights: ClassWeights = ClassWeights.NONE  # per-label loss weights from the training label counts
+    oversample: float = 0.0  # repeat sentences of rare types until each type is in about this share of an epoch's sentences
+    early_stopping_patience: int = 0  # 0: off
+    tensorboard: bool = False
+
+    CHOICES = (*Recipe.CHOICES, ("class_weights", ClassWeights))
+    COUNTS = (*Recipe.COUNTS, ("early_stopping_patience", 0))
+    LEGACY: ClassVar[dict] = LEGACY_OPTIONS
 
 
 def resume_options(stored: dict, given: TrainOptions, explicit: Collection[str], run_model: str,

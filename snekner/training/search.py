@@ -45,7 +45,8 @@ from snekner.store.runs import check_run_name
 from snekner.training.callbacks import Callback
 from snekner.training.config import OPTION_NAMES, check_types, normalised
 from snekner.training.options import TrainOptions
-from snekner.training.train import sigterm_as_ctrl_c, train
+from snekner.training.job import sigterm_as_ctrl_c
+from snekner.training.train import train
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -254,7 +255,7 @@ def open_study(study_name: str, storage: str, seed: int):
                            fix="pass {option} a database URL such as sqlite:///search.db", option="storage") from None
 
 
-def search(prepared_path: Path, study_name: str, runs_dir: Path, trials: int, storage: str | None = None, space: dict | None = None,
+def search(prepared_path: Path, study_name: str, runs_dir: Path, trials: int, *, storage: str | None = None, space: dict | None = None,
            fixed: dict[str, Any] | None = None, seed: int = 0, log=lambda msg: None, progress: Progress | None = None) -> SearchResult:
     """Run `trials` trials of the study `study_name` (joining it if it exists) and return all of its trials."""
     import optuna
