@@ -109,6 +109,18 @@ class OutputExistsError(SneknerError):
         super().__init__(message)
 
 
+class ArtifactBusyError(SneknerError):
+    """Another process is writing (or, for `shared`, reading) the artifact a command wants to write.
+
+    holder: who holds it exclusively (a snekner.store.locks.Holder), None when only readers do."""
+
+    def __init__(self, what: str, path: Path, holder):
+        self.what, self.path, self.holder = what, Path(path), holder
+        by = f"another snekner command ({holder.describe()})" if holder else "another snekner command (eval, card or push)"
+        super().__init__(f"{what} {path} is in use by {by}", fix="wait for it to finish, or choose another {option}",
+                         option="out" if what == "prepared dataset" else "name")
+
+
 class MissingEvaluationError(SneknerError):
     """A run lacks what `eval` writes for a split: its scores or its stored predictions (part).
 
@@ -125,6 +137,18 @@ class MissingModelError(SneknerError):
 
     def __init__(self, message: str, *, run):
         self.run = run
+        super().__init__(message)
+
+
+class ExportMismatchError(SneknerError):
+    """The exported model, loaded back, does not give the run's logits."""
+
+
+class PushFailedError(SneknerError):
+    """The hub refused or could not be reached; the run is finished and whole, so the push can be retried alone."""
+
+    def __init__(self, message: str, *, run, repo_id: str):
+        self.run, self.repo_id = run, repo_id
         super().__init__(message)
 
 
@@ -161,3 +185,14 @@ class RemoteCodeError(SneknerError):
         named = "; ".join(f"{name}: {', '.join(classes) or 'auto_map'}" for name, classes in found)
         super().__init__(f"{folder} asks to run code of its own (auto_map in {named}); snekner never runs code from a model, run or "
                          "data folder", fix="use a model whose architecture transformers has built in")
+
+
+class SchemeError(ValueError):
+    """A tag the scheme does not have: `position` in its sentence, and what it is; `prefixes`: the ones the scheme has.
+
+    A ValueError, not a SneknerError: it knows no file or row, so the reader catches it and says where (data.tags)."""
+
+    def __init__(self, position: int, tag: str, scheme, prefixes: str):
+        self.position, self.tag, self.scheme = position, tag, scheme
+        allowed = ", ".join(f"{p}-TYPE" for p in prefixes)
+        super().__init__(f"tag {tag!r} is not {_shown(scheme)} (O, {allowed})")

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snekner.errors import SneknerError
+from snekner.errors import ExportMismatchError, SneknerError
 from snekner.modeling.models import SAFETENSORS, load_pytorch_classifier, load_run_model, load_tokenizer, run_model_dir
 from snekner.progress import NO_PROGRESS, Progress, Task
 from snekner.store.atomic import atomic_path, check_output_free, disk_full_is_an_error
@@ -56,10 +56,6 @@ class ExportResult:
     max_abs_difference: float
     sentences: int
     files: list[str]
-
-
-class ExportMismatchError(SneknerError):
-    """The exported model, loaded back, does not give the run's logits."""
 
 
 def check_format_available(fmt: ExportFormat) -> None:
