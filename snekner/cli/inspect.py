@@ -6,7 +6,7 @@ from typing import Optional
 
 import typer
 
-from snekner.cli._util import LANG_COLUMN, SCHEME, TAG_COLUMN, TAGS_COLUMN, TOKENS_COLUMN, complete_tagset, handles_errors
+from snekner.cli._util import LANG_COLUMN, SCHEME, TAG_COLUMN, TAGS_COLUMN, TOKENS_COLUMN, complete_tagset, handles_errors, shown
 from snekner.data.inspection import inspect_source
 from snekner.data.reading import Reading
 from snekner.data.sources import DEFAULT_DATASET
@@ -29,5 +29,5 @@ def inspect_cli(
 ):
     """Split sizes, entities per type, sentence lengths, BIO violations and train/test overlap."""
     reading = Reading(scheme=scheme, tokens_column=tokens_column, tags_column=tags_column, lang_column=lang_column, tag_column=tag_column)
-    report = inspect_source(dataset, lang, tagset, limit, reading)
+    report = shown(inspect_source(dataset, lang, tagset, limit, reading))
     typer.echo(json.dumps(report, indent=2) if as_json else render_inspection(report))

@@ -155,7 +155,7 @@ def _prepare(options: PrepOptions, out: Path, overwrite: bool, log, progress: Pr
     log(f"read {options.dataset} ({source.layout}): " + ", ".join(f"{k} {len(v)}" for k, v in source.dataset.items()))
     doubt = wikineural_doubt(source.label_names, tagset, largest)
     if doubt:
-        log(f"warning: {doubt}")
+        log(doubt.prefixed("warning: "))
     tokenizer = load_tokenizer(options.model)
     restricted = restrict_tags(source.dataset, tagset, width)
     source.dataset = None  # its source-id ner_tags are not needed again: one column of every word less held

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snekner.errors import ExportMismatchError, SneknerError
+from snekner.errors import ExportMismatchError, ExtraNotInstalledError, SneknerError
 from snekner.modeling.models import SAFETENSORS, load_pytorch_classifier, load_run_model, load_tokenizer, run_model_dir
 from snekner.progress import NO_PROGRESS, Progress, Task
 from snekner.store.atomic import atomic_path, check_output_free, disk_full_is_an_error
@@ -65,8 +65,7 @@ def check_format_available(fmt: ExportFormat) -> None:
             import onnxruntime  # noqa: F401
             import tf2onnx  # noqa: F401
         except ImportError as e:
-            raise SneknerError(f"--format onnx needs tf2onnx and onnxruntime ({e.name} is not installed)",
-                               fix="install them with `pip install 'snekner[onnx]'`") from None
+            raise ExtraNotInstalledError("format", fmt, packages=["tf2onnx", "onnxruntime"], missing=e.name, extra="onnx") from None
 
 
 # ---------------------------------------------------------------- pytorch
