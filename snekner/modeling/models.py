@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 from snekner.errors import AdaptationNotFinishedError, MissingModelError, OptionError, RemoteCodeError, SneknerError
+from snekner.settings import DEFAULT_MODEL
 from snekner.store.manifests import ADAPTED_MANIFEST, read_adapted_manifest
 from snekner.store.runs import Run
 
@@ -68,7 +69,7 @@ def resolve_model_dir(name_or_path: str) -> Path:
             raise SneknerError(f"model folder {name_or_path} has no config.json; pass a folder made by save_pretrained or a hub id")
         return path
     if path.exists() or name_or_path.startswith((".", "/", "~")):
-        raise SneknerError(f"model {name_or_path} not found: no such folder; pass a model folder or a hub id such as distilbert-base-uncased")
+        raise SneknerError(f"model {name_or_path} not found: no such folder; pass a model folder or a hub id such as {DEFAULT_MODEL}")
     from huggingface_hub import snapshot_download
 
     try:

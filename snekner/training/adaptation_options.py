@@ -8,6 +8,7 @@ import numpy as np
 from snekner.errors import OptionError
 from snekner.modeling.devices import Strategy
 from snekner.modeling.forward import EVAL_BATCH_SIZE
+from snekner.settings import DEFAULT_MODEL
 from snekner.training.options import Batching, Schedule, check_float_ranges, decay_steps, options_manifest, take_choices
 
 VALIDATION_MASK_SEED = 0x5EED  # the held-out masks: one fixed draw per --seed, the same for every epoch and the base model
@@ -30,7 +31,7 @@ class AdaptOptions:
     AdamW with weight decay 0.01, linear decay; BERT's 80/10/10 rule; whole words as in BERT's
     whole-word-masking models); they were not tuned on NER results (see the README's measurement)."""
 
-    model: str = "distilbert-base-uncased"
+    model: str = DEFAULT_MODEL
     epochs: int = 3
     batch_size: int = 32
     learning_rate: float = 5e-5
