@@ -27,7 +27,7 @@ def packaged_minilm() -> Path:
     return Path(spec.origin).parent / "model"
 
 
-def run_demo(workdir: Path, model: str | None, epochs: int, limit: int | None, log, progress: Progress = NO_PROGRESS) -> str:
+def run_demo(workdir: Path, *, model: str | None, epochs: int, limit: int | None, log, progress: Progress = NO_PROGRESS) -> str:
     """Prep, train and evaluate A (all 15 types) and B (PER ORG LOC ANIM DIS) on the sample; the comparison as a table."""
     model = model or str(packaged_minilm())
     runs_dir = workdir / "runs"

@@ -160,7 +160,8 @@ def _prepare(options: PrepOptions, out: Path, overwrite: bool, log, progress: Pr
     tokenizer = load_tokenizer(options.model)
     restricted = restrict_tags(source.dataset, tagset, width)
     source.dataset = None  # its source-id ner_tags are not needed again: one column of every word less held
-    parts = aligned_parts(restricted, tokenizer, options.max_length, options.label_all_tokens, tagset.labels, options.num_proc, progress)
+    parts = aligned_parts(restricted, tokenizer, options.max_length, options.label_all_tokens, tagset.labels, num_proc=options.num_proc,
+                          progress=progress)
     stats: dict[str, SplitStats] = {}
 
     def counted(name: str, split_parts):

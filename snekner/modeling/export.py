@@ -206,7 +206,7 @@ def max_abs_difference(expected: np.ndarray, got: np.ndarray, mask: np.ndarray) 
     return float(np.max(np.abs(expected[keep].astype(np.float64) - got[keep].astype(np.float64))))
 
 
-def write_checked(model, tokenizer, fmt: ExportFormat, folder: Path, run_name: str, task: Task = Task()) -> float:
+def write_checked(model, tokenizer, fmt: ExportFormat, folder: Path, run_name: str, *, task: Task = Task()) -> float:
     """Write `model` as `fmt` into the existing empty `folder`, load it back and compare logits on CHECK_SENTENCES;
     returns the max abs difference. ExportMismatchError when it exceeds TOLERANCE (or is not a number).
     `task` (snekner.progress) advances by one stage after writing and after checking."""
@@ -242,7 +242,7 @@ def export_run(run: Run, fmt: ExportFormat, out: Path, overwrite: bool = False, 
         tokenizer = load_tokenizer(str(run_model_dir(run)))
         task.advance()
         with disk_full_is_an_error(writing=out), atomic_path(out, directory=True) as tmp:
-            difference = write_checked(model, tokenizer, fmt, tmp, run.name, task)
+            difference = write_checked(model, tokenizer, fmt, tmp, run.name, task=task)
             files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
     return ExportResult(fmt, out, difference, len(CHECK_SENTENCES), files)
 

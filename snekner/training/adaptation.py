@@ -138,7 +138,7 @@ class MaskedLMTrainer(Trainer):
         return masked_lm_loss_sum(self.model, batch, training)
 
     def _mask(self, text, rng):
-        return mask_whole_words(text, self.options.mask_rate, rng, self.tokenizer.mask_token_id, self.vocab_size, self.options.whole_words)
+        return mask_whole_words(text, self.options.mask_rate, rng, self.tokenizer.mask_token_id, self.vocab_size, whole_words=self.options.whole_words)
 
     def _epoch_split(self, state: dict) -> EncodedSplit:
         """The training sequences with this epoch's masks: the inputs the model sees, the original sub-words as labels."""

@@ -238,8 +238,8 @@ class Trainer:
         if "validation" not in self.prepared.dataset:
             return None
         split = self.prepared.dataset["validation"]
-        pred = predict_word_tags(self.model, split, self.labels, self.tokenizer.pad_token_id, self.options.eval_batch_size,
-                                 self.progress, "validation")
+        pred = predict_word_tags(self.model, split, self.labels, self.tokenizer.pad_token_id, batch_size=self.options.eval_batch_size,
+                                 progress=self.progress, description="validation")
         return score(gold_word_tags(split, self.labels), pred, types=self.prepared.tagset.types)
 
     def run(self, state: dict, callbacks) -> dict:
