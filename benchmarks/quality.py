@@ -120,7 +120,7 @@ def test_scores(model, prepared) -> dict:
 
     tokenizer = AutoTokenizer.from_pretrained(str(prepared.path / "tokenizer"))
     rows = prepared.split("test")
-    predicted = predict_word_tags(model, rows, prepared.labels, tokenizer.pad_token_id, 32)
+    predicted = predict_word_tags(model, rows, prepared.labels, tokenizer.pad_token_id, batch_size=32)
     scores = score(gold_word_tags(rows, prepared.labels), predicted, types=prepared.tagset.types)
     return {"f1": scores["overall"]["f1"], "precision": scores["overall"]["precision"], "recall": scores["overall"]["recall"],
             "per_type_f1": {t: v["f1"] for t, v in scores["per_type"].items()}, "sentences": len(rows)}

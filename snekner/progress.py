@@ -82,11 +82,11 @@ class Lines(Progress):
         self.write, self.parts, self.min_seconds, self.clock = write, parts, min_seconds, clock
 
     def task(self, description, total, unit="item", initial=0, status=None):
-        return _LineTask(self, description, total, unit, initial, status)
+        return _LineTask(self, description, total, unit=unit, initial=initial, status=status)
 
 
 class _LineTask(Task):
-    def __init__(self, owner: Lines, description: str, total: int, unit: str, initial: int, status: Status | None):
+    def __init__(self, owner: Lines, description: str, total: int, *, unit: str, initial: int, status: Status | None):
         self.owner, self.description, self.total, self.unit, self.status = owner, description, total, unit, status
         self.n = self.first = self.shown = initial
         self.every = max(1, total // owner.parts)

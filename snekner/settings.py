@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-DEFAULT_MODEL = "distilbert-base-uncased"
+DEFAULT_MODEL = "distilbert-base-uncased"  # the one definition: prep's and adapt's option defaults (and so their --model) read it
 
 
 def cache_dir() -> Path:

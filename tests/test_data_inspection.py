@@ -63,7 +63,8 @@ def hand_data(tmp_path_factory) -> Path:
 def test_entities_violations_and_lengths_of_one_language(hand_data):
     report = inspect_source(str(hand_data), "en")
     assert report["lang"] == "en" and report["languages"] == ["de", "en"]
-    assert report["labels_from"].startswith("MultiNERD's label ids")
+    assert report["labels_from"] == "MultiNERD's label ids (tagset a); pass tagset to name them otherwise"  # the field; the CLI's flag:
+    assert "labels named by MultiNERD's label ids (tagset a); pass --tagset to name them otherwise" in ok("inspect", hand_data, "--lang", "en").stdout
     train = report["splits"]["train"]
     assert train["sentences"] == 5 and train["tokens"] == 21
     assert train["entities"] == {"ANIM": 1, "FOOD": 1, "LOC": 3, "ORG": 2, "PER": 3}
@@ -345,15 +346,17 @@ def test_wikineural_ids_read_as_multinerd_are_named(tmp_path, tiny_model):
     unless the tagset reads them otherwise, and say nothing when other MultiNERD ids occur."""
     wiki = write_layout(tmp_path / "wiki", {"train/train_en.jsonl": [row("the Oscars in Rome", [0, 7, 0, 5], "en")],
                                             "test/test_en.jsonl": [row("Ann Lee", [1, 2], "en")]})
-    hint = "pass --tagset wikineural"
-    assert any(hint in f for f in inspect_source(str(wiki))["findings"])
+    hint, flag = "pass tagset wikineural", "pass --tagset wikineural"  # the library names the option field, the command line its flag
+    findings = inspect_source(str(wiki))["findings"]
+    assert any(hint in f for f in findings) and not any("--tagset" in f for f in findings)
+    assert flag in ok("inspect", wiki).stdout and flag in ok("inspect", wiki, "--json").stdout
     assert any(hint in f for f in inspect_source(str(wiki), tagset_spec="b")["findings"])  # b reads 7-8 as ANIM too
     assert not any(hint in f for f in inspect_source(str(wiki), tagset_spec="wikineural")["findings"])
     assert not any(hint in f for f in inspect_source(str(wiki), tagset_spec="PER,LOC")["findings"])
     printed = ok("prep", "--dataset", wiki, "--model", tiny_model, "--out", tmp_path / "p")
-    assert "warning: the tags use only ids 0-8" in printed.stderr and hint in printed.stderr
+    assert "warning: the tags use only ids 0-8" in printed.stderr and flag in printed.stderr
     printed = ok("prep", "--dataset", wiki, "--model", tiny_model, "--tagset", "wikineural", "--out", tmp_path / "q")
-    assert hint not in printed.stderr
+    assert flag not in printed.stderr
     # MultiNERD data (an id beyond 8): no doubt to raise
     multinerd = write_layout(tmp_path / "multi", {"train/train_en.jsonl": [row("a cat ate rice", [0, 7, 0, 17], "en")]})
     assert not any(hint in f for f in inspect_source(str(multinerd))["findings"])

@@ -66,7 +66,8 @@ def test_continuation_table():
 def _align_one(word_ids, tags, label_all_tokens, cont):
     """align_labels on a single sentence (word ids with None for special tokens)."""
     w = np.asarray([-1 if i is None else i for i in word_ids], dtype=np.int64)
-    return align_labels(w, np.array([0, len(w)]), np.asarray(tags, dtype=np.int64), np.array([0, len(tags)]), label_all_tokens, cont).tolist()
+    return align_labels(w, np.array([0, len(w)]), np.asarray(tags, dtype=np.int64), np.array([0, len(tags)]), label_all_tokens=label_all_tokens,
+                        cont=cont).tolist()
 
 
 def test_align_labels_first_subword_only():

@@ -13,7 +13,8 @@ import pytest
 from cli_helpers import invoke, ok, one_line_error, prep_sample
 from fakes import write_run
 
-from snekner.modeling.export import CHECK_SENTENCES, TOLERANCE
+from snekner.errors import ExtraNotInstalledError
+from snekner.modeling.export import CHECK_SENTENCES, TOLERANCE, ExportFormat, check_format_available
 from snekner.modeling.models import load_run_model, load_tokenizer, save_model
 from snekner.store.runs import open_run
 
@@ -165,9 +166,14 @@ def test_onnx_export_runs_in_onnxruntime(run_model, runs, tmp_path):
 
 
 def test_onnx_without_the_extra_is_one_line(runs, tmp_path, monkeypatch):
+    """The library names the option field (format), the command line its flag (--format)."""
     import sys
 
     monkeypatch.setitem(sys.modules, "tf2onnx", None)  # import fails as if not installed
+    with pytest.raises(ExtraNotInstalledError) as refused:
+        check_format_available(ExportFormat.ONNX)
+    assert str(refused.value).startswith("format onnx needs tf2onnx and onnxruntime (tf2onnx is not installed)")
+    assert "--format" not in str(refused.value) and "snekner[onnx]" in str(refused.value)
     one_line_error(invoke("export", "R", "--format", "onnx", "--out", tmp_path / "o", "--runs-dir", runs),
                    "--format onnx needs tf2onnx and onnxruntime", "snekner[onnx]")
     assert not (tmp_path / "o").exists()

@@ -6,8 +6,11 @@ import json
 import numpy as np
 import pytest
 
-from snekner.errors import SneknerError
-from snekner.modeling.models import build_token_classifier, load_tokenizer
+from cli_helpers import invoke, one_line_error
+
+from snekner.errors import AdaptationNotFinishedError, SneknerError
+from snekner.modeling.models import build_token_classifier, load_tokenizer, resolve_model_dir
+from snekner.store.manifests import AdaptedModelManifest, RunStatus, write_adapted_manifest
 
 LABELS = ["O", "B-PER", "I-PER"]
 
@@ -93,6 +96,20 @@ def test_folder_without_weights_or_config(tmp_path, tiny_model):
     (tmp_path / "config.json").write_text((tiny_model / "config.json").read_text())
     with pytest.raises(SneknerError, match="neither tf_model.h5 nor model.safetensors"):
         build_token_classifier(str(tmp_path), LABELS)
+
+
+def test_an_unfinished_adaptation_is_no_model(tmp_path, sample_dir):
+    """The library says to finish it or pass another model (the field); the command line names `snekner adapt` and --model."""
+    folder = tmp_path / "adapted"
+    folder.mkdir()
+    write_adapted_manifest(folder, AdaptedModelManifest(status=RunStatus.RUNNING, base_model="base", text={}, options={}))
+    with pytest.raises(AdaptationNotFinishedError) as refused:
+        resolve_model_dir(str(folder))
+    assert str(refused.value) == (f"model folder {folder} is an adaptation that has not finished (status running); "
+                                  "finish it first, or pass another model")
+    line = one_line_error(invoke("prep", "--dataset", sample_dir, "--lang", "en", "--model", folder, "--out", tmp_path / "p"))
+    assert line == (f"error: model folder {folder} is an adaptation that has not finished (status running); "
+                    f"finish it first (snekner adapt ... --out {folder} --resume), or pass another --model")
 
 
 def test_slow_wordpiece_tokenizer_is_converted_to_fast(tmp_path, tiny_model):

@@ -150,7 +150,7 @@ def _reference_predict_tags(model, tokenizer, sentences, labels, max_length, str
     ids = enc["input_ids"]
     data = EncodedSplit(np.asarray([t for row in ids for t in row], dtype=np.int32), None, np.asarray([len(r) for r in ids]),
                         int(tokenizer.pad_token_id))
-    preds, probs = subword_predictions(model, data, batch_size)
+    preds, probs = subword_predictions(model, data, batch_size=batch_size)
     for w, (s, a, _) in enumerate(windows):
         seen = set()
         for position, local in enumerate(enc.word_ids(w)):
@@ -174,9 +174,9 @@ def test_predict_read_out_in_parts_equals_the_whole_list_path(trained, sample_di
     sentences += [[], ["x", "\u200b", "y"], ["the", "abracadabraabracadabra", "of", "berlin"]]
     for max_length, stride in ((24, None), (8, 2)):  # one window each, and many
         expected = _reference_predict_tags(model, tokenizer, sentences, run.labels, max_length, stride)
-        assert predict_tags(model, tokenizer, sentences, run.labels, max_length, stride) == expected
+        assert predict_tags(model, tokenizer, sentences, run.labels, max_length, stride=stride) == expected
         for part in (4, 10_000):  # planned a few sentences at a time, and all at once
-            tagged = tag_words(model, tokenizer, sentences, run.labels, max_length, stride, part=part)
+            tagged = tag_words(model, tokenizer, sentences, run.labels, max_length, stride=stride, part=part)
             assert [list(x) for x in zip(*tagged.sentences(chunk=3))] == list(expected[:2])
             assert tagged.n_windows == expected[2]
 

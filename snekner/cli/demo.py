@@ -18,4 +18,4 @@ def demo_cli(
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N sentences per split."),
 ):
     """The main job offline: prep, train, eval and compare experiments A and B on the embedded sample data."""
-    typer.echo(run_demo(workdir, model, epochs, limit, log=echo_err, progress=progress()))
+    typer.echo(run_demo(workdir, model=model, epochs=epochs, limit=limit, log=echo_err, progress=progress()))

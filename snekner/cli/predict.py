@@ -44,7 +44,8 @@ def predict_cli(
 def _predict(run: str, texts: Optional[List[str]], runs_dir: Path, input_path: Optional[Path], fmt: PredictFormat, out: Optional[Path],
              batch_size: int, max_length: Optional[int], stride: Optional[int]) -> None:
     opened = open_run(run, runs_dir)
-    predictions = iter_run(opened, texts, input_path, max_length, stride, batch_size, progress())
+    predictions = iter_run(opened, texts, input_path=input_path, max_length=max_length, stride=stride, batch_size=batch_size,
+                           progress=progress())
     if fmt == PredictFormat.HTML:
         pieces = iter([format_html(list(predictions), f"snekner predict: {opened.name}")])
     else:

@@ -9,6 +9,7 @@ from snekner.data.rare_words import rare_word_findings, rare_words
 from snekner.data.reading import Reading
 from snekner.data.sources import open_source
 from snekner.data.validation import largest_tag_id
+from snekner.errors import Notice
 from snekner.modeling.models import check_no_remote_code
 from snekner.ner.tagset import Tagset, load_tagset, named_tagsets, resolve_tagset, wikineural_doubt
 from snekner.store.manifests import PREPARED_MANIFEST
@@ -38,7 +39,7 @@ def _label_names(source_names: list[str] | None, tagset: Tagset | None, width: i
             if src < width:
                 names[src] = label
     if tagset is None:
-        return names, "MultiNERD's label ids (tagset a); pass --tagset to name them otherwise"
+        return names, Notice("MultiNERD's label ids (tagset a)", fix="pass {option} to name them otherwise", option="tagset")
     for label, src in tagset.source_ids.items():
         if src < width:
             names[src] = label

@@ -22,6 +22,7 @@ from snekner.errors import OptionError
 from snekner.modeling.models import check_position_limit, load_config, load_tokenizer, position_limit
 from snekner.ner.tagset import Tagset, is_type_list, load_tagset, resolve_tagset, wikineural_doubt
 from snekner.progress import NO_PROGRESS, Progress
+from snekner.settings import DEFAULT_MODEL
 from snekner.store.atomic import atomic_path, check_artifact_name, check_output_free, disk_full_is_an_error, remove_stale_partials
 from snekner.store.locks import hold
 from snekner.store.manifests import (Alignment, PreparedManifest, SplitStats, environment_versions, now_iso,
@@ -55,7 +56,7 @@ class PrepOptions:
     lang: str | None = None  # None: every language
     tagset: str | None = None  # None: every label the dataset names (MultiNERD's: tagset a); a tagset, a file, or PER,ORG,LOC
     reading: Reading = field(default_factory=Reading)  # column names, tag column, scheme (for data not shaped like MultiNERD)
-    model: str = "distilbert-base-uncased"
+    model: str = DEFAULT_MODEL
     max_length: int = 128  # sub-words per sentence, special tokens included
     label_all_tokens: bool = False  # every sub-word labelled (later ones of a B-X word: I-X), or the first only
     limit: int | None = None  # at most this many sentences per split
@@ -155,11 +156,12 @@ def _prepare(options: PrepOptions, out: Path, overwrite: bool, log, progress: Pr
     log(f"read {options.dataset} ({source.layout}): " + ", ".join(f"{k} {len(v)}" for k, v in source.dataset.items()))
     doubt = wikineural_doubt(source.label_names, tagset, largest)
     if doubt:
-        log(f"warning: {doubt}")
+        log(doubt.prefixed("warning: "))
     tokenizer = load_tokenizer(options.model)
     restricted = restrict_tags(source.dataset, tagset, width)
     source.dataset = None  # its source-id ner_tags are not needed again: one column of every word less held
-    parts = aligned_parts(restricted, tokenizer, options.max_length, options.label_all_tokens, tagset.labels, options.num_proc, progress)
+    parts = aligned_parts(restricted, tokenizer, options.max_length, options.label_all_tokens, tagset.labels, num_proc=options.num_proc,
+                          progress=progress)
     stats: dict[str, SplitStats] = {}
 
     def counted(name: str, split_parts):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from snekner.data.arrow import dataset_of
 from snekner.data.reading import Source
-from snekner.errors import SneknerError
-from snekner.ner.schemes import Scheme, SchemeError, label_list, to_iob2
+from snekner.errors import SchemeError, SneknerError
+from snekner.ner.schemes import Scheme, label_list, to_iob2
 
 
 def tags_to_iob2_ids(source: Source, scheme: Scheme) -> None:

@@ -166,7 +166,7 @@ class Masked:
         return int((self.labels != IGNORE).sum())
 
 
-def mask_whole_words(text: EncodedText, rate: float, rng: np.random.Generator, mask_id: int, vocab_size: int,
+def mask_whole_words(text: EncodedText, rate: float, rng: np.random.Generator, mask_id: int, vocab_size: int, *,
                      whole_words: bool = True) -> Masked:
     """BERT's masking of a share `rate` of the words (whole_words) or sub-words: every sub-word of a chosen
     word is predicted; of those, 80% are replaced by the mask token, 10% by a random token, 10% kept.

@@ -41,7 +41,7 @@ def continuation_table(labels: list[str]) -> np.ndarray:
     return np.asarray([index.get("I-" + l[2:], i) if l.startswith("B-") else i for i, l in enumerate(labels)], dtype=np.int64)
 
 
-def align_labels(word_ids: np.ndarray, offsets: np.ndarray, tags: np.ndarray, tag_offsets: np.ndarray,
+def align_labels(word_ids: np.ndarray, offsets: np.ndarray, tags: np.ndarray, tag_offsets: np.ndarray, *,
                  label_all_tokens: bool, cont: np.ndarray | None) -> np.ndarray:
     """Sub-word labels of many sentences at once.
 
@@ -273,7 +273,7 @@ def check_rows(n_sentences: int, sample: int = 256) -> np.ndarray:
     return np.unique(np.linspace(0, n_sentences - 1, num=min(sample, n_sentences)).astype(np.int64))
 
 
-def fast_path_agrees(tokenizer, tokens, encoded: tuple[np.ndarray, np.ndarray, np.ndarray], max_length: int, sample: int = 256,
+def fast_path_agrees(tokenizer, tokens, encoded: tuple[np.ndarray, np.ndarray, np.ndarray], max_length: int, *, sample: int = 256,
                      rows: np.ndarray | None = None) -> bool:
     """Whether the distinct-word encoding equals the tokenizer's own on a spread of sentences.
 
@@ -309,18 +309,18 @@ def _list_array(offsets: np.ndarray, values: np.ndarray):
     return pa.ListArray.from_arrays(pa.array(offsets.astype(np.int32)), pa.array(values))
 
 
-def tokenize_and_align(dataset, tokenizer, max_length: int, label_all_tokens: bool, labels: list[str], num_proc: int | None = None,
+def tokenize_and_align(dataset, tokenizer, max_length: int, label_all_tokens: bool, labels: list[str], *, num_proc: int | None = None,
                        progress: Progress = NO_PROGRESS, chunk: int | None = None):
     """Add input_ids (int32), labels and word_ids (int64) to every split of `dataset`, in memory: aligned_parts
     joined (what prep writes to disk a part at a time)."""
     import datasets
     import pyarrow as pa
 
-    parts = aligned_parts(dataset, tokenizer, max_length, label_all_tokens, labels, num_proc, progress, chunk)
+    parts = aligned_parts(dataset, tokenizer, max_length, label_all_tokens, labels, num_proc=num_proc, progress=progress, chunk=chunk)
     return datasets.DatasetDict({name: dataset_of(pa.concat_tables(list(split_parts))) for name, split_parts in parts.items()})
 
 
-def aligned_parts(dataset, tokenizer, max_length: int, label_all_tokens: bool, labels: list[str], num_proc: int | None = None,
+def aligned_parts(dataset, tokenizer, max_length: int, label_all_tokens: bool, labels: list[str], *, num_proc: int | None = None,
                   progress: Progress = NO_PROGRESS, chunk: int | None = None) -> dict:
     """Every split of `dataset` with input_ids (int32), labels and word_ids (int64) added, as Arrow tables of `chunk`
     sentences (default SENTENCES_PER_CHUNK; the joined result does not depend on it), each laid out when it is taken:
@@ -365,7 +365,8 @@ def aligned_parts(dataset, tokenizer, max_length: int, label_all_tokens: bool, l
         for (a, b), (input_ids, word_ids, offsets) in zip(_spans(len(split), chunk), encoded):
             part = table.slice(a, b - a)
             tags, tag_offsets = _list_values(part.column("ner_tags"))
-            sub_labels = align_labels(word_ids, offsets, tags.to_numpy(zero_copy_only=False), tag_offsets, label_all_tokens, cont)
+            sub_labels = align_labels(word_ids, offsets, tags.to_numpy(zero_copy_only=False), tag_offsets, label_all_tokens=label_all_tokens,
+                                      cont=cont)
             part = part.append_column("input_ids", _list_array(offsets, input_ids))
             part = part.append_column("labels", _list_array(offsets, sub_labels))
             yield part.append_column("word_ids", _list_array(offsets, word_ids))

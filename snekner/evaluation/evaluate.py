@@ -119,7 +119,7 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
         rows = rows.flatten_indices()
     started = time.perf_counter()
     data = EncodedSplit.from_split(rows, tokenizer.pad_token_id, with_labels=False)
-    predicted, _ = flat_subword_predictions(model, data, batch_size, progress, f"eval {split}")
+    predicted, _ = flat_subword_predictions(model, data, batch_size=batch_size, progress=progress, description=f"eval {split}")
     seconds = time.perf_counter() - started
     offsets = data.offsets()
     del data

@@ -63,7 +63,7 @@ class EncodedSplit:
         return len(self.lengths)
 
 
-def training_order(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, window: int = 50, bucketed: bool = True,
+def training_order(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, *, window: int = 50, bucketed: bool = True,
                    repeats: np.ndarray | None = None) -> np.ndarray:
     """Sentence indices for one epoch, grouped so that consecutive `batch_size` runs form batches.
 
@@ -99,7 +99,7 @@ class EpochBatches:
         return self.order[self.starts[min(step, len(self))]:]
 
 
-def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, batching: str = "bucketed", window: int = 50,
+def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, batching: str = "bucketed", *, window: int = 50,
                   repeats: np.ndarray | None = None) -> EpochBatches:
     """An epoch's batches by `batching` (the values of training.options.Batching), always batches_per_epoch of them:
 
@@ -110,7 +110,7 @@ def epoch_batches(lengths: np.ndarray, batch_size: int, seed: int, epoch: int, b
               short sentences holds more of them; the batches are shuffled across the epoch.
     """
     if batching != "balanced":
-        order = training_order(lengths, batch_size, seed, epoch, window, bucketed=batching == "bucketed", repeats=repeats)
+        order = training_order(lengths, batch_size, seed, epoch, window=window, bucketed=batching == "bucketed", repeats=repeats)
         return EpochBatches(order, np.minimum(np.arange(0, batches_per_epoch(len(order), batch_size) + 1) * batch_size, len(order)))
     rng, perm = _shuffled(lengths, seed, epoch, repeats)
     batches = []
@@ -157,7 +157,7 @@ def pad_multiple(gpu: bool, xla: bool) -> int:
     return PAD_MULTIPLE if gpu or xla else 1
 
 
-def make_dataset(data: EncodedSplit, order: np.ndarray | EpochBatches, batch_size: int, skip_batches: int = 0, labels: bool = True,
+def make_dataset(data: EncodedSplit, order: np.ndarray | EpochBatches, batch_size: int, *, skip_batches: int = 0, labels: bool = True,
                  multiple: int = PAD_MULTIPLE, class_weights: np.ndarray | None = None):
     """tf.data.Dataset of batches in `order` (batch_size sentences each; an EpochBatches: its own batches), padded to
     a multiple of `multiple`: input_ids, attention_mask (+ labels, n_labels: the labelled sub-words of the batch, or

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from snekner.errors import SneknerError
+from snekner.errors import ExportMismatchError, ExtraNotInstalledError, SneknerError
 from snekner.modeling.models import SAFETENSORS, load_pytorch_classifier, load_run_model, load_tokenizer, run_model_dir
 from snekner.progress import NO_PROGRESS, Progress, Task
 from snekner.store.atomic import atomic_path, check_output_free, disk_full_is_an_error
@@ -58,10 +58,6 @@ class ExportResult:
     files: list[str]
 
 
-class ExportMismatchError(SneknerError):
-    """The exported model, loaded back, does not give the run's logits."""
-
-
 def check_format_available(fmt: ExportFormat) -> None:
     """SneknerError before any work when a format needs packages that are not installed."""
     if fmt is ExportFormat.ONNX:
@@ -69,8 +65,7 @@ def check_format_available(fmt: ExportFormat) -> None:
             import onnxruntime  # noqa: F401
             import tf2onnx  # noqa: F401
         except ImportError as e:
-            raise SneknerError(f"--format onnx needs tf2onnx and onnxruntime ({e.name} is not installed)",
-                               fix="install them with `pip install 'snekner[onnx]'`") from None
+            raise ExtraNotInstalledError("format", fmt, packages=["tf2onnx", "onnxruntime"], missing=e.name, extra="onnx") from None
 
 
 # ---------------------------------------------------------------- pytorch
@@ -211,7 +206,7 @@ def max_abs_difference(expected: np.ndarray, got: np.ndarray, mask: np.ndarray) 
     return float(np.max(np.abs(expected[keep].astype(np.float64) - got[keep].astype(np.float64))))
 
 
-def write_checked(model, tokenizer, fmt: ExportFormat, folder: Path, run_name: str, task: Task = Task()) -> float:
+def write_checked(model, tokenizer, fmt: ExportFormat, folder: Path, run_name: str, *, task: Task = Task()) -> float:
     """Write `model` as `fmt` into the existing empty `folder`, load it back and compare logits on CHECK_SENTENCES;
     returns the max abs difference. ExportMismatchError when it exceeds TOLERANCE (or is not a number).
     `task` (snekner.progress) advances by one stage after writing and after checking."""
@@ -247,7 +242,7 @@ def export_run(run: Run, fmt: ExportFormat, out: Path, overwrite: bool = False, 
         tokenizer = load_tokenizer(str(run_model_dir(run)))
         task.advance()
         with disk_full_is_an_error(writing=out), atomic_path(out, directory=True) as tmp:
-            difference = write_checked(model, tokenizer, fmt, tmp, run.name, task)
+            difference = write_checked(model, tokenizer, fmt, tmp, run.name, task=task)
             files = sorted(str(p.relative_to(tmp)) for p in tmp.rglob("*") if p.is_file())
     return ExportResult(fmt, out, difference, len(CHECK_SENTENCES), files)
 

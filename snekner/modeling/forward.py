@@ -58,7 +58,7 @@ def _in_flight(fn, items, depth: int):
             yield pending.popleft().result()
 
 
-def flat_subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS,
+def flat_subword_predictions(model, data: EncodedSplit, *, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS,
                              description: str = "predict", unit: str = "sentence") -> tuple[np.ndarray, np.ndarray]:
     """Predicted label id (int32) and its probability (float32) of every sub-word, in one flat array each, in
     data order: sentence i's are [offsets[i], offsets[i + 1]) with offsets = data.offsets()
@@ -92,21 +92,21 @@ def flat_subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_B
     return preds, scores
 
 
-def subword_predictions(model, data: EncodedSplit, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS,
+def subword_predictions(model, data: EncodedSplit, *, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS,
                         description: str = "predict", unit: str = "sentence") -> tuple[list[np.ndarray], list[np.ndarray]]:
     """flat_subword_predictions per sentence: a list of views into the flat arrays each (no copies)."""
-    preds, scores = flat_subword_predictions(model, data, batch_size, progress, description, unit)
+    preds, scores = flat_subword_predictions(model, data, batch_size=batch_size, progress=progress, description=description, unit=unit)
     if not len(data):
         return [], []
     cuts = data.offsets()[1:-1]
     return np.split(preds, cuts), np.split(scores, cuts)
 
 
-def predict_word_tags(model, split, labels: list[str], pad_id: int, batch_size: int = EVAL_BATCH_SIZE,
+def predict_word_tags(model, split, labels: list[str], pad_id: int, *, batch_size: int = EVAL_BATCH_SIZE,
                       progress: Progress = NO_PROGRESS, description: str = "predict") -> list[list[str]]:
     """Word-level tags for every sentence of a prepared split (words cut off by max length -> O)."""
     data = EncodedSplit.from_split(split, pad_id, with_labels=False)
-    preds, _ = subword_predictions(model, data, batch_size, progress, description)
+    preds, _ = subword_predictions(model, data, batch_size=batch_size, progress=progress, description=description)
     word_ids = split["word_ids"]
     n_words = [len(t) for t in split["tokens"]]
     return [words_from_subwords(p, w, n, labels) for p, w, n in zip(preds, word_ids, n_words)]

@@ -10,7 +10,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from snekner.errors import MissingModelError, OptionError, RemoteCodeError, SneknerError
+from snekner.errors import AdaptationNotFinishedError, MissingModelError, OptionError, RemoteCodeError, SneknerError
+from snekner.settings import DEFAULT_MODEL
 from snekner.store.manifests import ADAPTED_MANIFEST, read_adapted_manifest
 from snekner.store.runs import Run
 
@@ -62,14 +63,13 @@ def resolve_model_dir(name_or_path: str) -> Path:
         if (path / ADAPTED_MANIFEST).is_file():
             manifest = read_adapted_manifest(path)
             if not manifest.is_finished:
-                raise SneknerError(f"model folder {name_or_path} is an adaptation that has not finished (status {manifest.status.value})",
-                                   fix=f"finish it first (snekner adapt ... --out {name_or_path} --resume), or pass another {{option}}",
-                                   option="model")
+                raise AdaptationNotFinishedError(f"model folder {name_or_path} is an adaptation that has not finished "
+                                                 f"(status {manifest.status.value})", path=name_or_path)
         if not (path / "config.json").is_file():
             raise SneknerError(f"model folder {name_or_path} has no config.json; pass a folder made by save_pretrained or a hub id")
         return path
     if path.exists() or name_or_path.startswith((".", "/", "~")):
-        raise SneknerError(f"model {name_or_path} not found: no such folder; pass a model folder or a hub id such as distilbert-base-uncased")
+        raise SneknerError(f"model {name_or_path} not found: no such folder; pass a model folder or a hub id such as {DEFAULT_MODEL}")
     from huggingface_hub import snapshot_download
 
     try:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from snekner.errors import SchemeError
+
 
 class Scheme(str, Enum):
     IOB2 = "iob2"
@@ -23,21 +25,12 @@ class Scheme(str, Enum):
 _PREFIXES = {Scheme.IOB2: "BI", Scheme.IOB1: "BI", Scheme.BIOES: "BIESLU"}
 
 
-class SchemeError(ValueError):
-    """A tag the scheme does not have: `position` in its sentence, and what it is."""
-
-    def __init__(self, position: int, tag: str, scheme: Scheme):
-        self.position, self.tag, self.scheme = position, tag, scheme
-        allowed = ", ".join(f"{p}-TYPE" for p in _PREFIXES[scheme])
-        super().__init__(f"tag {tag!r} is not {scheme.value} (O, {allowed})")
-
-
 def _split(tag: str, position: int, scheme: Scheme) -> tuple[str, str]:
     if tag == "O":
         return "O", ""
     if len(tag) > 2 and tag[1] == "-" and tag[0] in _PREFIXES[scheme]:
         return tag[0], tag[2:]
-    raise SchemeError(position, tag, scheme)
+    raise SchemeError(position, tag, scheme, _PREFIXES[scheme])
 
 
 def to_iob2(tags: list[str], scheme: Scheme) -> list[str]:

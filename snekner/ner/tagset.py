@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from snekner.errors import SneknerError
+from snekner.errors import Notice, SneknerError
 
 # MultiNERD has 31 labels; data without a declared label list is assumed to be at most that
 # wide unless the tagset itself names a larger id.
@@ -183,7 +183,7 @@ def is_type_list(spec: str) -> bool:
     return not (Path(spec).expanduser().is_file() or spec in named_tagsets()) and bool(_TYPE_LIST.match(spec))
 
 
-def wikineural_doubt(label_names: list[str] | None, tagset: "Tagset | None", largest_id: int) -> str | None:
+def wikineural_doubt(label_names: list[str] | None, tagset: "Tagset | None", largest_id: int) -> Notice | None:
     """A warning when unnamed integer tags are read by MultiNERD's numbering but look like WikiNEuRal's: only ids
     0-8, 7-8 among them, which MultiNERD calls ANIM and WikiNEuRal (whose layout MultiNERD copied) calls MISC.
     None when the labels are named, other ids occur, or the tagset does not read 7-8 as ANIM."""
@@ -192,8 +192,8 @@ def wikineural_doubt(label_names: list[str] | None, tagset: "Tagset | None", lar
     ids = (tagset or load_tagset(MULTINERD_TAGSET)).source_ids
     if ids.get("B-ANIM") != 7 and ids.get("I-ANIM") != 8:
         return None
-    return ("the tags use only ids 0-8, which MultiNERD's numbering reads as PER ORG LOC ANIM; if the data is WikiNEuRal "
-            "(PER ORG LOC MISC: 7-8 are MISC), pass --tagset wikineural")
+    return Notice("the tags use only ids 0-8, which MultiNERD's numbering reads as PER ORG LOC ANIM",
+                  fix="if the data is WikiNEuRal (PER ORG LOC MISC: 7-8 are MISC), pass {option} wikineural", option="tagset")
 
 
 def resolve_tagset(spec: str | None, label_names: list[str] | None, dataset: str = "the dataset") -> Tagset:

@@ -143,11 +143,11 @@ def check_max_length(tokenizer, max_length: int, limit: int | None = None, strid
     return budget
 
 
-def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int, stride: int | None = None,
+def predict_tags(model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int, *, stride: int | None = None,
                  batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> tuple[list[list[str]], list[list[float | None]], int]:
     """Word tags and scores for token lists, windowing sentences that do not fit. Also returns the window count.
     `progress` counts the windows (one per sentence that fits)."""
-    tagged = tag_words(model, tokenizer, sentences, labels, max_length, stride, batch_size, progress)
+    tagged = tag_words(model, tokenizer, sentences, labels, max_length, stride=stride, batch_size=batch_size, progress=progress)
     read = list(tagged.sentences())
     return [t for t, _ in read], [sc for _, sc in read], tagged.n_windows
 
@@ -230,7 +230,8 @@ class TaggedWords:
         self.tag = np.full(len(position), len(labels), dtype=np.int32)
         self.score = np.zeros(len(position), dtype=np.float32)
         if self.n_windows:
-            preds, probs = flat_subword_predictions(model, plan.encoded(), batch_size, progress, "predict", unit="window")
+            preds, probs = flat_subword_predictions(model, plan.encoded(), batch_size=batch_size, progress=progress, description="predict",
+                                                    unit="window")
             self.tag[self.has], self.score[self.has] = preds[position[self.has]], probs[position[self.has]]
 
     def sentences(self, chunk: int = 5000):
@@ -245,7 +246,7 @@ class TaggedWords:
                 yield tags[i:j], scores[i:j]
 
 
-def tag_words(model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int, stride: int | None = None,
+def tag_words(model, tokenizer, sentences: list[list[str]], labels: list[str], max_length: int, *, stride: int | None = None,
               batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS, part: int = PART) -> TaggedWords:
     """TaggedWords of token lists, planned `part` sentences at a time."""
     plan = WindowPlan(tokenizer, max_length, stride, position_limit(getattr(model, "config", None)))
@@ -275,21 +276,23 @@ def find_entities(sentence: Sentence, tags: list[str], scores: list[float | None
     return entities
 
 
-def predict_entities(model, tokenizer, sentences: list[Sentence], labels: list[str], max_length: int,
+def predict_entities(model, tokenizer, sentences: list[Sentence], labels: list[str], max_length: int, *,
                      stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> list[Prediction]:
-    tagged = tag_words(model, tokenizer, [s.words for s in sentences], labels, max_length, stride, batch_size, progress)
+    tagged = tag_words(model, tokenizer, [s.words for s in sentences], labels, max_length, stride=stride, batch_size=batch_size,
+                       progress=progress)
     return [Prediction(s, t, sc, find_entities(s, t, sc)) for s, (t, sc) in zip(sentences, tagged.sentences())]
 
 
 # ---------------------------------------------------------------- a run
 
-def predict_run(run: Run, texts: list[str] | None = None, input_path: str | Path | None = None, max_length: int | None = None,
+def predict_run(run: Run, texts: list[str] | None = None, *, input_path: str | Path | None = None, max_length: int | None = None,
                 stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS) -> list[Prediction]:
     """Tag TEXT arguments or an input file with a finished run (checks the input before loading the model)."""
-    return list(iter_run(run, texts, input_path, max_length, stride, batch_size, progress))
+    return list(iter_run(run, texts, input_path=input_path, max_length=max_length, stride=stride, batch_size=batch_size,
+                         progress=progress))
 
 
-def iter_run(run: Run, texts: list[str] | None = None, input_path: str | Path | None = None, max_length: int | None = None,
+def iter_run(run: Run, texts: list[str] | None = None, *, input_path: str | Path | None = None, max_length: int | None = None,
              stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS,
              part: int = PART) -> Iterator[Prediction]:
     """predict_run one sentence at a time, for output written as it comes. Every check, the windows of the whole
@@ -315,10 +318,10 @@ def iter_run(run: Run, texts: list[str] | None = None, input_path: str | Path | 
     except BaseException:
         source.close()
         raise
-    return _read_out(source, tokenizer, plan, model, run.labels, batch_size, progress, part)
+    return _read_out(source, tokenizer, plan, model, run.labels, batch_size=batch_size, progress=progress, part=part)
 
 
-def _read_out(source: SentenceSource, tokenizer, plan: WindowPlan, model, labels: list[str], batch_size: int, progress: Progress,
+def _read_out(source: SentenceSource, tokenizer, plan: WindowPlan, model, labels: list[str], *, batch_size: int, progress: Progress,
               part: int) -> Iterator[Prediction]:
     tagged = TaggedWords(model, plan, labels, batch_size, progress)
     del plan

@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from snekner.errors import SneknerError
+from snekner.errors import ArtifactBusyError
 from snekner.store.atomic import cannot_write
 
 _held: dict[Path, int] = {}  # lock files this process holds -> nesting depth
@@ -38,16 +38,6 @@ class Holder:
 
     def describe(self) -> str:
         return f"{self.doing} (pid {self.pid})" if self.pid else self.doing
-
-
-class ArtifactBusyError(SneknerError):
-    """Another process is writing (or, for `shared`, reading) the artifact a command wants to write."""
-
-    def __init__(self, what: str, path: Path, holder: Holder | None):
-        self.what, self.path, self.holder = what, Path(path), holder
-        by = f"another snekner command ({holder.describe()})" if holder else "another snekner command (eval, card or push)"
-        super().__init__(f"{what} {path} is in use by {by}", fix="wait for it to finish, or choose another {option}",
-                         option="out" if what == "prepared dataset" else "name")
 
 
 def lock_file(target: Path) -> Path:

@@ -125,8 +125,8 @@ class TokenClassification:
         if "validation" not in self.prepared.dataset:
             return None
         split = self.prepared.dataset["validation"]
-        pred = predict_word_tags(model, split, self.labels, self.tokenizer.pad_token_id, self.options.eval_batch_size,
-                                 progress, "validation")
+        pred = predict_word_tags(model, split, self.labels, self.tokenizer.pad_token_id, batch_size=self.options.eval_batch_size,
+                                 progress=progress, description="validation")
         return score(gold_word_tags(split, self.labels), pred, types=self.prepared.tagset.types)
 
     def epoch_fields(self, validation: dict | None) -> dict:
@@ -214,7 +214,7 @@ class MaskedLanguageModel:
         return masked_lm_loss_sum(model, batch, training=True)
 
     def _mask(self, text, rng):
-        return mask_whole_words(text, self.options.mask_rate, rng, self.tokenizer.mask_token_id, self.vocab_size, self.options.whole_words)
+        return mask_whole_words(text, self.options.mask_rate, rng, self.tokenizer.mask_token_id, self.vocab_size, whole_words=self.options.whole_words)
 
     def epoch_split(self, epoch: int) -> EncodedSplit:
         """The training sequences with this epoch's masks: the inputs the model sees, the original sub-words as labels."""
