@@ -198,6 +198,27 @@ def test_version_and_short_help_on_the_app_and_every_command():
         assert short == ok(name, "--help").output
 
 
+def test_help_at_80_columns_shows_every_flag_whole_and_groups_the_long_commands(monkeypatch):
+    """An 80-column terminal: rich shrinks the flag column of a long table and cut names (`--early-stoppi…`); options
+    grouped into panels (recipe, devices, ...) each get their own widths."""
+    import typer.main
+
+    from snekner.cli import app
+
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("TERMINAL_WIDTH", "80")
+    group = typer.main.get_group(app)
+    for name, command in group.commands.items():
+        output = ok(name, "--help").output
+        assert max(map(len, output.splitlines())) <= 80, name
+        flags = [flag for param in command.params for flag in (*param.opts, *param.secondary_opts) if flag.startswith("--")]
+        cut = [flag for flag in flags if flag not in output]
+        assert not cut, f"snekner {name} --help at 80 columns cuts {cut}"
+    train = ok("train", "--help").output
+    assert all(f"─ {panel} " in train for panel in ("Recipe", "Rare types", "Devices", "Precision and compilation",
+                                                    "Checkpoints and logs"))
+
+
 def test_progress_bars_on_a_terminal(pipeline, sample_dir, tiny_model, tmp_path, monkeypatch):
     """stderr a terminal (faked): prep, train, eval, predict and export each draw tqdm bars with count, rate and ETA."""
     monkeypatch.setattr("snekner.cli._util.stderr_is_terminal", lambda: True)

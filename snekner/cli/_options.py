@@ -34,43 +34,44 @@ except ImportError:  # pragma: no cover - older typer with click installed besid
 @dataclass(frozen=True)
 class Flag:
     """How the command line shows one field: its help, its flags (default: --field-name), the type it parses (default: the
-    field's) and other typer.Option keywords."""
+    field's), other typer.Option keywords, and the panel of --help it is listed in."""
 
     help: str = ""
     decls: tuple[str, ...] = ()
     parses: Any = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    panel: str | None = None  # the group --help shows it in (None: the command's own options)
 
 
 FLAGS: dict[str, Flag] = {
     # the recipe (training.options.Recipe): train and adapt
     "model": Flag("Pretrained model: hub id or local model folder."),
-    "epochs": Flag(),
-    "batch_size": Flag("Sentences per step (split across replicas)."),
-    "learning_rate": Flag(),
-    "weight_decay": Flag(),
-    "warmup_ratio": Flag("Share of steps with a linear warm-up from 0."),
+    "epochs": Flag(panel="Recipe"),
+    "batch_size": Flag("Sentences per step (split across replicas).", panel="Recipe"),
+    "learning_rate": Flag(panel="Recipe"),
+    "weight_decay": Flag(panel="Recipe"),
+    "warmup_ratio": Flag("Share of steps with a linear warm-up from 0.", panel="Recipe"),
     "schedule": Flag("Learning rate after the warm-up: linear (decays to 0), constant, or stable-decay (constant, then linear to 0 "
-                     "over the last --decay-ratio of the steps)."),
-    "decay_ratio": Flag("With --schedule stable-decay: share of the steps in the final decay."),
-    "max_grad_norm": Flag("Clip the gradient to this global norm (0: off)."),
+                     "over the last --decay-ratio of the steps).", panel="Recipe"),
+    "decay_ratio": Flag("With --schedule stable-decay: share of the steps in the final decay.", panel="Recipe"),
+    "max_grad_norm": Flag("Clip the gradient to this global norm (0: off).", panel="Recipe"),
     "batching": Flag("balanced: sentences of similar length together, about equal sub-words a batch (batch-size sentences on "
-                     "average; fast); bucketed: the same, batch-size sentences a batch; random: a plain shuffle (pads ~10x more)."),
-    "seed": Flag(),
-    "eval_batch_size": Flag("Sentences per prediction call in validation."),
-    "mixed_precision": Flag("Default: on with a GPU.", ("--mixed-precision/--no-mixed-precision",)),
-    "xla": Flag("Default: on with a GPU.", ("--xla/--no-xla",)),
-    "strategy": Flag("How to spread training over devices (auto: by what TensorFlow sees)."),
-    "checkpoint_every": Flag("Also checkpoint every N steps (0: per epoch only)."),
+                     "average; fast); bucketed: the same, batch-size sentences a batch; random: a plain shuffle (pads ~10x more).", panel="Recipe"),
+    "seed": Flag(panel="Recipe"),
+    "eval_batch_size": Flag("Sentences per prediction call in validation.", panel="Devices"),
+    "mixed_precision": Flag("Default: on with a GPU.", ("--mixed-precision/--no-mixed-precision",), panel="Precision and compilation"),
+    "xla": Flag("Default: on with a GPU.", ("--xla/--no-xla",), panel="Precision and compilation"),
+    "strategy": Flag("How to spread training over devices (auto: by what TensorFlow sees).", panel="Devices"),
+    "checkpoint_every": Flag("Also checkpoint every N steps (0: per epoch only).", panel="Checkpoints and logs"),
     # train (training.options.TrainOptions)
-    "class_weights": Flag("Per-label loss weights from the training label counts: none, inverse or sqrt-inverse (for rare types)."),
+    "class_weights": Flag("Per-label loss weights from the training label counts: none, inverse or sqrt-inverse (for rare types).", panel="Rare types"),
     "oversample": Flag("Repeat sentences of rare types in each epoch until every type is in about this share of its sentences, "
-                       "e.g. 0.05 (0: off)."),
-    "early_stopping_patience": Flag("Stop after N epochs without validation F1 gain (0: off)."),
-    "tensorboard": Flag("Write TensorBoard logs to RUN/tensorboard."),
+                       "e.g. 0.05 (0: off).", panel="Rare types"),
+    "early_stopping_patience": Flag("Stop after N epochs without validation F1 gain (0: off).", panel="Checkpoints and logs"),
+    "tensorboard": Flag("Write TensorBoard logs to RUN/tensorboard.", panel="Checkpoints and logs"),
     # adapt (training.adaptation_options.AdaptOptions)
-    "mask_rate": Flag("Share of words (or sub-words) masked and predicted."),
-    "whole_words": Flag("Mask every sub-word of a chosen word, or choose sub-words on their own.", ("--whole-words/--subwords",)),
+    "mask_rate": Flag("Share of words (or sub-words) masked and predicted.", panel="Recipe"),
+    "whole_words": Flag("Mask every sub-word of a chosen word, or choose sub-words on their own.", ("--whole-words/--subwords",), panel="Recipe"),
     "max_length": Flag("Sub-words per sentence, special tokens included."),
     "validation_share": Flag("Share of texts held out for the masked-LM loss after each epoch (0: none)."),
     "max_validation": Flag("At most this many texts held out."),
@@ -86,11 +87,11 @@ FLAGS: dict[str, Flag] = {
     "num_proc": Flag("Worker processes encoding the distinct words (default: this process, on the tokenizer's own threads; rarely faster)."),
     # how to read data not shaped like MultiNERD (data.reading.Reading): prep and inspect
     "scheme": Flag("Tagging scheme of string (or ClassLabel) tags: iob2, iob1 (CoNLL-2003's files) or bioes (also BILOU); "
-                   "converted to IOB2.", parses=str),
-    "tokens_column": Flag("Column holding each sentence's words."),
-    "tags_column": Flag("Column holding each sentence's tags (ids or strings)."),
-    "lang_column": Flag("Column holding each sentence's language."),
-    "tag_column": Flag("In column files, the tag's column counted from 1 (negative: from the end)."),
+                   "converted to IOB2.", parses=str, panel="Reading the data"),
+    "tokens_column": Flag("Column holding each sentence's words.", panel="Reading the data"),
+    "tags_column": Flag("Column holding each sentence's tags (ids or strings).", panel="Reading the data"),
+    "lang_column": Flag("Column holding each sentence's language.", panel="Reading the data"),
+    "tag_column": Flag("In column files, the tag's column counted from 1 (negative: from the end).", panel="Reading the data"),
 }
 
 
@@ -100,7 +101,7 @@ def option(name: str, default: Any, help: str | None = None):
     decls = flag.decls or ("--" + name.replace("_", "-"),)
     if flag.parses is str and isinstance(default, Enum):  # parsed as text, checked by the dataclass (a scheme's aliases)
         default = default.value
-    return typer.Option(default, *decls, help=flag.help if help is None else help, **flag.extra)
+    return typer.Option(default, *decls, help=flag.help if help is None else help, rich_help_panel=flag.panel, **flag.extra)
 
 
 def _fields(cls) -> list[tuple[str, Any, Any, type | None]]:
