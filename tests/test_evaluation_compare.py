@@ -15,6 +15,7 @@ from cli_helpers import invoke, ok, one_line_error
 from fakes import write_run
 
 from snekner.evaluation import bootstrap
+from snekner.ner.metrics import metric_values
 from snekner.ner.scoring import prf, score, sentence_counts
 
 TYPES = ["PER", "LOC", "ORG", "FOOD"]
@@ -335,7 +336,7 @@ def test_vectorised_bootstrap_matches_a_slow_loop_with_the_same_indices(metric, 
 def test_metric_values_follow_prf_when_undefined():
     totals = np.array([[0, 0, 0], [0, 3, 0], [0, 0, 2], [2, 1, 1], [5, 0, 0]])
     for k, metric in enumerate(["precision", "recall", "f1"]):
-        assert bootstrap.metric_values(totals, metric).tolist() == pytest.approx([prf(*row)[k] for row in totals])
+        assert metric_values(totals, metric).tolist() == pytest.approx([prf(*row)[k] for row in totals])
 
 
 def test_bootstrap_is_fast_on_10k_sentences_and_15_types():

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from snekner.errors import MissingEvaluationError, SneknerError
+from snekner.ner.metrics import Metric, metric_values
 from snekner.ner.scoring import CorpusScorer, SentenceCounts, restrict_to_types, sentence_counts
 from snekner.store.runs import Run, json_lines
 
 CONFIDENCE = 0.95
-METRICS = ("f1", "precision", "recall")
 # Elements of one chunk's index / weight matrices: bounds memory (~16 MB each) whatever the data size.
 CHUNK_ELEMENTS = 2_000_000
 
@@ -161,18 +161,6 @@ def check_same_sentences(name_a: str, a: list[dict] | StoredCounts, name_b: str,
                                       f"(sentence {first + 1} of {split} differs)", split=split)
 
 
-def metric_values(totals: np.ndarray, metric: str) -> np.ndarray:
-    """The metric from tp/fp/fn totals (last axis), as scoring.prf defines it: 0 when undefined."""
-    tp, fp, fn = (totals[..., k].astype(np.float64) for k in range(3))
-    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
-    if metric == "precision":
-        return precision
-    recall = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
-    if metric == "recall":
-        return recall
-    return np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp), where=(precision + recall) > 0)
-
-
 def chunk_rows(n_sentences: int) -> int:
     return max(1, CHUNK_ELEMENTS // max(1, n_sentences))
 
@@ -193,7 +181,7 @@ def weights(indices: np.ndarray, n_sentences: int) -> np.ndarray:
     return np.bincount((indices + offsets).ravel(), minlength=rows * n_sentences).reshape(rows, n_sentences)
 
 
-def resample_scores(counts: list[np.ndarray], metric: str, resamples: int, seed: int) -> list[np.ndarray]:
+def resample_scores(counts: list[np.ndarray], metric: Metric | str, resamples: int, seed: int) -> list[np.ndarray]:
     """For each [n, types, 3] count array: the metric per type and overall (last column) on every resample, [resamples, types + 1].
 
     All arrays are resampled with the same sentence indices (the pairing).

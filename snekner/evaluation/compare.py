@@ -9,24 +9,17 @@ from __future__ import annotations
 import itertools
 import json
 import statistics
-from enum import Enum
 from pathlib import Path
 
 from snekner.errors import MissingEvaluationError, OptionError, SneknerError
 from snekner.evaluation.bootstrap import (CONFIDENCE, DifferentSentencesError, check_same_sentences, checked_counts,
-                                          common_ground_counts, group_intervals, metric_values, paired_intervals, read_counts)
+                                          common_ground_counts, group_intervals, paired_intervals, read_counts)
+from snekner.ner.metrics import DEFAULT_METRIC, Metric, metric_values
 from snekner.ner.scoring import SentenceCounts
 from snekner.store.prepared import canonical_split
 from snekner.store.runs import DEFAULT_RUNS_DIR, Experiment, Run, open_experiment
 
 
-class Metric(str, Enum):
-    F1 = "f1"
-    PRECISION = "precision"
-    RECALL = "recall"
-
-
-METRICS = tuple(m.value for m in Metric)
 DEFAULT_RESAMPLES = 1000
 
 
@@ -73,7 +66,7 @@ def shared_types(evals: list[dict]) -> list[str]:
     return [t for t in evals[0]["per_type"] if all(t in e["per_type"] for e in evals[1:])]
 
 
-def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", metric: str = "f1",
+def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", metric: Metric | str = DEFAULT_METRIC,
                  bootstrap: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
     """The first run (or group of seeds) against each later one, per type and overall on common ground
     (see `compare` and `compare_groups`), with `bootstrap` paired resamples of the test sentences for the
@@ -174,7 +167,7 @@ def compare_groups(experiments: list[Experiment], evals: list[dict], mode: str, 
             "n_sentences": {name: evals[span[0]]["n_sentences"] for name, span in zip(names, spans)}, "bootstrap": boot}
 
 
-def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str = "test", intervals: dict | None = None,
+def compare(runs: list[Run], evals: list[dict], metric: Metric | str = DEFAULT_METRIC, split: str = "test", intervals: dict | None = None,
             common: list[SentenceCounts] | None = None, names: list[str] | None = None) -> dict:
     """A against each later run: per type the metric of each run, the difference and the gold support;
     overall, the same on the types all runs share (`overall_types`), and each run's own overall as information.
@@ -186,6 +179,7 @@ def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str =
     and {later run: interval} with more.
     """
     mode = check_comparable(runs, evals, metric)
+    metric = Metric(metric).value
     run_names = [r.name for r in runs]
     names = names or run_names  # as shown: a group of one seed goes by the group's name
     types: list[str] = []
@@ -211,7 +205,7 @@ def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str =
     own = {name: {"types": list(e["per_type"]), metric: e["overall"][metric], "support": e["overall"].get("support")}
            for name, e in zip(names, evals)}
     bootstrap = None if intervals is None else {k: intervals[k] for k in ("resamples", "seed", "confidence")}
-    return {"metric": Metric(metric).value, "split": split, "mode": mode, "runs": names, "per_type": per_type,
+    return {"metric": metric, "split": split, "mode": mode, "runs": names, "per_type": per_type,
             "overall_types": shared, "overall": overall, "own_overall": own,
             "n_sentences": {name: e["n_sentences"] for name, e in zip(names, evals)}, "bootstrap": bootstrap}
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from snekner.data.sources import SAMPLE_DATASET
 from snekner.errors import MissingModelError
 from snekner.evaluation.compare import load_eval
+from snekner.ner.metrics import DEFAULT_METRIC, title
 from snekner.present.markdown import code, code_fence, md
 from snekner.present.text import seed_rows
 from snekner.store.atomic import write_lines
@@ -303,11 +304,11 @@ def render_group_card(experiment: Experiment) -> str:
         lines += [f"No test evaluation yet for {', '.join(md(m) for m in missing)}: run {code(f'snekner eval {name}')}, then "
                   f"{code(f'snekner card {name}')}.", ""]
     else:
-        lines += [f"Word-level F1 on the test split ({md(evaluations[0].get('n_sentences', '?'))} sentences, "
+        lines += [f"Word-level {title(DEFAULT_METRIC)} on the test split ({md(evaluations[0].get('n_sentences', '?'))} sentences, "
                   f"{md(evaluations[0].get('mode', 'conlleval'))}): mean ± standard deviation over the seeds, then each seed.", ""]
-        *types, overall = seed_rows(evaluations, "f1")  # a row per type, then the overall row
+        *types, overall = seed_rows(evaluations, DEFAULT_METRIC)  # a row per type, then the overall row
         rows = [*([md(row[0]), *row[1:]] for row in types), ["**overall**", *overall[1:]]]
-        lines += [*_md_table(["type", "F1 mean ± sd", *(f"seed {s}" for s in seeds)], rows), ""]
+        lines += [*_md_table(["type", f"{title(DEFAULT_METRIC)} mean ± sd", *(f"seed {s}" for s in seeds)], rows), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

@@ -15,6 +15,7 @@ from pathlib import Path
 from snekner.errors import OptionError
 from snekner.evaluation.bootstrap import load_predictions
 from snekner.evaluation.compare import DEFAULT_RESAMPLES, check_names, compare_runs, load_eval
+from snekner.ner.metrics import DEFAULT_METRIC, Metric
 from snekner.ner.scoring import chunk
 from snekner.store.manifests import now_iso
 from snekner.store.prepared import canonical_split
@@ -106,8 +107,9 @@ def run_results(run: Run, split: str) -> RunResults:
 
 
 def build_report(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", bootstrap: int = DEFAULT_RESAMPLES,
-                 seed: int = 0, max_errors: int = DEFAULT_MAX_ERRORS) -> Report:
-    """Everything the report page shows for these runs (or groups of seeds); the first is the comparison's baseline."""
+                 seed: int = 0, max_errors: int = DEFAULT_MAX_ERRORS, metric: Metric | str = DEFAULT_METRIC) -> Report:
+    """Everything the report page shows for these runs (or groups of seeds); the first is the comparison's baseline,
+    compared by `metric`."""
     if max_errors < 0:
         raise OptionError("max_errors", max_errors, "0 or more sentences")
     split = canonical_split(split)
@@ -115,6 +117,6 @@ def build_report(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split
     if len(experiments) > 1:
         check_names([e.name for e in experiments])
     results = [ExperimentResults(e.name, [run_results(r, split) for r in e.runs], e.seeds if e.is_group else None) for e in experiments]
-    comparison = compare_runs(runs, runs_dir, split, "f1", bootstrap, seed) if len(experiments) > 1 else None
+    comparison = compare_runs(runs, runs_dir, split, metric, bootstrap, seed) if len(experiments) > 1 else None
     mode = comparison["mode"] if comparison else results[0].runs[0].scores.get("mode", "conlleval")
     return Report(split=split, mode=mode, experiments=results, comparison=comparison, max_errors=max_errors)

@@ -10,6 +10,7 @@ import statistics
 
 import snekner
 from snekner.evaluation.compare import delta_key
+from snekner.ner.metrics import DEFAULT_METRIC, SCORE_ORDER
 from snekner.present.charts import Interval, Series, interval_chart, line_chart
 from snekner.present.comparison import footnote, headers, overall_label, own_overall_note, rows
 from snekner.present.html import Span, esc, marked_text, page, table, type_colors, words_text
@@ -107,9 +108,11 @@ def scores_table(experiment: ExperimentResults) -> str:
     results = [r.scores for r in experiment.runs]
     if not experiment.is_group:
         return table(SCORE_HEADERS, score_rows(results[0]), total_last=True, css_class="data scores")
-    by_metric = {m: seed_rows(results, m, support=True) for m in ("precision", "recall", "f1")}
-    body = [[p[0], p[1], r[1], f[1], *f[2:-1], f[-1]] for p, r, f in zip(*by_metric.values())]
-    titles = ["type", "precision mean ± sd", "recall mean ± sd", "f1 mean ± sd", *(f"f1 seed {s}" for s in experiment.seeds), "support"]
+    by_metric = [seed_rows(results, m, support=True) for m in SCORE_ORDER]  # per metric: label, mean ± sd, each seed, support
+    per_seed = seed_rows(results, DEFAULT_METRIC, support=True)
+    body = [[rows[0][0], *(row[1] for row in rows), *seeds[2:]] for rows, seeds in zip(zip(*by_metric), per_seed)]
+    titles = ["type", *(f"{m.value} mean ± sd" for m in SCORE_ORDER), *(f"{DEFAULT_METRIC.value} seed {s}" for s in experiment.seeds),
+              "support"]
     return table(titles, body, total_last=True, css_class="data scores")
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import statistics
 
+from snekner.ner.metrics import DEFAULT_METRIC, Metric
+
 
 def _table(rows, headers) -> str:
     from tabulate import tabulate
@@ -30,9 +32,10 @@ def render_scores(result: dict) -> str:
     return text
 
 
-def seed_rows(results: list[dict], metric: str = "f1", overall: str = "overall", support: bool = False) -> list[list[str]]:
+def seed_rows(results: list[dict], metric: Metric | str = DEFAULT_METRIC, overall: str = "overall", support: bool = False) -> list[list[str]]:
     """A group's evaluations side by side, a row per type and one for overall: the label, `mean ± sd` over
     the seeds (the mean alone for one), each seed's value and, with `support`, the gold support."""
+    metric = Metric(metric).value
     types: list[str] = []
     for r in results:
         types += [t for t in r["per_type"] if t not in types]
@@ -45,8 +48,9 @@ def seed_rows(results: list[dict], metric: str = "f1", overall: str = "overall",
     return rows
 
 
-def render_seed_summary(name: str, seeds: list[int], results: list[dict], metric: str = "f1") -> str:
+def render_seed_summary(name: str, seeds: list[int], results: list[dict], metric: Metric | str = DEFAULT_METRIC) -> str:
     """A group's evaluations side by side: per type the mean and sd over seeds, then each seed's value."""
+    metric = Metric(metric).value
     rows = seed_rows(results, metric, support=True)
     head = f"group {name} on {results[0]['split']} ({results[0]['n_sentences']} sentences, {results[0]['mode']}): {metric} over {len(seeds)} seeds"
     return head + "\n" + _table(rows, ["type", "mean ± sd", *(f"seed {s}" for s in seeds), "support"])
