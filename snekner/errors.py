@@ -120,6 +120,18 @@ class MissingEvaluationError(SneknerError):
         super().__init__(message)
 
 
+class DifferentSentencesError(SneknerError):
+    """Two runs' stored predictions are not for the same sentences, so they cannot be paired."""
+
+    def __init__(self, message: str, *, split: str):
+        self.split = split
+        super().__init__(message)
+
+
+class MixedModesError(SneknerError):
+    """Runs scored in different modes (conlleval, strict): the CLI says how to re-evaluate them."""
+
+
 class MissingModelError(SneknerError):
     """A run folder without its trained model (model/), or with one that cannot be loaded."""
 

@@ -107,6 +107,7 @@ def test_compare_read_in_parts_equals_compare_of_lists(two_evaluated, monkeypatc
 
 def test_read_counts_equals_counts_of_loaded_predictions(two_evaluated, monkeypatch):
     import snekner.evaluation.bootstrap as bootstrap
+    from snekner.errors import DifferentSentencesError
 
     _, run_a, run_b = two_evaluated
     types, common = ["PER", "ORG", "LOC", "ANIM", "DIS"], ["LOC", "PER"]
@@ -124,7 +125,7 @@ def test_read_counts_equals_counts_of_loaded_predictions(two_evaluated, monkeypa
     a, b = (bootstrap.read_counts(r, "test", types, "conlleval") for r in (run_a, run_b))
     bootstrap.check_same_sentences("A", a, "B", b, "test")
     b.digests[4] += 1
-    with pytest.raises(bootstrap.DifferentSentencesError, match="sentence 5 of test differs"):
+    with pytest.raises(DifferentSentencesError, match="sentence 5 of test differs"):
         bootstrap.check_same_sentences("A", a, "B", b, "test")
 
 

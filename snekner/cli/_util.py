@@ -22,12 +22,11 @@ from typer.core import TyperGroup
 
 import snekner
 from snekner.cli._startup_log import quiet_tensorflow_startup
-from snekner.errors import (ManifestError, MissingEvaluationError, MissingModelError, OutputExistsError, RunNotFinishedError,
-                            RunNotFoundError, SneknerError, TrainingFailedError, TrainingInterruptedError)
+from snekner.errors import (DifferentSentencesError, ManifestError, MissingEvaluationError, MissingModelError, MixedModesError,
+                            OutputExistsError, RunNotFinishedError, RunNotFoundError, SneknerError, TrainingFailedError,
+                            TrainingInterruptedError)
 from snekner.store.manifests import RunStatus
-from snekner.evaluation.bootstrap import DifferentSentencesError
 from snekner.hub import PushFailedError
-from snekner.evaluation.compare import MixedModesError
 from snekner.ner.tagset import named_tagsets
 from snekner.progress import Bars, Lines, Progress
 from snekner.store.runs import DEFAULT_RUNS_DIR, list_runs

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from snekner.errors import MissingEvaluationError, SneknerError
+from snekner.errors import DifferentSentencesError, MissingEvaluationError, SneknerError
 from snekner.ner.metrics import Metric, metric_values
 from snekner.ner.scoring import CorpusScorer, SentenceCounts, restrict_to_types, sentence_counts
 from snekner.store.runs import Run, json_lines
@@ -137,14 +137,6 @@ def _check_row(row, lineno: int, path, damaged) -> None:
         raise damaged(f"{path} line {lineno} lacks tokens, gold or pred lists")
     if not len(row["tokens"]) == len(row["gold"]) == len(row["pred"]):
         raise damaged(f"{path} line {lineno} has tokens, gold and pred of different lengths")
-
-
-class DifferentSentencesError(SneknerError):
-    """Two runs' stored predictions are not for the same sentences, so they cannot be paired."""
-
-    def __init__(self, message: str, *, split: str):
-        self.split = split
-        super().__init__(message)
 
 
 def check_same_sentences(name_a: str, a: list[dict] | StoredCounts, name_b: str, b: list[dict] | StoredCounts, split: str) -> None:

@@ -11,8 +11,8 @@ import json
 import statistics
 from pathlib import Path
 
-from snekner.errors import MissingEvaluationError, OptionError, SneknerError
-from snekner.evaluation.bootstrap import (CONFIDENCE, DifferentSentencesError, check_same_sentences, checked_counts,
+from snekner.errors import DifferentSentencesError, MissingEvaluationError, MixedModesError, OptionError, SneknerError
+from snekner.evaluation.bootstrap import (CONFIDENCE, check_same_sentences, checked_counts,
                                           common_ground_counts, group_intervals, paired_intervals, read_counts)
 from snekner.ner.metrics import DEFAULT_METRIC, Metric, metric_values
 from snekner.ner.scoring import SentenceCounts
@@ -32,10 +32,6 @@ def load_eval(run: Run, split: str) -> dict:
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise MissingEvaluationError(f"the {split} evaluation of run {run.name} ({path}) is not valid JSON", run=run, split=split,
                                      part="scores") from None
-
-
-class MixedModesError(SneknerError):
-    """Runs scored in different modes (conlleval, strict): the CLI says how to re-evaluate them."""
 
 
 def check_names(names: list[str]) -> None:
