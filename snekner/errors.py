@@ -69,9 +69,10 @@ def _shown(value) -> str:
 
 
 class ManifestError(SneknerError):
-    """A folder that should be a prepared dataset or a run is not one, or its manifest cannot be read.
+    """A folder that should be a prepared dataset or a run is not one, or its manifest cannot be read (or a run's
+    evaluation, RUN/eval/<split>.json, cannot be).
 
-    what: "prepared dataset" or "run"; problem: "missing" (no such folder or no manifest), "kind"
+    what: "prepared dataset", "run", "run group", "adapted model" or "evaluation"; problem: "missing" (no such folder or no manifest), "kind"
     (another kind of manifest), "version" (a format version this snekner does not read; `newer`
     when it was written by a later one), "damaged" (unreadable or incomplete).
     """

@@ -43,7 +43,7 @@ def _critical_success_index(tp, fp, fn):
 
 
 def test_one_registry_entry_drives_the_stored_value_and_the_bootstrap(monkeypatch):
-    monkeypatch.setitem(DEFINITIONS, Metric.PRECISION, MetricDefinition("CSI", _critical_success_index))
+    monkeypatch.setitem(DEFINITIONS, Metric.PRECISION, MetricDefinition("CSI", "CSI", _critical_success_index))
     gold = [["B-PER", "O", "B-LOC"], ["B-LOC", "I-LOC", "O"], ["B-PER", "I-PER", "O"], ["O", "B-LOC", "O"]]
     pred = [["B-PER", "O", "O"], ["B-LOC", "O", "B-PER"], ["B-PER", "I-PER", "O"], ["O", "B-PER", "O"]]
     counts = sentence_counts(gold, pred, types=["PER", "LOC"])

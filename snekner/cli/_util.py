@@ -114,6 +114,8 @@ def hint(error: SneknerError, runs_dir: Path) -> str | None:
     if isinstance(error, ManifestError):
         if error.problem == "version":
             return "upgrade snekner" if error.newer else "make it again with this snekner"
+        if error.what == "evaluation":  # RUN/eval/SPLIT.json
+            return f"evaluate the run again with `snekner eval {error.path.parent.parent} --split {error.path.stem}`"
         if error.what == "run":
             return ("train it again with `snekner train PREPARED --name NAME --overwrite`" if error.problem == "damaged"
                     else "pass a run name under --runs-dir or a run folder made by `snekner train`")

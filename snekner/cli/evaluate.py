@@ -31,7 +31,7 @@ def eval_cli(
         result = evaluate_run(member, split, data, strict, batch_size, progress(), log=echo_err)
         typer.echo(render_scores(result))
         if confusion:
-            typer.echo("\n" + render_confusion(result["confusion"]))
+            typer.echo("\n" + render_confusion(result.confusion))
         if experiment.is_group:
             typer.echo("")
         results.append(result)

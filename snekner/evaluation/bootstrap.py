@@ -22,21 +22,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from snekner.errors import DifferentSentencesError, MissingEvaluationError, SneknerError
-from snekner.ner.metrics import Metric, metric_values
+from snekner.ner.metrics import DEFAULT_METRIC, Metric, metric_values
 from snekner.ner.scoring import CorpusScorer, SentenceCounts, restrict_to_types, sentence_counts
+from snekner.store.evaluations import Evaluation, recorded_predictions_sha256
 from snekner.store.runs import Run, json_lines
 
 CONFIDENCE = 0.95
 # Elements of one chunk's index / weight matrices: bounds memory (~16 MB each) whatever the data size.
 CHUNK_ELEMENTS = 2_000_000
-
-
-def _scores_digest(run: Run, split: str) -> str | None:
-    """The predictions_sha256 the run's scores of `split` record (None: none recorded, or no readable scores)."""
-    try:
-        return json.loads(run.eval_path(split).read_text(encoding="utf-8")).get("predictions_sha256")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def load_predictions(run: Run, split: str, bootstrap_only: bool = True) -> list[dict]:
@@ -52,7 +45,7 @@ def load_predictions(run: Run, split: str, bootstrap_only: bool = True) -> list[
     if not path.is_file():
         raise damaged(f"run {run.name} has no {split} predictions ({path})")
     raw = path.read_bytes()
-    expected = _scores_digest(run, split)
+    expected = recorded_predictions_sha256(run, split)
     if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
         raise damaged(f"{path} is not the predictions its scores {run.eval_path(split).name} were computed from "
                       "(an eval stopped between writing them)")
@@ -97,7 +90,7 @@ def read_counts(run: Run, split: str, types: list[str], mode: str, common_types:
 
     if not path.is_file():
         raise damaged(f"run {run.name} has no {split} predictions ({path})")
-    expected = _scores_digest(run, split)
+    expected = recorded_predictions_sha256(run, split)
     if expected is not None:
         digest = hashlib.sha256()
         with open(path, "rb") as f:
@@ -203,17 +196,16 @@ def interval(diffs: np.ndarray, confidence: float = CONFIDENCE) -> dict:
     return {"low": low, "high": high, "significant": bool(low > 0 or high < 0)}
 
 
-def checked_counts(run: Run, sentences: list[dict] | StoredCounts, types: list[str], mode: str, evaluation: dict, split: str):
+def checked_counts(run: Run, sentences: list[dict] | StoredCounts, types: list[str], mode: str, evaluation: Evaluation, split: str):
     """The per-sentence counts over `types` (read_counts' when given StoredCounts, which it counted over these types),
     checked against the run's stored scores."""
     if isinstance(sentences, StoredCounts):
         sc = sentences.counts
     else:
         sc = sentence_counts([s["gold"] for s in sentences], [s["pred"] for s in sentences], mode, types=types)
-    overall = evaluation.get("overall", {})
-    stored = tuple(overall.get(k) for k in ("tp", "fp", "fn"))
+    stored = (evaluation.overall.tp, evaluation.overall.fp, evaluation.overall.fn)
     found = tuple(int(x) for x in sc.counts.sum(axis=(0, 1))) if sc.types else (0, 0, 0)
-    if (None not in stored and stored != found) or evaluation.get("n_sentences", len(sentences)) != len(sentences):
+    if stored != found or evaluation.n_sentences != len(sentences):
         raise MissingEvaluationError(f"the {split} predictions of run {run.name} do not match its {split} scores "
                                      "(written by another evaluation?)", run=run, split=split, part="predictions")
     return sc
@@ -228,7 +220,7 @@ def common_ground_counts(sentences: list[dict] | StoredCounts, types: list[str],
                            [restrict_to_types(s["pred"], types) for s in sentences], mode, types=list(types))
 
 
-def paired_intervals(runs: list[Run], evals: list[dict], split: str, mode: str, metric: str = "f1", resamples: int = 1000,
+def paired_intervals(runs: list[Run], evals: list[Evaluation], split: str, mode: str, metric: Metric | str = DEFAULT_METRIC, resamples: int = 1000,
                      seed: int = 0, sentences: list[list[dict]] | None = None, common: list[SentenceCounts] | None = None) -> dict:
     """The first run against each later one: 95% percentile intervals of (later - first) per type and overall.
 
@@ -247,7 +239,7 @@ def paired_intervals(runs: list[Run], evals: list[dict], split: str, mode: str, 
         sentences = [load_predictions(r, split) for r in runs]
         for r, s in zip(runs[1:], sentences[1:]):
             check_same_sentences(runs[0].name, sentences[0], r.name, s, split)
-    counts = [checked_counts(r, s, list(e["per_type"]), mode, e, split) for r, s, e in zip(runs, sentences, evals)]
+    counts = [checked_counts(r, s, list(e.per_type), mode, e, split) for r, s, e in zip(runs, sentences, evals)]
     if not sentences[0]:
         raise SneknerError(f"run {runs[0].name} has no {split} sentences to resample", fix="evaluate on a non-empty split, or pass {option} 0",
                            option="bootstrap")

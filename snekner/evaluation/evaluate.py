@@ -20,7 +20,8 @@ from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, flat_sub
 from snekner.modeling.models import load_run_model, load_tokenizer
 from snekner.ner.scoring import CorpusScorer, summarize, words_from_subwords
 from snekner.progress import NO_PROGRESS, Progress
-from snekner.store.atomic import atomic_path, disk_full_is_an_error, remove_stale_partials, write_json
+from snekner.store.atomic import atomic_path, disk_full_is_an_error, remove_stale_partials
+from snekner.store.evaluations import Evaluation, write_evaluation
 from snekner.store.locks import hold
 from snekner.store.manifests import environment_versions, now_iso
 from snekner.store.prepared import canonical_split, load_prepared
@@ -95,8 +96,8 @@ def check_trained_data(run: Run, prepared, log=lambda msg: None) -> None:
 
 
 def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = EVAL_BATCH_SIZE,
-                 progress: Progress = NO_PROGRESS, chunk: int | None = None, log=lambda msg: None) -> dict:
-    """Predict `split`, score it, and write RUN/eval/<split>.json and its predictions; returns the scores.
+                 progress: Progress = NO_PROGRESS, chunk: int | None = None, log=lambda msg: None) -> Evaluation:
+    """Predict `split`, score it, and write RUN/eval/<split>.json and its predictions; returns the evaluation written.
     chunk: sentences scored and written at once (default PREDICTION_CHUNK); the result does not depend on it.
     Without `data`, the run's own prepared data, which must not have changed since training (check_trained_data);
     `data` given is taken as asked, whatever it holds. Words cut by the max length (no sub-word) count as O; how
@@ -157,26 +158,13 @@ def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict
                 digest.update(text.encode("utf-8"))
                 if langs is not None:
                     langs += part_langs
-        scores = scores_of(scorer, langs)
-        result = {
-            "split": split,
-            "mode": mode,
-            **{key: scores.pop(key) for key in ("n_sentences", "overall", "per_type")},
-            "run": run.name,
-            "data": str(prepared.path.resolve()),
-            "data_fingerprint": prepared.fingerprint,
-            "max_length": prepared.manifest.max_length,
-            "cut_words": cut_words,
-            "cut_sentences": cut_sentences,
-            "created": now_iso(),
-            "prediction_seconds": seconds,
-            "sentences_per_second": len(rows) / seconds if seconds else None,
-            "versions": environment_versions(),
-            **scores,  # per_language (more than one language), confusion
-            "predictions_sha256": digest.hexdigest(),
-        }
-        write_json(run.eval_path(split), result)
+        evaluation = Evaluation.of_scores(
+            scores_of(scorer, langs), split=split, mode=mode, run=run.name, data=str(prepared.path.resolve()),
+            data_fingerprint=prepared.fingerprint, max_length=prepared.manifest.max_length, cut_words=cut_words, cut_sentences=cut_sentences,
+            created=now_iso(), prediction_seconds=seconds, sentences_per_second=len(rows) / seconds if seconds else None,
+            versions=environment_versions(), predictions_sha256=digest.hexdigest())
+        write_evaluation(run, split, evaluation)
     if cut_words:
         log(f"{cut_words} word{'s' if cut_words != 1 else ''} in {cut_sentences} sentence{'s' if cut_sentences != 1 else ''} of "
             f"{split} lie beyond max length {prepared.manifest.max_length} (no sub-word) and count as predicted O")
-    return result
+    return evaluation

@@ -49,14 +49,15 @@ def _f1(tp, fp, fn):
 
 @dataclass(frozen=True)
 class MetricDefinition:
-    title: str  # as a column or a model card names it
+    title: str  # as a heading or a model card's metadata names it
+    in_text: str  # as a column of a table in prose (a model card's) names it
     of_counts: Callable  # (tp, fp, fn) as float64 numbers or arrays of one shape -> the metric, 0 where undefined
 
 
 DEFINITIONS: dict[Metric, MetricDefinition] = {
-    Metric.PRECISION: MetricDefinition("Precision", _precision),
-    Metric.RECALL: MetricDefinition("Recall", _recall),
-    Metric.F1: MetricDefinition("F1", _f1),
+    Metric.PRECISION: MetricDefinition("Precision", "precision", _precision),
+    Metric.RECALL: MetricDefinition("Recall", "recall", _recall),
+    Metric.F1: MetricDefinition("F1", "F1", _f1),
 }
 # the order in which scores are stored (eval/<split>.json) and shown (score tables, model cards)
 SCORE_ORDER: tuple[Metric, ...] = tuple(DEFINITIONS)
@@ -78,3 +79,7 @@ def point_value(metric: Metric | str, tp: int, fp: int, fn: int) -> float:
 
 def title(metric: Metric | str) -> str:
     return DEFINITIONS[Metric(metric)].title
+
+
+def in_text(metric: Metric | str) -> str:
+    return DEFINITIONS[Metric(metric)].in_text

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from snekner.data.sources import SAMPLE_DATASET
 from snekner.errors import MissingModelError
-from snekner.evaluation.compare import load_eval
-from snekner.ner.metrics import DEFAULT_METRIC, title
+from snekner.ner.metrics import DEFAULT_METRIC, SCORE_ORDER, in_text, title
 from snekner.present.markdown import code, code_fence, md
 from snekner.present.text import seed_rows
 from snekner.store.atomic import write_lines
+from snekner.store.evaluations import Evaluation, Scores, find_evaluation
 from snekner.store.manifests import Alignment, PreparedManifest
 from snekner.store.runs import Experiment, Run
 
@@ -33,7 +33,6 @@ KNOWN_DATASET_LICENSES = {
     "Babelscape/wikineural": "cc-by-nc-sa-4.0",
 }
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-METRICS = (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"), ("accuracy", "Word accuracy"))
 
 
 # -- what the run says about itself ---------------------------------------------------------------
@@ -97,10 +96,6 @@ def dataset_name(data_manifest: PreparedManifest) -> tuple[str, str]:
     return f"{name} (local data)", name
 
 
-def load_test_eval(run: Run) -> dict | None:
-    return load_eval(run, "test") if run.eval_path("test").is_file() else None
-
-
 # -- rendering ----------------------------------------------------------------------------------
 def _option(value) -> str:
     """An option's value as a table cell (Markdown)."""
@@ -111,6 +106,14 @@ def _option(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return code(value, in_table=True) if isinstance(value, str) else md(value)
+
+
+SCORE_TITLES = [in_text(m) for m in SCORE_ORDER]  # the score columns of the card's tables
+
+
+def _values(scores: Scores) -> list[str]:
+    """The scores' metrics, in the order of SCORE_TITLES."""
+    return [f"{scores.value(m):.4f}" for m in SCORE_ORDER]
 
 
 def _cell(value) -> str:
@@ -126,7 +129,13 @@ def _md_table(headers: list[str], rows: list[list], numeric: bool = True) -> lis
     return lines
 
 
-def card_data(run: Run, evaluation: dict | None, repo_id: str | None = None):
+def _model_index_values(overall: Scores) -> list[tuple[str, str, float]]:
+    """(type, name, value) of each overall score the model-index lists: every metric of the registry, then word accuracy."""
+    found = [(m.value, title(m), overall.value(m)) for m in SCORE_ORDER]
+    return found + ([("accuracy", "Word accuracy", overall.accuracy)] if overall.accuracy is not None else [])
+
+
+def card_data(run: Run, evaluation: Evaluation | None, repo_id: str | None = None):
     """The card's metadata as a huggingface_hub ModelCardData: what the hub reads (widget, search, the
     evaluation results of the model-index, one EvalResult per overall metric of the test evaluation)."""
     from huggingface_hub import EvalResult, ModelCardData
@@ -138,12 +147,10 @@ def card_data(run: Run, evaluation: dict | None, repo_id: str | None = None):
     results = None
     if evaluation is not None:
         name, typ = dataset_name(data_manifest)
-        mode = evaluation.get("mode", "conlleval")
         results = [EvalResult(task_type="token-classification", task_name="Named Entity Recognition", dataset_type=typ,
-                              dataset_name=name, dataset_config=data_manifest.lang or None, dataset_split=evaluation.get("split", "test"),
-                              metric_type=key, metric_value=evaluation["overall"][key],
-                              metric_name=f"{label} ({mode})" if key != "accuracy" else label)
-                   for key, label in METRICS if key in evaluation["overall"]]
+                              dataset_name=name, dataset_config=data_manifest.lang or None, dataset_split=evaluation.split,
+                              metric_type=key, metric_value=value, metric_name=f"{label} ({evaluation.mode})" if key != "accuracy" else label)
+                   for key, label, value in _model_index_values(evaluation.overall)]
     return ModelCardData(
         language=(langs[0] if len(langs) == 1 else langs) or None, license=dataset_license(data_manifest),
         library_name="transformers", tags=list(TAGS), base_model=hub_model_id(manifest.model),
@@ -156,7 +163,7 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
     """The model card of a finished run, as markdown with YAML front matter."""
     manifest = run.manifest
     data_manifest = manifest.data_manifest
-    evaluation = load_test_eval(run)
+    evaluation = find_evaluation(run, "test")
     lines = ["---", card_data(run, evaluation, repo_id).to_yaml(), "---", ""]
 
     model = manifest.model or "unknown"
@@ -217,23 +224,21 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
         lines += [f"No test evaluation yet: run {code(f'snekner eval {run.name}')} (it writes eval/test.json), "
                   f"then {code(f'snekner card {run.name}')} to put the scores here.", ""]
     else:
-        o = evaluation["overall"]
-        lines += [f"Word-level entity scores on the {md(evaluation.get('split', 'test'))} split "
-                  f"({md(evaluation.get('n_sentences', '?'))} sentences, {md(evaluation.get('mode', 'conlleval'))} chunking), "
-                  f"micro-averaged over entities; word accuracy {o.get('accuracy', 0):.4f}.", ""]
-        rows = [[md(t), f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", v["support"]]
-                for t, v in evaluation["per_type"].items()]
-        rows.append(["**overall**", f"{o['precision']:.4f}", f"{o['recall']:.4f}", f"{o['f1']:.4f}", o["support"]])
-        lines += [*_md_table(["type", "precision", "recall", "F1", "support"], rows), ""]
-        evaluated, fingerprint = evaluation.get("data"), evaluation.get("data_fingerprint")
+        o = evaluation.overall
+        lines += [f"Word-level entity scores on the {md(evaluation.split)} split "
+                  f"({md(evaluation.n_sentences)} sentences, {md(evaluation.mode)} chunking), "
+                  f"micro-averaged over entities; word accuracy {o.accuracy or 0:.4f}.", ""]
+        rows = [[md(t), *_values(v), v.support] for t, v in evaluation.per_type.items()]
+        rows.append(["**overall**", *_values(o), o.support])
+        lines += [*_md_table(["type", *SCORE_TITLES, "support"], rows), ""]
+        evaluated, fingerprint = evaluation.data, evaluation.data_fingerprint
         if evaluated and (Path(evaluated).resolve() != Path(manifest.data).resolve()
                           or (fingerprint and manifest.data_fingerprint and fingerprint != manifest.data_fingerprint)):
             lines += [f"These scores are on prepared data other than the data the model was trained on: {code(evaluated)}.", ""]
-        per_language = evaluation.get("per_language")
+        per_language = evaluation.per_language
         if per_language:
-            rows = [[md(lg), v["n_sentences"], f"{v['overall']['precision']:.4f}", f"{v['overall']['recall']:.4f}",
-                     f"{v['overall']['f1']:.4f}", v["overall"]["support"]] for lg, v in per_language.items()]
-            lines += ["Per language:", "", *_md_table(["language", "sentences", "precision", "recall", "F1", "support"], rows), ""]
+            rows = [[md(lg), v.n_sentences, *_values(v.overall), v.overall.support] for lg, v in per_language.items()]
+            lines += ["Per language:", "", *_md_table(["language", "sentences", *SCORE_TITLES, "support"], rows), ""]
 
     lines += ["## How to use", ""]
     source = repo_id or str(run.model_dir)
@@ -295,17 +300,14 @@ def render_group_card(experiment: Experiment) -> str:
              f"Each member is a run with its own model and card: {', '.join(code(r.path.name + '/') for r in experiment.runs)}. "
              f"They share the data ({code(first.data)}), the base model ({code(first.model)}) and every option but the seed:", "",
              ", ".join(f"{code(k.replace('_', '-'))} {md(v)}" for k, v in experiment.group.options.items() if v is not None and k != "model"), ""]
-    evaluations = []
-    for run in experiment.runs:
-        path = run.eval_path("test")
-        evaluations.append(json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None)
+    evaluations = [find_evaluation(run, "test") for run in experiment.runs]
     if None in evaluations:
         missing = [r.name for r, e in zip(experiment.runs, evaluations) if e is None]
         lines += [f"No test evaluation yet for {', '.join(md(m) for m in missing)}: run {code(f'snekner eval {name}')}, then "
                   f"{code(f'snekner card {name}')}.", ""]
     else:
-        lines += [f"Word-level {title(DEFAULT_METRIC)} on the test split ({md(evaluations[0].get('n_sentences', '?'))} sentences, "
-                  f"{md(evaluations[0].get('mode', 'conlleval'))}): mean ± standard deviation over the seeds, then each seed.", ""]
+        lines += [f"Word-level {title(DEFAULT_METRIC)} on the test split ({md(evaluations[0].n_sentences)} sentences, "
+                  f"{md(evaluations[0].mode)}): mean ± standard deviation over the seeds, then each seed.", ""]
         *types, overall = seed_rows(evaluations, DEFAULT_METRIC)  # a row per type, then the overall row
         rows = [*([md(row[0]), *row[1:]] for row in types), ["**overall**", *overall[1:]]]
         lines += [*_md_table(["type", f"{title(DEFAULT_METRIC)} mean ± sd", *(f"seed {s}" for s in seeds)], rows), ""]

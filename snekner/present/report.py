@@ -14,9 +14,10 @@ from pathlib import Path
 
 from snekner.errors import OptionError
 from snekner.evaluation.bootstrap import load_predictions
-from snekner.evaluation.compare import DEFAULT_RESAMPLES, check_names, compare_runs, load_eval
+from snekner.evaluation.compare import DEFAULT_RESAMPLES, check_names, compare_runs
 from snekner.ner.metrics import DEFAULT_METRIC, Metric
 from snekner.ner.scoring import chunk
+from snekner.store.evaluations import Evaluation, read_evaluation
 from snekner.store.manifests import now_iso
 from snekner.store.prepared import canonical_split
 from snekner.store.runs import DEFAULT_RUNS_DIR, Run, open_experiment
@@ -49,7 +50,7 @@ class RunResults:
 
     name: str
     epochs: list[dict]  # metrics.jsonl, one entry per epoch
-    scores: dict  # eval/<split>.json
+    scores: Evaluation  # eval/<split>.json
     errors: list[ErrorSentence]  # every sentence of the split where gold and prediction differ
     n_sentences: int
 
@@ -100,10 +101,10 @@ def error_counts(errors: list[ErrorSentence]) -> dict[str, int]:
 
 def run_results(run: Run, split: str) -> RunResults:
     """A run's curves, scores and errors on `split` (a one-line error naming `snekner eval` when they are missing)."""
-    scores = load_eval(run, split)
+    scores = read_evaluation(run, split)
     sentences = load_predictions(run, split, bootstrap_only=False)
-    return RunResults(name=run.name, epochs=run.read_metrics(), scores=scores,
-                      errors=error_sentences(sentences, scores.get("mode", "conlleval")), n_sentences=len(sentences))
+    return RunResults(name=run.name, epochs=run.read_metrics(), scores=scores, errors=error_sentences(sentences, scores.mode),
+                      n_sentences=len(sentences))
 
 
 def build_report(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", bootstrap: int = DEFAULT_RESAMPLES,
@@ -118,5 +119,5 @@ def build_report(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split
         check_names([e.name for e in experiments])
     results = [ExperimentResults(e.name, [run_results(r, split) for r in e.runs], e.seeds if e.is_group else None) for e in experiments]
     comparison = compare_runs(runs, runs_dir, split, metric, bootstrap, seed) if len(experiments) > 1 else None
-    mode = comparison["mode"] if comparison else results[0].runs[0].scores.get("mode", "conlleval")
+    mode = comparison["mode"] if comparison else results[0].runs[0].scores.mode
     return Report(split=split, mode=mode, experiments=results, comparison=comparison, max_errors=max_errors)

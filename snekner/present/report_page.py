@@ -16,6 +16,7 @@ from snekner.present.comparison import footnote, headers, overall_label, own_ove
 from snekner.present.html import Span, esc, marked_text, page, table, type_colors, words_text
 from snekner.present.report import ErrorSentence, ExperimentResults, Report, RunResults, error_counts
 from snekner.present.text import CONFUSION_KEY, SCORE_HEADERS, confusion_table, score_rows, seed_rows
+from snekner.store.evaluations import Evaluation
 
 CSS = """
 nav a { margin-right: 1rem; }
@@ -116,8 +117,10 @@ def scores_table(experiment: ExperimentResults) -> str:
     return table(titles, body, total_last=True, css_class="data scores")
 
 
-def confusion_section(scores: dict) -> str:
-    titles, body = confusion_table(scores["confusion"])
+def confusion_section(scores: Evaluation) -> str:
+    if scores.confusion is None:
+        return f'<p class="note">no confusion table stored ({esc(scores.split)} was evaluated by an earlier snekner; evaluate it again)</p>'
+    titles, body = confusion_table(scores.confusion)
     key = "".join(f"<li>{esc(line)}</li>" for line in CONFUSION_KEY)
     return table(titles, body, total_last=True) + f'<ul class="note">{key}</ul>'
 
@@ -192,7 +195,7 @@ def render_report(report: Report) -> str:
     types: list[str] = []
     for x in report.experiments:
         for r in x.runs:
-            types += [t for t in r.scores["per_type"] if t not in types]
+            types += [t for t in r.scores.per_type if t not in types]
     colors = type_colors(types)
     names = [x.name for x in report.experiments]
     title = "snekner report: " + " vs ".join(names)
