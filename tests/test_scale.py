@@ -99,8 +99,8 @@ def test_compare_read_in_parts_equals_compare_of_lists(two_evaluated, monkeypatc
     whole = compare_runs(["A", "B"], runs_dir, bootstrap=200, seed=3)
     # the lists path, as compare_runs went before: every sentence's tokens and tags in memory
     evals = [read_evaluation(run_a, "test"), read_evaluation(run_b, "test")]
-    intervals = bootstrap.paired_intervals([run_a, run_b], evals, "test", "conlleval", "f1", 200, 3)
-    assert whole == compare([run_a, run_b], evals, "f1", "test", intervals)
+    intervals = bootstrap.paired_intervals([run_a, run_b], evals, split="test", mode="conlleval", metric="f1", resamples=200, seed=3)
+    assert whole == compare([run_a, run_b], evals, metric="f1", split="test", intervals=intervals)
     # parts of 3 sentences, and resampling one row at a time
     monkeypatch.setattr(bootstrap, "READ_CHUNK", 3)
     monkeypatch.setattr(bootstrap, "CHUNK_ELEMENTS", 7)
@@ -116,7 +116,7 @@ def test_read_counts_equals_counts_of_loaded_predictions(two_evaluated, monkeypa
     monkeypatch.setattr(bootstrap, "READ_CHUNK", 3)
     for run in (run_a, run_b):
         loaded = bootstrap.load_predictions(run, "test")
-        stored = bootstrap.read_counts(run, "test", types, "strict", common)
+        stored = bootstrap.read_counts(run, "test", types, "strict", common_types=common)
         expected = bootstrap.sentence_counts([s["gold"] for s in loaded], [s["pred"] for s in loaded], "strict", types=types)
         expected_common = bootstrap.common_ground_counts(loaded, common, "strict")
         assert len(stored) == len(loaded)

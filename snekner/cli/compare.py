@@ -28,7 +28,7 @@ def compare_cli(
     if plot is not None:
         check_plot_path(plot)
         require_matplotlib()  # fail before the work, not after
-    result = compare_runs(runs, runs_dir, split, metric, bootstrap, seed)
+    result = compare_runs(runs, runs_dir, split, metric=metric, bootstrap=bootstrap, seed=seed)
     if plot is not None:
         plot_comparison(result, plot)
     typer.echo(render(result, fmt))

@@ -78,7 +78,7 @@ def _tokens_digest(tokens: list) -> int:
     return int.from_bytes(hashlib.blake2b(json.dumps(tokens, ensure_ascii=False).encode("utf-8"), digest_size=8).digest(), "little")
 
 
-def read_counts(run: Run, split: str, types: list[str], mode: str, common_types: list[str] | None = None,
+def read_counts(run: Run, split: str, types: list[str], mode: str, *, common_types: list[str] | None = None,
                 bootstrap_only: bool = True) -> StoredCounts:
     """load_predictions' checks and checked sentences, kept as StoredCounts: the counts over `types` (what
     checked_counts counts) and, with `common_types`, over those only (what common_ground_counts counts).
@@ -196,13 +196,13 @@ def interval(diffs: np.ndarray, confidence: float = CONFIDENCE) -> dict:
     return {"low": low, "high": high, "significant": bool(low > 0 or high < 0)}
 
 
-def checked_counts(run: Run, sentences: list[dict] | StoredCounts, types: list[str], mode: str, evaluation: Evaluation, split: str):
-    """The per-sentence counts over `types` (read_counts' when given StoredCounts, which it counted over these types),
-    checked against the run's stored scores."""
+def checked_counts(run: Run, sentences: list[dict] | StoredCounts, evaluation: Evaluation, *, mode: str, split: str):
+    """The per-sentence counts over the evaluation's types (read_counts' when given StoredCounts, which it counted over
+    these types), checked against its stored scores."""
     if isinstance(sentences, StoredCounts):
         sc = sentences.counts
     else:
-        sc = sentence_counts([s["gold"] for s in sentences], [s["pred"] for s in sentences], mode, types=types)
+        sc = sentence_counts([s["gold"] for s in sentences], [s["pred"] for s in sentences], mode, types=list(evaluation.per_type))
     stored = (evaluation.overall.tp, evaluation.overall.fp, evaluation.overall.fn)
     found = tuple(int(x) for x in sc.counts.sum(axis=(0, 1))) if sc.types else (0, 0, 0)
     if stored != found or evaluation.n_sentences != len(sentences):
@@ -220,8 +220,9 @@ def common_ground_counts(sentences: list[dict] | StoredCounts, types: list[str],
                            [restrict_to_types(s["pred"], types) for s in sentences], mode, types=list(types))
 
 
-def paired_intervals(runs: list[Run], evals: list[Evaluation], split: str, mode: str, metric: Metric | str = DEFAULT_METRIC, resamples: int = 1000,
-                     seed: int = 0, sentences: list[list[dict]] | None = None, common: list[SentenceCounts] | None = None) -> dict:
+def paired_intervals(runs: list[Run], evals: list[Evaluation], *, split: str, mode: str, metric: Metric | str = DEFAULT_METRIC,
+                     resamples: int = 1000, seed: int = 0, sentences: list[list[dict]] | None = None,
+                     common: list[SentenceCounts] | None = None) -> dict:
     """The first run against each later one: 95% percentile intervals of (later - first) per type and overall.
 
     The runs must have been evaluated in `mode` (snekner.evaluation.compare.check_comparable says so).
@@ -239,7 +240,7 @@ def paired_intervals(runs: list[Run], evals: list[Evaluation], split: str, mode:
         sentences = [load_predictions(r, split) for r in runs]
         for r, s in zip(runs[1:], sentences[1:]):
             check_same_sentences(runs[0].name, sentences[0], r.name, s, split)
-    counts = [checked_counts(r, s, list(e.per_type), mode, e, split) for r, s, e in zip(runs, sentences, evals)]
+    counts = [checked_counts(r, s, e, mode=mode, split=split) for r, s, e in zip(runs, sentences, evals)]
     if not sentences[0]:
         raise SneknerError(f"run {runs[0].name} has no {split} sentences to resample", fix="evaluate on a non-empty split, or pass {option} 0",
                            option="bootstrap")

@@ -51,7 +51,7 @@ def shared_types(evals: list[Evaluation]) -> list[str]:
     return [t for t in evals[0].per_type if all(t in e.per_type for e in evals[1:])]
 
 
-def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", metric: Metric | str = DEFAULT_METRIC,
+def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", *, metric: Metric | str = DEFAULT_METRIC,
                  bootstrap: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
     """The first run (or group of seeds) against each later one, per type and overall on common ground
     (see `compare` and `compare_groups`), with `bootstrap` paired resamples of the test sentences for the
@@ -78,7 +78,7 @@ def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split
     same_types = all(set(e.per_type) == set(evals[0].per_type) for e in evals)
     sentences = common = None
     if bootstrap or not same_types:
-        sentences = [read_counts(r, split, list(e.per_type), mode, None if same_types else shared, bootstrap_only=same_types)
+        sentences = [read_counts(r, split, list(e.per_type), mode, common_types=None if same_types else shared, bootstrap_only=same_types)
                      for r, e in zip(opened, evals)]
         for run, e, found in zip(opened, evals, sentences):
             if len(found) != e.n_sentences:
@@ -90,9 +90,13 @@ def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split
         if not same_types:
             common = [common_ground_counts(found, shared, mode) for found in sentences]
     if any(len(e.runs) > 1 for e in experiments):
-        return compare_groups(experiments, evals, mode, metric, split, shared, common, sentences, bootstrap, seed)
-    intervals = paired_intervals(opened, evals, split, mode, metric, bootstrap, seed, sentences, common) if bootstrap else None
-    return compare(opened, evals, metric, split, intervals, common, names=[e.name for e in experiments])
+        return compare_groups(experiments, evals, mode=mode, metric=metric, split=split, shared=shared, common=common, sentences=sentences,
+                              bootstrap=bootstrap, seed=seed)
+    intervals = None
+    if bootstrap:
+        intervals = paired_intervals(opened, evals, split=split, mode=mode, metric=metric, resamples=bootstrap, seed=seed, sentences=sentences,
+                                     common=common)
+    return compare(opened, evals, metric=metric, split=split, intervals=intervals, common=common, names=[e.name for e in experiments])
 
 
 def _stats(values: dict) -> dict | None:
@@ -104,7 +108,7 @@ def _stats(values: dict) -> dict | None:
             "per_seed": {str(k): v for k, v in values.items()}}
 
 
-def compare_groups(experiments: list[Experiment], evals: list[Evaluation], mode: str, metric: str, split: str, shared: list[str],
+def compare_groups(experiments: list[Experiment], evals: list[Evaluation], *, mode: str, metric: str, split: str, shared: list[str],
                    common: list[SentenceCounts] | None, sentences: list[list[dict]] | None, bootstrap: int, seed: int) -> dict:
     """Groups of seeds (a run counts as a group of one): per type and overall (on common ground) each group's
     mean and standard deviation over its seeds with every seed's value, the difference of the means to the
@@ -121,7 +125,7 @@ def compare_groups(experiments: list[Experiment], evals: list[Evaluation], mode:
     overall_values, overall_support = common_overall_values(evals, metric, shared, common)
     intervals = None
     if bootstrap:
-        counts = [checked_counts(r, s, list(e.per_type), mode, e, split)
+        counts = [checked_counts(r, s, e, mode=mode, split=split)
                   for r, s, e in zip([r for x in experiments for r in x.runs], sentences, evals)]
         commons = common if common is not None else counts
         intervals = group_intervals([[counts[i] for i in span] for span in spans], [[commons[i] for i in span] for span in spans],
@@ -152,7 +156,7 @@ def compare_groups(experiments: list[Experiment], evals: list[Evaluation], mode:
             "n_sentences": {name: evals[span[0]].n_sentences for name, span in zip(names, spans)}, "bootstrap": boot}
 
 
-def compare(runs: list[Run], evals: list[Evaluation], metric: Metric | str = DEFAULT_METRIC, split: str = "test", intervals: dict | None = None,
+def compare(runs: list[Run], evals: list[Evaluation], *, metric: Metric | str = DEFAULT_METRIC, split: str = "test", intervals: dict | None = None,
             common: list[SentenceCounts] | None = None, names: list[str] | None = None) -> dict:
     """A against each later run: per type the metric of each run, the difference and the gold support;
     overall, the same on the types all runs share (`overall_types`), and each run's own overall as information.

@@ -107,7 +107,7 @@ def run_results(run: Run, split: str) -> RunResults:
                       n_sentences=len(sentences))
 
 
-def build_report(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", bootstrap: int = DEFAULT_RESAMPLES,
+def build_report(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", *, bootstrap: int = DEFAULT_RESAMPLES,
                  seed: int = 0, max_errors: int = DEFAULT_MAX_ERRORS, metric: Metric | str = DEFAULT_METRIC) -> Report:
     """Everything the report page shows for these runs (or groups of seeds); the first is the comparison's baseline,
     compared by `metric`."""
@@ -118,6 +118,6 @@ def build_report(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split
     if len(experiments) > 1:
         check_names([e.name for e in experiments])
     results = [ExperimentResults(e.name, [run_results(r, split) for r in e.runs], e.seeds if e.is_group else None) for e in experiments]
-    comparison = compare_runs(runs, runs_dir, split, metric, bootstrap, seed) if len(experiments) > 1 else None
+    comparison = compare_runs(runs, runs_dir, split, metric=metric, bootstrap=bootstrap, seed=seed) if len(experiments) > 1 else None
     mode = comparison["mode"] if comparison else results[0].runs[0].scores.mode
     return Report(split=split, mode=mode, experiments=results, comparison=comparison, max_errors=max_errors)
