@@ -21,7 +21,7 @@ from snekner.present.markdown import code, code_fence, md
 from snekner.present.text import seed_rows
 from snekner.store.atomic import write_lines
 from snekner.store.evaluations import Evaluation, Scores, find_evaluation
-from snekner.store.manifests import Alignment, PreparedManifest
+from snekner.store.manifests import Alignment, PreparedManifest, RunManifest
 from snekner.store.runs import Experiment, Run
 
 CARD_NAME = "README.md"
@@ -161,32 +161,41 @@ def card_data(run: Run, evaluation: Evaluation | None, repo_id: str | None = Non
 
 def render_card(run: Run, repo_id: str | None = None) -> str:
     """The model card of a finished run, as markdown with YAML front matter."""
-    manifest = run.manifest
-    data_manifest = manifest.data_manifest
     evaluation = find_evaluation(run, "test")
     lines = ["---", card_data(run, evaluation, repo_id).to_yaml(), "---", ""]
+    lines += _intro(run, repo_id)
+    lines += _data_section(run.manifest.data_manifest)
+    lines += _labels_section(run)
+    lines += _hyperparameters_section(run.manifest)
+    lines += _evaluation_section(run, evaluation)
+    lines += _usage_section(run, repo_id)
+    return str(_model_card("\n".join(lines).rstrip("\n") + "\n"))
 
-    model = manifest.model or "unknown"
+
+def _intro(run: Run, repo_id: str | None) -> list[str]:
+    """The title, what the model is, and its base model and tokenizer."""
+    data_manifest = run.manifest.data_manifest
+    model = run.manifest.model or "unknown"
     base = hub_model_id(model)
     types = data_manifest.tagset.types
-    title = repo_id or run.name
-    lines += [f"# {md(title)}", ""]
     base_text = f"[{md(base)}](https://huggingface.co/{base})" if base else f"a local model ({code(model)})"
+    lines = [f"# {md(repo_id or run.name)}", ""]
     lines += [f"A token-classification (named-entity recognition) model fine-tuned from {base_text} with "
               f"snekner and TensorFlow, as run {code(run.name)}. "
               f"It tags {len(types)} entity type{'s' if len(types) != 1 else ''} in BIO format.", ""]
-
     lines += ["## Base model", ""]
     lines += [f"- model: {code(base) if base else base_text}"]
     alignment = {Alignment.FIRST_SUBWORD: "the first sub-word of each word", Alignment.ALL_SUBWORDS: "every sub-word"}
     lines += [f"- tokenizer: {code(data_manifest.tokenizer)}, at most {data_manifest.max_length} sub-words "
               f"per sentence, trained on labels of {alignment[data_manifest.alignment]}; "
               "a word's prediction is that of its first sub-word"]
-    lines.append("")
+    return lines + [""]
 
+
+def _data_section(data_manifest: PreparedManifest) -> list[str]:
     name, _ = dataset_name(data_manifest)
     langs = languages(data_manifest)
-    lines += ["## Data", ""]
+    lines = ["## Data", ""]
     lines += [f"- dataset: {md(name)}"]
     lines += [f"- language: {md(', '.join(langs)) if langs else 'not recorded'}"]
     if data_manifest.tagset.name:
@@ -199,15 +208,18 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
     if data_manifest.splits:
         lines += ["", *_md_table(["split", "sentences", "words"],
                                  [[md(s), v.sentences, v.words] for s, v in data_manifest.splits.items()])]
-    lines.append("")
+    return lines + [""]
 
-    labels = run.labels
-    lines += ["## Labels", ""]
+
+def _labels_section(run: Run) -> list[str]:
+    types = run.manifest.data_manifest.tagset.types
+    lines = ["## Labels", ""]
     if types:
         lines += [f"Entity types: {', '.join(md(t) for t in types)}.", ""]
-    lines += ["Label ids: " + ", ".join(f"{i} {code(label)}" for i, label in enumerate(labels)) + ".", ""]
+    return lines + ["Label ids: " + ", ".join(f"{i} {code(label)}" for i, label in enumerate(run.labels)) + ".", ""]
 
-    lines += ["## Training hyperparameters", ""]
+
+def _hyperparameters_section(manifest: RunManifest) -> list[str]:
     options = dict(manifest.options)
     if options.get("model") is None:
         options["model"] = manifest.model  # the default: the model the data was prepared with
@@ -217,30 +229,36 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
             rows.append([md(key), _option(getattr(manifest, key))])
     if (manifest.devices or {}).get("description"):
         rows.append(["devices", md(manifest.devices["description"])])
-    lines += [*_md_table(["option", "value"], rows, numeric=False), ""]
+    return ["## Training hyperparameters", "", *_md_table(["option", "value"], rows, numeric=False), ""]
 
-    lines += ["## Evaluation", ""]
+
+def _evaluation_section(run: Run, evaluation: Evaluation | None) -> list[str]:
+    """The test scores per type and overall (and per language), or how to get them."""
+    lines = ["## Evaluation", ""]
     if evaluation is None:
-        lines += [f"No test evaluation yet: run {code(f'snekner eval {run.name}')} (it writes eval/test.json), "
-                  f"then {code(f'snekner card {run.name}')} to put the scores here.", ""]
-    else:
-        o = evaluation.overall
-        lines += [f"Word-level entity scores on the {md(evaluation.split)} split "
-                  f"({md(evaluation.n_sentences)} sentences, {md(evaluation.mode)} chunking), "
-                  f"micro-averaged over entities; word accuracy {o.accuracy or 0:.4f}.", ""]
-        rows = [[md(t), *_values(v), v.support] for t, v in evaluation.per_type.items()]
-        rows.append(["**overall**", *_values(o), o.support])
-        lines += [*_md_table(["type", *SCORE_TITLES, "support"], rows), ""]
-        evaluated, fingerprint = evaluation.data, evaluation.data_fingerprint
-        if evaluated and (Path(evaluated).resolve() != Path(manifest.data).resolve()
-                          or (fingerprint and manifest.data_fingerprint and fingerprint != manifest.data_fingerprint)):
-            lines += [f"These scores are on prepared data other than the data the model was trained on: {code(evaluated)}.", ""]
-        per_language = evaluation.per_language
-        if per_language:
-            rows = [[md(lg), v.n_sentences, *_values(v.overall), v.overall.support] for lg, v in per_language.items()]
-            lines += ["Per language:", "", *_md_table(["language", "sentences", *SCORE_TITLES, "support"], rows), ""]
+        return lines + [f"No test evaluation yet: run {code(f'snekner eval {run.name}')} (it writes eval/test.json), "
+                        f"then {code(f'snekner card {run.name}')} to put the scores here.", ""]
+    o = evaluation.overall
+    lines += [f"Word-level entity scores on the {md(evaluation.split)} split "
+              f"({md(evaluation.n_sentences)} sentences, {md(evaluation.mode)} chunking), "
+              f"micro-averaged over entities; word accuracy {o.accuracy or 0:.4f}.", ""]
+    rows = [[md(t), *_values(v), v.support] for t, v in evaluation.per_type.items()]
+    rows.append(["**overall**", *_values(o), o.support])
+    lines += [*_md_table(["type", *SCORE_TITLES, "support"], rows), ""]
+    manifest = run.manifest
+    evaluated, fingerprint = evaluation.data, evaluation.data_fingerprint
+    if evaluated and (Path(evaluated).resolve() != Path(manifest.data).resolve()
+                      or (fingerprint and manifest.data_fingerprint and fingerprint != manifest.data_fingerprint)):
+        lines += [f"These scores are on prepared data other than the data the model was trained on: {code(evaluated)}.", ""]
+    if evaluation.per_language:
+        rows = [[md(lg), v.n_sentences, *_values(v.overall), v.overall.support] for lg, v in evaluation.per_language.items()]
+        lines += ["Per language:", "", *_md_table(["language", "sentences", *SCORE_TITLES, "support"], rows), ""]
+    return lines
 
-    lines += ["## How to use", ""]
+
+def _usage_section(run: Run, repo_id: str | None) -> list[str]:
+    """How to load the model: from the hub repo (PyTorch, then TensorFlow) when pushed, else from the run folder."""
+    lines = ["## How to use", ""]
     source = repo_id or str(run.model_dir)
     if repo_id:
         lines += [f"{code(repo_id)} holds PyTorch weights (`model.safetensors`, made by `snekner export --format pytorch` and checked "
@@ -265,7 +283,7 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
                             'print(ner("Angela Merkel visited Paris."))']), ""]
     if repo_id:
         lines += [f"From the run folder instead: {code(f'from_pretrained({json.dumps(str(run.model_dir))})')}.", ""]
-    return str(_model_card("\n".join(lines).rstrip("\n") + "\n"))
+    return lines
 
 
 def _code_block(lines: list[str]) -> list[str]:
