@@ -1,4 +1,6 @@
-"""The layout holds: imports point down the layers, no cycles, own imports at the top, small modules.
+"""The layout holds: imports point down the layers, no cycles, own imports at the top, small modules; evaluations are
+opened by the store only, metrics are told apart by their registry only, and evaluation/ and present/ keep to short
+functions with few positional parameters.
 
 Layers, top to bottom (README, "Architecture"): cli -> demo, hub -> present -> evaluation, predict ->
 training -> data -> modeling -> store -> ner -> errors, settings, progress. A module may import its own
@@ -109,3 +111,59 @@ def test_no_import_cycles():
 def test_modules_are_small_enough_to_read_in_one_sitting():
     long = {name: n for name, path in MODULES.items() if (n := len(path.read_text(encoding="utf-8").splitlines())) > MAX_LINES}
     assert not long, f"modules over {MAX_LINES} lines: {long}"
+
+
+def _trees(leave_out=lambda name: False) -> list[tuple[str, ast.AST]]:
+    """(module name, parsed tree) of every module but those `leave_out` names."""
+    return [(name, ast.parse(path.read_text(encoding="utf-8"))) for name, path in sorted(MODULES.items()) if not leave_out(name)]
+
+
+def test_only_the_store_opens_an_evaluation():
+    """RUN/eval/<split>.json is read and written by snekner.store.evaluations only (typed, versioned): elsewhere a
+    run's eval_path may be named (its .name, its .parent folder), never opened."""
+    found = []
+    for name, tree in _trees(leave_out=lambda name: _unit(name) == "store"):
+        named = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Attribute) and node.attr in ("name", "parent")}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "eval_path" and id(node) not in named:
+                found.append(f"{name}:{node.lineno}")
+    assert not found, f"eval/<split>.json used outside snekner.store (read it with store.evaluations): {found}"
+
+
+METRIC_NAMES = {"f1", "precision", "recall"}
+
+
+def test_nothing_branches_on_a_metric_name():
+    """What a metric is lives in the registry (snekner.ner.metrics): no comparison with a metric's name elsewhere,
+    which would let a metric it does not name fall through to another's definition."""
+    found = []
+    for name, tree in _trees(leave_out=lambda name: name == "snekner.ner.metrics"):
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Compare):
+                sides = [node.left, *node.comparators]
+                if any(isinstance(s, ast.Constant) and s.value in METRIC_NAMES for s in sides):
+                    found.append(f"{name}:{node.lineno}")
+    assert not found, f"comparisons with a metric name (use snekner.ner.metrics): {found}"
+
+
+MAX_FUNCTION_LINES, MAX_POSITIONAL = 60, 5
+
+
+@pytest.mark.parametrize("package", ["evaluation", "present"])
+def test_functions_are_short_and_take_few_positional_arguments(package):
+    """In evaluation/ and present/: no function over 60 lines (decorators aside), none with more than 5 positional
+    parameters (self and cls aside; the rest keyword-only, after *)."""
+    long, many = [], []
+    for name, path in sorted(MODULES.items()):
+        if _unit(name) != package:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                if node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
+                    long.append(f"{name}.{node.name} ({node.end_lineno - node.lineno + 1} lines)")
+                positional = node.args.posonlyargs + node.args.args
+                if positional and positional[0].arg in ("self", "cls"):
+                    positional = positional[1:]
+                if len(positional) > MAX_POSITIONAL:
+                    many.append(f"{name}.{node.name} ({len(positional)} positional)")
+    assert not long and not many, f"too long: {long}; too many positional parameters: {many}"
