@@ -108,6 +108,7 @@ def test_compare_reads_unversioned_and_versioned_evaluations_alike(tmp_path):
     (lambda d: {k: v for k, v in d.items() if k not in ("overall", "mode")}, ["lacks mode, overall", "snekner eval"]),
     (lambda d: {**d, "per_type": {**d["per_type"], "PER": {"precision": 1.0}}}, ["is damaged", "snekner eval"]),
     (lambda d: {**d, "per_type": [1, 2]}, ["is damaged", "snekner eval"]),
+    (lambda d: {**d, "overall": {**d["overall"], "f1": "high"}}, ["is damaged (TypeError: f1 is 'high', not a number)"]),
     (lambda d: [d], ["is damaged (not a JSON object)"]),
 ])
 @pytest.mark.parametrize("command", ["compare", "report", "card"])

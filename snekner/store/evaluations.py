@@ -26,6 +26,9 @@ WHAT = "evaluation"
 UNVERSIONED = 1
 
 
+_COUNTS = ("support", "tp", "fp", "fn")
+
+
 @dataclass(frozen=True, kw_only=True)
 class Scores:
     """Entity scores over one type, or over all types (overall, which adds word accuracy); every Metric is a field."""
@@ -50,7 +53,14 @@ class Scores:
 
     @classmethod
     def from_dict(cls, data: dict) -> Scores:
-        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        scores = cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
+        for f in fields(cls):
+            value = getattr(scores, f.name)
+            if value is None and f.name == "accuracy":
+                continue
+            if isinstance(value, bool) or not isinstance(value, int if f.name in _COUNTS else (int, float)):
+                raise TypeError(f"{f.name} is {value!r}, not a {'count' if f.name in _COUNTS else 'number'}")
+        return scores
 
 
 def _scores_by_type(data: dict) -> dict[str, Scores]:
