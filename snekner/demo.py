@@ -41,4 +41,4 @@ def run_demo(workdir: Path, *, model: str | None, epochs: int, limit: int | None
         run = train(data, name, runs_dir, options, overwrite=True, log=log, progress=progress)
         result = evaluate_run(run, "test", progress=progress)
         log(render_scores(result))
-    return render(compare_runs(["A", "B"], runs_dir, "test", "f1", bootstrap=0), "table")
+    return render(compare_runs(["A", "B"], runs_dir, "test", bootstrap=0), "table")

@@ -87,9 +87,10 @@ def _shown(value) -> str:
 
 
 class ManifestError(SneknerError):
-    """A folder that should be a prepared dataset or a run is not one, or its manifest cannot be read.
+    """A folder that should be a prepared dataset or a run is not one, or its manifest cannot be read (or a run's
+    evaluation, RUN/eval/<split>.json, cannot be).
 
-    what: "prepared dataset" or "run"; problem: "missing" (no such folder or no manifest), "kind"
+    what: "prepared dataset", "run", "run group", "adapted model" or "evaluation"; problem: "missing" (no such folder or no manifest), "kind"
     (another kind of manifest), "version" (a format version this snekner does not read; `newer`
     when it was written by a later one), "damaged" (unreadable or incomplete).
     """
@@ -148,6 +149,18 @@ class MissingEvaluationError(SneknerError):
     def __init__(self, message: str, *, run, split: str, part: str, bootstrap_only: bool = True):
         self.run, self.split, self.part, self.bootstrap_only = run, split, part, bootstrap_only
         super().__init__(message)
+
+
+class DifferentSentencesError(SneknerError):
+    """Two runs' stored predictions are not for the same sentences, so they cannot be paired."""
+
+    def __init__(self, message: str, *, split: str):
+        self.split = split
+        super().__init__(message)
+
+
+class MixedModesError(SneknerError):
+    """Runs scored in different modes (conlleval, strict): the CLI says how to re-evaluate them."""
 
 
 class MissingModelError(SneknerError):

@@ -4,7 +4,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from snekner.ner.tagset import Tagset
-from snekner.store.manifests import Alignment, PreparedManifest, RunManifest, RunStatus, SplitStats, write_run_manifest
+from snekner.store.evaluations import Evaluation
+from snekner.store.evaluations import write_evaluation as store_evaluation
+from snekner.store.manifests import Alignment, PreparedManifest, RunManifest, RunStatus, SplitStats, read_run_manifest, write_run_manifest
+from snekner.store.runs import Run
 
 
 def prepared_manifest(labels: list[str], dataset: str = "snekner:sample", **fields) -> PreparedManifest:
@@ -21,3 +24,13 @@ def write_run(path: Path, name: str, labels: list[str], status: str = "finished"
     path.mkdir(parents=True, exist_ok=True)
     write_run_manifest(path, manifest)
     return path
+
+
+def write_evaluation(path: Path, scores: dict, split: str = "test", mode: str = "conlleval") -> Evaluation:
+    """PATH/eval/<split>.json of the run folder at `path`, as `snekner eval` writes it (through the store), from the scores
+    evaluate.score_predictions (or scoring.score with n_sentences) computed."""
+    run = Run(Path(path), read_run_manifest(path))
+    evaluation = Evaluation.of_scores(scores, split=split, mode=mode, run=run.name)
+    run.eval_path(split).parent.mkdir(parents=True, exist_ok=True)
+    store_evaluation(run, split, evaluation)
+    return evaluation

@@ -6,6 +6,8 @@ import json
 import pytest
 from cli_helpers import ok, prep_sample
 
+from snekner.store.evaluations import read_evaluation_file
+
 
 @pytest.fixture(scope="module")
 def cased_pipeline(tmp_path_factory, sample_dir, tiny_cased_model):
@@ -49,8 +51,8 @@ def test_prep_keeps_case_in_the_input_ids(cased_pipeline):
 
 def test_eval_and_predict_keep_the_original_case(cased_pipeline, tmp_path):
     runs = cased_pipeline / "runs"
-    result = json.loads((runs / "C" / "eval" / "test.json").read_text())
-    assert result["overall"]["support"] > 0
+    result = read_evaluation_file(runs / "C" / "eval" / "test.json")
+    assert result.overall.support > 0
     out = ok("predict", "C", "Maria Okafor visited PARIS and paris.", "--runs-dir", runs, "--format", "jsonl").output
     line = json.loads(out.strip().splitlines()[-1])
     assert line["tokens"] == ["Maria", "Okafor", "visited", "PARIS", "and", "paris", "."]

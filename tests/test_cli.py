@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import invoke, ok, one_line_error
 
+from snekner.store.evaluations import read_evaluation_file
+
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, sample_dir, tiny_model):
@@ -49,14 +51,14 @@ def test_train_writes_run_model_and_one_metrics_line_per_epoch(pipeline):
 
 
 def test_eval_scores_every_type_of_the_tagset(pipeline):
-    result = json.loads((pipeline / "runs" / "B" / "eval" / "test.json").read_text())
-    assert result["split"] == "test" and result["mode"] == "conlleval"
-    assert result["n_sentences"] == 40
-    assert list(result["per_type"]) == ["PER", "ORG", "LOC", "ANIM", "DIS"]
-    assert set(result["overall"]) >= {"precision", "recall", "f1", "accuracy"}
+    result = read_evaluation_file(pipeline / "runs" / "B" / "eval" / "test.json")
+    assert result.split == "test" and result.mode == "conlleval"
+    assert result.n_sentences == 40
+    assert list(result.per_type) == ["PER", "ORG", "LOC", "ANIM", "DIS"]
+    assert result.overall.accuracy is not None
     # support is the gold entity count: it does not depend on the model
     gold = [json.loads(line)["gold"] for line in (pipeline / "runs" / "B" / "eval" / "test.predictions.jsonl").read_text().splitlines()]
-    assert sum(t.startswith("B-") for s in gold for t in s) == result["overall"]["support"]
+    assert sum(t.startswith("B-") for s in gold for t in s) == result.overall.support
 
 
 def test_compare_table_and_json(pipeline):
@@ -66,10 +68,9 @@ def test_compare_table_and_json(pipeline):
     data = json.loads(ok("compare", "A", "B", "--runs-dir", runs, "--format", "json").output)
     assert data["runs"] == ["A", "B"] and data["metric"] == "f1" and data["split"] == "test"
     assert data["per_type"]["FOOD"]["B"] is None and data["per_type"]["FOOD"]["delta"] is None
-    a = json.loads((runs / "A" / "eval" / "test.json").read_text())
-    b = json.loads((runs / "B" / "eval" / "test.json").read_text())
-    assert data["per_type"]["PER"]["delta"] == pytest.approx(b["per_type"]["PER"]["f1"] - a["per_type"]["PER"]["f1"])
-    assert data["overall"]["delta"] == pytest.approx(b["overall"]["f1"] - a["overall"]["f1"])
+    a, b = (read_evaluation_file(runs / name / "eval" / "test.json") for name in "AB")
+    assert data["per_type"]["PER"]["delta"] == pytest.approx(b.per_type["PER"].f1 - a.per_type["PER"].f1)
+    assert data["overall"]["delta"] == pytest.approx(b.overall.f1 - a.overall.f1)
     csv = ok("compare", "A", "B", "--runs-dir", runs, "--format", "csv").output
     assert csv.splitlines()[0] == "type,A,B,B-A,support,B-A 95% CI"
 
@@ -159,13 +160,13 @@ def test_help_and_completion_do_not_import_tensorflow():
 def test_eval_confusion_table_and_model_card(pipeline):
     runs = pipeline / "runs"
     out = ok("eval", "B", "--runs-dir", runs, "--confusion").output
-    result = json.loads((runs / "B" / "eval" / "test.json").read_text())
-    conf = result["confusion"]
-    assert conf["mode"] == "conlleval" and conf["types"] == list(result["per_type"])
-    assert "per_language" not in result  # the pipeline's data is English only
+    result = read_evaluation_file(runs / "B" / "eval" / "test.json")
+    conf = result.confusion
+    assert conf["mode"] == "conlleval" and conf["types"] == list(result.per_type)
+    assert result.per_language is None  # the pipeline's data is English only
     for typ, row in conf["gold"].items():
-        assert row["correct"] == result["per_type"][typ]["tp"]
-        assert row["support"] == result["per_type"][typ]["support"]
+        assert row["correct"] == result.per_type[typ].tp
+        assert row["support"] == result.per_type[typ].support
         assert row["correct"] + sum(row["wrong_type"].values()) + row["boundary"] + row["missed"] == row["support"]
     table = out.split("entity confusion (conlleval)")[1].splitlines()
     cells = {line.split()[0]: line.split()[1:] for line in table if line.split()}
@@ -177,9 +178,9 @@ def test_eval_confusion_table_and_model_card(pipeline):
     path = Path(ok("card", "B", "--runs-dir", runs).output.strip())
     text = path.read_text()
     assert path == runs / "B" / "README.md" and (runs / "B" / "model" / "README.md").read_text() == text
-    assert f"value: {json.dumps(result['overall']['f1'])}" in text
-    for typ, v in result["per_type"].items():
-        assert f"| {typ} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | {v['support']} |" in text
+    assert f"value: {json.dumps(result.overall.f1)}" in text
+    for typ, v in result.per_type.items():
+        assert f"| {typ} | {v.precision:.4f} | {v.recall:.4f} | {v.f1:.4f} | {v.support} |" in text
 
 
 # ---------------------------------------------------------------- --version, -h, progress

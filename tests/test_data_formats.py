@@ -14,6 +14,7 @@ from snekner.data.sources import open_source
 from snekner.errors import SchemeError
 from snekner.ner.schemes import Scheme, label_list, to_iob2
 from snekner.ner.tagset import resolve_tagset
+from snekner.store.evaluations import read_evaluation_file
 
 # CoNLL-2003's own layout: word, POS, chunk, tag in IOB1 (an entity starts with I- unless it follows one of its type)
 TRAIN = """-DOCSTART- -X- -X- O
@@ -181,8 +182,8 @@ def test_a_conll_2003_style_folder_trains_and_evaluates(sample_dir, tiny_model, 
     assert manifest["dataset_layout"] == "column files" and "B-PER" in manifest["tagset"]["labels"]
     ok("train", prepared, "--name", "C", "--runs-dir", runs, "--epochs", 1, "--batch-size", 8)
     ok("eval", "C", "--runs-dir", runs)
-    result = json.loads((runs / "C" / "eval" / "test.json").read_text())
-    assert result["n_sentences"] == 40 and set(result["per_type"]) == set(manifest["tagset"]["types"])
+    result = read_evaluation_file(runs / "C" / "eval" / "test.json")
+    assert result.n_sentences == 40 and set(result.per_type) == set(manifest["tagset"]["types"])
 
 
 def test_inspect_suggests_iob1_when_named_labels_break_bio(tmp_path):

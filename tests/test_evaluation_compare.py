@@ -12,10 +12,12 @@ import numpy as np
 import pytest
 from cli_helpers import invoke, ok, one_line_error
 
-from fakes import write_run
+from fakes import write_evaluation, write_run
 
 from snekner.evaluation import bootstrap
+from snekner.ner.metrics import metric_values
 from snekner.ner.scoring import prf, score, sentence_counts
+from snekner.store.evaluations import read_evaluation_file
 
 TYPES = ["PER", "LOC", "ORG", "FOOD"]
 
@@ -23,9 +25,7 @@ TYPES = ["PER", "LOC", "ORG", "FOOD"]
 def make_run(runs: Path, name: str, tokens, gold, pred, types, mode: str = "conlleval", split: str = "test") -> Path:
     """A finished run as `snekner train` + `snekner eval` leave it, minus the model."""
     path = write_run(runs / name, name, ["O"] + [f"{p}-{t}" for t in types for p in "BI"])
-    (path / "eval").mkdir(parents=True, exist_ok=True)
-    result = {"split": split, "mode": mode, "n_sentences": len(gold), **score(gold, pred, mode, types), "run": name}
-    (path / "eval" / f"{split}.json").write_text(json.dumps(result))
+    write_evaluation(path, {"n_sentences": len(gold), **score(gold, pred, mode, types)}, split, mode)
     lines = [json.dumps({"id": i, "tokens": t, "gold": g, "pred": p}) for i, (t, g, p) in enumerate(zip(tokens, gold, pred))]
     (path / "eval" / f"{split}.predictions.jsonl").write_text("\n".join(lines) + "\n")
     return path
@@ -97,8 +97,8 @@ def test_json_has_intervals_per_type_and_overall_and_none_for_an_absent_type(run
         assert found["low"] - 1e-9 <= data["per_type"][typ]["delta"] <= found["high"] + 1e-9
     overall = data["overall"]["interval"]
     assert overall["low"] <= data["overall"]["delta"] <= overall["high"]
-    a = json.loads((runs / "A" / "eval" / "test.json").read_text())
-    assert data["per_type"]["PER"]["A"] == a["per_type"]["PER"]["f1"]
+    a = read_evaluation_file(runs / "A" / "eval" / "test.json")
+    assert data["per_type"]["PER"]["A"] == a.per_type["PER"].f1
 
 
 def test_table_markdown_and_csv_show_the_interval_column_and_the_mark(runs):
@@ -151,8 +151,8 @@ def test_runs_with_the_same_types_need_no_predictions_without_the_bootstrap(tmp_
     for name in "AB":
         (tmp_path / name / "eval" / "test.predictions.jsonl").unlink()
     data = compare_json(tmp_path, "A", "B", "--bootstrap", 0)
-    a = json.loads((tmp_path / "A" / "eval" / "test.json").read_text())
-    assert data["overall"]["A"] == a["overall"]["f1"] and data["overall_types"] == TYPES
+    a = read_evaluation_file(tmp_path / "A" / "eval" / "test.json")
+    assert data["overall"]["A"] == a.overall.f1 and data["overall_types"] == TYPES
     table = ok("compare", "A", "B", "--runs-dir", tmp_path, "--bootstrap", 0).output
     assert any(line.startswith("overall ") for line in table.splitlines()) and "own types" not in table
     one_line_error(invoke("compare", "A", "B", "--runs-dir", tmp_path), "run A has no test predictions", "or pass --bootstrap 0")
@@ -335,7 +335,7 @@ def test_vectorised_bootstrap_matches_a_slow_loop_with_the_same_indices(metric, 
 def test_metric_values_follow_prf_when_undefined():
     totals = np.array([[0, 0, 0], [0, 3, 0], [0, 0, 2], [2, 1, 1], [5, 0, 0]])
     for k, metric in enumerate(["precision", "recall", "f1"]):
-        assert bootstrap.metric_values(totals, metric).tolist() == pytest.approx([prf(*row)[k] for row in totals])
+        assert metric_values(totals, metric).tolist() == pytest.approx([prf(*row)[k] for row in totals])
 
 
 def test_bootstrap_is_fast_on_10k_sentences_and_15_types():

@@ -5,6 +5,7 @@ import pytest
 
 from snekner.evaluation.evaluate import per_language, score_predictions
 from snekner.present.text import render_confusion, render_scores
+from snekner.store.evaluations import Evaluation
 from snekner.ner.scoring import confusion, score, sentence_counts
 
 
@@ -157,7 +158,8 @@ def test_one_language_or_none_gives_no_breakdown():
 
 
 def test_render_scores_prints_language_tables():
-    result = {"run": "R", "split": "test", "mode": "conlleval", **score_predictions(GOLD, PRED, LANGS, types=["PER", "ORG", "LOC", "MISC"])}
+    result = Evaluation.of_scores(score_predictions(GOLD, PRED, LANGS, types=["PER", "ORG", "LOC", "MISC"]), run="R", split="test",
+                                  mode="conlleval")
     text = render_scores(result)
     assert "per language:" in text
     lang_rows = {line.split()[0]: line.split()[1:] for line in text.splitlines() if line.split()[:1] in (["en"], ["de"])}
@@ -171,5 +173,5 @@ def test_render_scores_prints_language_tables():
     assert cells["ORG"] == ["0.0000", "1.0000"]
     assert cells["LOC"] == ["0.0000", "0.0000"]
     assert cells["MISC"] == ["-", "-"]  # neither gold nor predicted anywhere: no F1 to show
-    one = {"run": "R", "split": "test", "mode": "conlleval", **score_predictions(GOLD, PRED, ["en"] * 4)}
+    one = Evaluation.of_scores(score_predictions(GOLD, PRED, ["en"] * 4), run="R", split="test", mode="conlleval")
     assert "per language" not in render_scores(one)

@@ -12,6 +12,7 @@ from cli_helpers import invoke, ok, one_line_error
 from test_evaluation_compare import TYPES, compare_json, corpus, make_run, noisy, without
 
 from snekner.evaluation import bootstrap
+from snekner.store.evaluations import read_evaluation_file
 from snekner.store.manifests import GroupManifest, write_group_manifest
 
 
@@ -41,14 +42,14 @@ def groups(tmp_path):
 
 
 def member_eval(runs, group, seed):
-    return json.loads((runs / group / f"seed-{seed}" / "eval" / "test.json").read_text())
+    return read_evaluation_file(runs / group / f"seed-{seed}" / "eval" / "test.json")
 
 
 def test_groups_show_mean_sd_and_every_seed(groups):
     data = compare_json(groups, "A", "B")
     assert data["runs"] == ["A", "B"] and data["seeds"] == {"A": [1, 2, 3], "B": [1, 2, 3]}
     per = data["per_type"]["PER"]
-    values = [member_eval(groups, "A", s)["per_type"]["PER"]["f1"] for s in (1, 2, 3)]
+    values = [member_eval(groups, "A", s).per_type["PER"].f1 for s in (1, 2, 3)]
     assert per["A"]["per_seed"] == {"1": values[0], "2": values[1], "3": values[2]}
     assert per["A"]["mean"] == pytest.approx(statistics.fmean(values)) and per["A"]["sd"] == pytest.approx(statistics.stdev(values))
     assert per["delta"] == pytest.approx(per["B"]["mean"] - per["A"]["mean"])
@@ -56,7 +57,7 @@ def test_groups_show_mean_sd_and_every_seed(groups):
     assert data["per_type"]["FOOD"]["B"] is None and data["per_type"]["FOOD"]["interval"] is None
     # overall on common ground, per seed: A's own overall includes FOOD, its common-ground one does not
     assert data["overall_types"] == ["PER", "LOC", "ORG"]
-    own = [member_eval(groups, "A", s)["overall"]["f1"] for s in (1, 2, 3)]
+    own = [member_eval(groups, "A", s).overall.f1 for s in (1, 2, 3)]
     assert data["own_overall"]["A"]["f1"] == pytest.approx(statistics.fmean(own))
     assert data["overall"]["A"]["per_seed"]["1"] != pytest.approx(own[0])
     assert data["bootstrap"]["levels"] == "seeds and sentences"

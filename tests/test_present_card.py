@@ -1,6 +1,7 @@
 """Model cards of fake run folders (no training), `snekner card`, and pushing without a reachable hub."""
 from __future__ import annotations
 
+import dataclasses
 import html
 import json
 import re
@@ -8,12 +9,15 @@ from pathlib import Path
 
 import pytest
 from cli_helpers import one_line_error
+from fakes import write_evaluation
 from typer.testing import CliRunner
 
 from snekner.present.card import render_card, write_card
 from snekner.cli import app
 from snekner.errors import SneknerError
 from snekner.evaluation.evaluate import score_predictions
+from snekner.store.evaluations import read_evaluation, read_evaluation_file
+from snekner.store.evaluations import write_evaluation as store_evaluation
 from snekner.store.runs import open_run
 
 runner = CliRunner()
@@ -51,9 +55,7 @@ def make_run(runs: Path, name="R", model="distilbert-base-uncased", status="fini
     }
     (path / "snekner-run.json").write_text(json.dumps(manifest))
     if evaluate:
-        result = {"split": "test", "mode": "conlleval", **score_predictions(GOLD, PRED, langs, "conlleval", TYPES), "run": name}
-        (path / "eval").mkdir()
-        (path / "eval" / "test.json").write_text(json.dumps(result))
+        write_evaluation(path, score_predictions(GOLD, PRED, langs, "conlleval", TYPES))
     return path
 
 
@@ -66,7 +68,7 @@ def split_card(text: str) -> tuple[str, str]:
 def test_card_front_matter_and_tables(tmp_path):
     path = make_run(tmp_path / "runs")
     run = open_run("R", tmp_path / "runs")
-    evaluation = json.loads((path / "eval" / "test.json").read_text())
+    evaluation = read_evaluation_file(path / "eval" / "test.json")
     front, body = split_card(render_card(run))
     # written by huggingface_hub's ModelCardData (PyYAML: plain scalars; snekner's own writer quoted every string)
     assert "language: en" in front and "license: cc-by-nc-sa-4.0" in front
@@ -85,13 +87,14 @@ def test_card_front_matter_and_tables(tmp_path):
     assert result["task"] == {"type": "token-classification", "name": "Named Entity Recognition"}
     assert result["dataset"]["type"] == "Babelscape/multinerd" and result["dataset"]["split"] == "test"
     metrics = {m["type"]: m["value"] for m in result["metrics"]}
-    assert metrics == {k: evaluation["overall"][k] for k in ("precision", "recall", "f1", "accuracy")}
-    assert all(m["name"] for m in result["metrics"])
+    o = evaluation.overall
+    assert metrics == {"precision": o.precision, "recall": o.recall, "f1": o.f1, "accuracy": o.accuracy}
+    assert [m["name"] for m in result["metrics"]] == ["Precision (conlleval)", "Recall (conlleval)", "F1 (conlleval)", "Word accuracy"]
     # the per-type table carries the eval JSON's numbers
-    for typ, v in evaluation["per_type"].items():
-        assert f"| {typ} | {v['precision']:.4f} | {v['recall']:.4f} | {v['f1']:.4f} | {v['support']} |" in body
-    o = evaluation["overall"]
-    assert f"| **overall** | {o['precision']:.4f} | {o['recall']:.4f} | {o['f1']:.4f} | {o['support']} |" in body
+    assert "| type | precision | recall | F1 | support |" in body
+    for typ, v in evaluation.per_type.items():
+        assert f"| {typ} | {v.precision:.4f} | {v.recall:.4f} | {v.f1:.4f} | {v.support} |" in body
+    assert f"| **overall** | {o.precision:.4f} | {o.recall:.4f} | {o.f1:.4f} | {o.support} |" in body
     # data sizes, labels, hyperparameters, loading
     assert "| train | 120 | 1500 |" in body and "| test | 4 | 13 |" in body
     assert "`B-LOC`" in body and "PER, ORG, LOC" in body
@@ -103,14 +106,14 @@ def test_card_front_matter_and_tables(tmp_path):
 
 def test_card_shows_scores_per_language(tmp_path):
     path = make_run(tmp_path / "runs", langs=["en", "de", "en", "de"], lang=None)
-    by_lang = json.loads((path / "eval" / "test.json").read_text())["per_language"]
+    by_lang = read_evaluation_file(path / "eval" / "test.json").per_language
     _, body = split_card(render_card(open_run("R", tmp_path / "runs")))
     assert "Per language:" in body
     for lang, v in by_lang.items():
-        o = v["overall"]
-        assert f"| {lang} | {v['n_sentences']} | {o['precision']:.4f} | {o['recall']:.4f} | {o['f1']:.4f} | {o['support']} |" in body
+        o = v.overall
+        assert f"| {lang} | {v.n_sentences} | {o.precision:.4f} | {o.recall:.4f} | {o.f1:.4f} | {o.support} |" in body
     # en is sentences 0 and 2: both PERs found, the LOC tagged ORG -> tp 2, fp 1, fn 1
-    assert by_lang["en"]["overall"]["f1"] == pytest.approx(2 / 3)
+    assert by_lang["en"].overall.f1 == pytest.approx(2 / 3)
 
 
 def test_card_metadata_reads_back_as_the_hub_reads_it(tmp_path):
@@ -118,14 +121,16 @@ def test_card_metadata_reads_back_as_the_hub_reads_it(tmp_path):
     hand-written YAML writer gets wrong (a language code YAML 1.1 reads as a boolean, tiny floats) read back as written."""
     from huggingface_hub import ModelCard
 
-    path = make_run(tmp_path / "runs", lang="no")  # Norwegian: unquoted, YAML 1.1 reads `no` as false
-    evaluation = json.loads((path / "eval" / "test.json").read_text())
-    evaluation["overall"]["precision"] = 1e-05  # PyYAML reads an unquoted 1e-05 as a string
-    (path / "eval" / "test.json").write_text(json.dumps(evaluation))
-    card = ModelCard.load(write_card(open_run("R", tmp_path / "runs")))
+    make_run(tmp_path / "runs", lang="no")  # Norwegian: unquoted, YAML 1.1 reads `no` as false
+    run = open_run("R", tmp_path / "runs")
+    evaluation = read_evaluation(run, "test")
+    evaluation.overall = dataclasses.replace(evaluation.overall, precision=1e-05)  # PyYAML reads an unquoted 1e-05 as a string
+    store_evaluation(run, "test", evaluation)
+    card = ModelCard.load(write_card(run))
     assert card.data.language == "no" and card.data.license == "cc-by-nc-sa-4.0"
     results = {r.metric_type: r for r in card.data.eval_results}
-    assert {k: r.metric_value for k, r in results.items()} == {k: evaluation["overall"][k] for k in ("precision", "recall", "f1", "accuracy")}
+    o = evaluation.overall
+    assert {k: r.metric_value for k, r in results.items()} == {"precision": 1e-05, "recall": o.recall, "f1": o.f1, "accuracy": o.accuracy}
     assert {(r.task_type, r.dataset_type, r.dataset_split, r.dataset_config) for r in results.values()} == {
         ("token-classification", "Babelscape/multinerd", "test", "no")}
     assert card.data.model_name == "R"
@@ -357,8 +362,7 @@ def test_card_text_from_the_run_shows_as_text_never_as_html_or_links(tmp_path):
     manifest["options"]["model"] = "`` <b>x</b>"
     (path / "snekner-run.json").write_text(json.dumps(manifest))
     gold = [[f"B-{HOSTILE_TYPE}", "O", "B-A|B"]]
-    result = {"split": "test", "mode": "conlleval", **score_predictions(gold, gold, None, "conlleval", [HOSTILE_TYPE, "A|B"]), "run": "R_*bold*"}
-    (path / "eval" / "test.json").write_text(json.dumps(result))
+    write_evaluation(path, score_predictions(gold, gold, None, "conlleval", [HOSTILE_TYPE, "A|B"]))
     _, body = split_card(render_card(open_run("R_*bold*", tmp_path / "runs")))
     page = markdown_it.MarkdownIt("commonmark").enable("table").render(body)
     assert "<img" not in page and "<b>" not in page and 'href="javascript' not in page and "<em>" not in page

@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 from cli_helpers import ok
 
+from snekner.store.evaluations import read_evaluation_file
+
 pytestmark = pytest.mark.shared
 
 WIKINEURAL_LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
@@ -160,22 +162,22 @@ def test_train_minilm_learns_and_eval_scores_it(prepared_en, wikineural, tmp_pat
     assert losses[0] > losses[1] > losses[2] and losses[2] < 0.6 * losses[0], losses
     assert history[run_manifest["best_epoch"] - 1]["validation"]["f1"] == max(h["validation"]["f1"] for h in history)
     out = ok("eval", "wn", "--runs-dir", runs).output
-    result = json.loads((runs / "wn" / "eval" / "test.json").read_text(encoding="utf-8"))
-    assert {"split", "mode", "n_sentences", "overall", "per_type", "confusion", "run", "data"} <= set(result)
-    assert result["split"] == "test" and result["mode"] == "conlleval" and result["n_sentences"] == 200
-    assert list(result["per_type"]) == ["PER", "ORG", "LOC", "MISC"]
-    overall = result["overall"]
-    assert {"precision", "recall", "f1", "accuracy", "support"} <= set(overall)
-    assert math.isfinite(overall["f1"]) and overall["f1"] >= 0.15, overall  # all-O scores 0
-    assert f"F1 {overall['f1']:.4f}" in out
+    result = read_evaluation_file(runs / "wn" / "eval" / "test.json")
+    assert None not in (result.confusion, result.run, result.data)
+    assert result.split == "test" and result.mode == "conlleval" and result.n_sentences == 200
+    assert list(result.per_type) == ["PER", "ORG", "LOC", "MISC"]
+    overall = result.overall
+    assert overall.accuracy is not None
+    assert math.isfinite(overall.f1) and overall.f1 >= 0.15, overall  # all-O scores 0
+    assert f"F1 {overall.f1:.4f}" in out
     # support is the gold entity count of the 200 test sentences, counted here independently
     test_rows = head(wikineural, "test", "en", 200)
     gold, _ = conlleval_counts([r["ner_tags"] for r in test_rows], WIKINEURAL_LABELS)
-    assert overall["support"] == sum(gold.values())
-    assert {t: v["support"] for t, v in result["per_type"].items()} == {t: gold.get(t, 0) for t in result["per_type"]}
+    assert overall.support == sum(gold.values())
+    assert {t: v.support for t, v in result.per_type.items()} == {t: gold.get(t, 0) for t in result.per_type}
     tags = [t for r in test_rows for t in r["ner_tags"]]
     all_o_accuracy = tags.count(0) / len(tags)
-    assert overall["accuracy"] > all_o_accuracy + 0.01, (overall["accuracy"], all_o_accuracy)
+    assert overall.accuracy > all_o_accuracy + 0.01, (overall.accuracy, all_o_accuracy)
     lines = (runs / "wn" / "eval" / "test.predictions.jsonl").read_text(encoding="utf-8").splitlines()
     assert len(lines) == 200
 

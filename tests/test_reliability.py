@@ -505,6 +505,7 @@ def test_kill_at_every_write_boundary_of_train_overwrite(prepared, finished_t, t
 def test_kill_at_every_write_boundary_of_eval(finished, tmp_path, n):
     from snekner.errors import MissingEvaluationError
     from snekner.evaluation.bootstrap import load_predictions
+    from snekner.store.evaluations import read_evaluation_file
     from snekner.store.runs import open_run
 
     runs = tmp_path / "runs"
@@ -513,13 +514,13 @@ def test_kill_at_every_write_boundary_of_eval(finished, tmp_path, n):
     ok(*args)  # the scores and predictions the killed eval replaces
     for where in killed_around(n, *args):
         run = open_run("R", runs)
-        scores = json.loads(run.eval_path("test").read_text())  # old or new, whole
+        scores = read_evaluation_file(run.eval_path("test"))  # old or new, whole
         try:
             load_predictions(run, "test")
         except MissingEvaluationError as e:  # new predictions, old scores: caught, said in one line
             assert "is not the predictions its scores" in str(e), where
         ok(*args)
-        assert json.loads(run.eval_path("test").read_text())["mode"] == "strict" and scores["mode"] in ("strict", "conlleval")
+        assert read_evaluation_file(run.eval_path("test")).mode == "strict" and scores.mode in ("strict", "conlleval")
         assert partials(runs) == [], where
 
 

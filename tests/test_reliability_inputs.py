@@ -18,6 +18,7 @@ import pytest
 from cli_helpers import invoke, ok, one_line_error, prep_sample
 from fakes import write_run
 
+from snekner.store.evaluations import read_evaluation_file
 from snekner.training.options import FLOAT_RANGES, TrainOptions
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -450,8 +451,8 @@ def test_prep_and_eval_say_how_many_words_the_max_length_cuts(tmp_path, sample_d
     test = splits["test"]
     assert (f"{test['truncated_words']} words in {test['truncated_sentences']} sentences of test lie beyond max length 8 (no sub-word) "
             "and count as predicted O") in result.output
-    scores = json.loads((runs / "R" / "eval" / "test.json").read_text())
-    assert (scores["cut_words"], scores["cut_sentences"]) == (test["truncated_words"], test["truncated_sentences"])
+    scores = read_evaluation_file(runs / "R" / "eval" / "test.json")
+    assert (scores.cut_words, scores.cut_sentences) == (test["truncated_words"], test["truncated_sentences"])
 
 
 def test_like_a_run_that_has_not_finished_says_so(tmp_path):

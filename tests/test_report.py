@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cdp import find_chromium, open_page, screenshot
 from cli_helpers import invoke, ok, one_line_error, prep_sample
-from fakes import write_run
+from fakes import write_evaluation, write_run
 
 from snekner.evaluation.evaluate import score_predictions
 from snekner.ner.scoring import chunk
@@ -20,6 +20,7 @@ from snekner.predict import Prediction, Sentence, find_entities
 from snekner.present.html import Span, marked_text, type_colors
 from snekner.present.predictions import format_html
 from snekner.present.report import error_counts, error_sentences
+from snekner.store.evaluations import read_evaluation_file
 
 HOSTILE = "<img src=x onerror=\"window.__pwned=1\"></div><script>window.__pwned=2</script>&amp;"
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
@@ -98,8 +99,7 @@ def fake_run(runs: Path, name: str, tokens: list[list[str]], gold: list[list[str
     (path / "metrics.jsonl").write_text("".join(json.dumps({
         "epoch": e + 1, "train_loss": 1.0 / (e + 1), "validation": {"f1": 0.3 * e, "precision": 0.3, "recall": 0.3},
         "validation_per_type_f1": {"PER": 0.2 * e, "LOC": 0.1 * e}}) + "\n" for e in range(epochs)), encoding="utf-8")
-    (path / "eval").mkdir()
-    (path / "eval" / "test.json").write_text(json.dumps({"split": "test", "mode": "conlleval", "run": name, **scores}), encoding="utf-8")
+    write_evaluation(path, scores)
     if predictions:
         (path / "eval" / "test.predictions.jsonl").write_text("".join(
             json.dumps({"id": i, "tokens": t, "gold": g, "pred": p}) + "\n" for i, (t, g, p) in enumerate(zip(tokens, gold, pred))),
@@ -229,7 +229,7 @@ def test_report_in_a_browser(report_page, trained):
     facts, clicks, errors = open_page(report_page, check)
     assert errors == [], errors
     assert facts["title"] == "snekner report: A vs B"
-    types = list(json.loads((trained / "A" / "eval" / "test.json").read_text())["per_type"])
+    types = list(read_evaluation_file(trained / "A" / "eval" / "test.json").per_type)
     assert facts["comparisonRows"] == types + ["overall"] and facts["intervalCharts"] == 1
     for i, (section, name) in enumerate(zip(facts["sections"], ("A", "B"))):
         total, per_type = expected_errors(trained / name / "eval" / "test.predictions.jsonl")

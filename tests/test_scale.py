@@ -26,8 +26,8 @@ def trained(tmp_path_factory, sample_dir, tiny_model):
     return work, run
 
 
-def _stable(result: dict) -> dict:
-    return {k: v for k, v in result.items() if k not in VOLATILE}
+def _stable(result) -> dict:
+    return {k: v for k, v in result.to_dict().items() if k not in VOLATILE}
 
 
 @pytest.mark.parametrize("strict", [False, True])
@@ -35,6 +35,7 @@ def test_eval_in_parts_equals_eval_of_the_whole_split(trained, strict):
     from snekner.evaluation.evaluate import evaluate_run, score_predictions
     from snekner.modeling.forward import gold_word_tags, predict_word_tags
     from snekner.modeling.models import load_run_model, load_tokenizer
+    from snekner.store.evaluations import read_evaluation
     from snekner.store.prepared import load_prepared
 
     _, run = trained
@@ -43,8 +44,8 @@ def test_eval_in_parts_equals_eval_of_the_whole_split(trained, strict):
     parts = evaluate_run(run, strict=strict, chunk=3)
     assert _stable(parts) == _stable(whole)
     assert run.predictions_path("test").read_bytes() == whole_text
-    assert json.loads(run.eval_path("test").read_text())["predictions_sha256"] == hashlib.sha256(whole_text).hexdigest()
-    assert "per_language" in whole and set(whole["per_language"]) == {"de", "en"}
+    assert read_evaluation(run, "test").predictions_sha256 == hashlib.sha256(whole_text).hexdigest()
+    assert set(whole.per_language) == {"de", "en"}
 
     # the whole-list path: every sentence's tags in lists, scored at once, one JSON line each
     rows = load_prepared(run.manifest.data).split("test")
@@ -52,7 +53,7 @@ def test_eval_in_parts_equals_eval_of_the_whole_split(trained, strict):
     gold = gold_word_tags(rows, run.labels)
     expected = score_predictions(gold, pred, list(rows["lang"]), "strict" if strict else "conlleval", types=["PER", "ORG", "LOC", "ANIM", "DIS"])
     for key, value in expected.items():
-        assert whole[key] == value, key
+        assert whole.to_dict()[key] == value, key
     lines = [json.dumps({"id": i, "tokens": t, "gold": g, "pred": p, "lang": lang}, ensure_ascii=False) + "\n"
              for i, (t, g, p, lang) in enumerate(zip(rows["tokens"], gold, pred, rows["lang"]))]
     assert "".join(lines).encode("utf-8") == whole_text
@@ -91,14 +92,15 @@ def two_evaluated(trained):
 
 def test_compare_read_in_parts_equals_compare_of_lists(two_evaluated, monkeypatch):
     import snekner.evaluation.bootstrap as bootstrap
-    from snekner.evaluation.compare import compare, compare_runs, load_eval
+    from snekner.evaluation.compare import compare, compare_runs
+    from snekner.store.evaluations import read_evaluation
 
     runs_dir, run_a, run_b = two_evaluated
     whole = compare_runs(["A", "B"], runs_dir, bootstrap=200, seed=3)
     # the lists path, as compare_runs went before: every sentence's tokens and tags in memory
-    evals = [load_eval(run_a, "test"), load_eval(run_b, "test")]
-    intervals = bootstrap.paired_intervals([run_a, run_b], evals, "test", "conlleval", "f1", 200, 3)
-    assert whole == compare([run_a, run_b], evals, "f1", "test", intervals)
+    evals = [read_evaluation(run_a, "test"), read_evaluation(run_b, "test")]
+    intervals = bootstrap.paired_intervals([run_a, run_b], evals, split="test", mode="conlleval", metric="f1", resamples=200, seed=3)
+    assert whole == compare([run_a, run_b], evals, metric="f1", split="test", intervals=intervals)
     # parts of 3 sentences, and resampling one row at a time
     monkeypatch.setattr(bootstrap, "READ_CHUNK", 3)
     monkeypatch.setattr(bootstrap, "CHUNK_ELEMENTS", 7)
@@ -107,13 +109,14 @@ def test_compare_read_in_parts_equals_compare_of_lists(two_evaluated, monkeypatc
 
 def test_read_counts_equals_counts_of_loaded_predictions(two_evaluated, monkeypatch):
     import snekner.evaluation.bootstrap as bootstrap
+    from snekner.errors import DifferentSentencesError
 
     _, run_a, run_b = two_evaluated
     types, common = ["PER", "ORG", "LOC", "ANIM", "DIS"], ["LOC", "PER"]
     monkeypatch.setattr(bootstrap, "READ_CHUNK", 3)
     for run in (run_a, run_b):
         loaded = bootstrap.load_predictions(run, "test")
-        stored = bootstrap.read_counts(run, "test", types, "strict", common)
+        stored = bootstrap.read_counts(run, "test", types, "strict", common_types=common)
         expected = bootstrap.sentence_counts([s["gold"] for s in loaded], [s["pred"] for s in loaded], "strict", types=types)
         expected_common = bootstrap.common_ground_counts(loaded, common, "strict")
         assert len(stored) == len(loaded)
@@ -124,7 +127,7 @@ def test_read_counts_equals_counts_of_loaded_predictions(two_evaluated, monkeypa
     a, b = (bootstrap.read_counts(r, "test", types, "conlleval") for r in (run_a, run_b))
     bootstrap.check_same_sentences("A", a, "B", b, "test")
     b.digests[4] += 1
-    with pytest.raises(bootstrap.DifferentSentencesError, match="sentence 5 of test differs"):
+    with pytest.raises(DifferentSentencesError, match="sentence 5 of test differs"):
         bootstrap.check_same_sentences("A", a, "B", b, "test")
 
 

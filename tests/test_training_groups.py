@@ -7,6 +7,8 @@ import shutil
 import pytest
 from cli_helpers import invoke, ok, one_line_error
 
+from snekner.store.evaluations import read_evaluation_file
+
 TRAIN = ("--epochs", 1, "--batch-size", 8, "--learning-rate", 1e-3)
 
 
@@ -45,7 +47,7 @@ def test_eval_card_and_compare_take_the_group(grouped):
     summary = out[out.index("group G on test"):].splitlines()
     assert "mean ± sd" in summary[1] and "seed 3" in summary[1] and "seed 5" in summary[1]
     overall = next(line for line in summary if line.startswith("overall")).split()
-    f1 = [json.loads((runs / "G" / f"seed-{seed}" / "eval" / "test.json").read_text())["overall"]["f1"] for seed in (3, 5)]
+    f1 = [read_evaluation_file(runs / "G" / f"seed-{seed}" / "eval" / "test.json").overall.f1 for seed in (3, 5)]
     assert overall[1] == f"{(f1[0] + f1[1]) / 2:.4f}" and overall[4:6] == [f"{f1[0]:.4f}", f"{f1[1]:.4f}"]
     ok("eval", "R", "--runs-dir", runs)
     paths = ok("card", "G", "--runs-dir", runs).output.split()

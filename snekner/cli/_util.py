@@ -22,12 +22,10 @@ from typer.core import TyperGroup
 
 import snekner
 from snekner.cli._startup_log import quiet_tensorflow_startup
-from snekner.errors import (AdaptationNotFinishedError, DemoModelMissingError, ManifestError, MissingEvaluationError, MissingModelError,
-                            Notice, OutputExistsError, PushFailedError, RunNotFinishedError, RunNotFoundError, SneknerError,
-                            TrainingFailedError, TrainingInterruptedError)
+from snekner.errors import (AdaptationNotFinishedError, DemoModelMissingError, DifferentSentencesError, ManifestError,
+                            MissingEvaluationError, MissingModelError, MixedModesError, Notice, OutputExistsError, PushFailedError,
+                            RunNotFinishedError, RunNotFoundError, SneknerError, TrainingFailedError, TrainingInterruptedError)
 from snekner.store.manifests import RunStatus
-from snekner.evaluation.bootstrap import DifferentSentencesError
-from snekner.evaluation.compare import MixedModesError
 from snekner.ner.tagset import named_tagsets
 from snekner.progress import Bars, Lines, Progress
 from snekner.store.runs import DEFAULT_RUNS_DIR, list_runs
@@ -120,6 +118,8 @@ def hint(error: SneknerError, runs_dir: Path) -> str | None:
     if isinstance(error, ManifestError):
         if error.problem == "version":
             return "upgrade snekner" if error.newer else "make it again with this snekner"
+        if error.what == "evaluation":  # RUN/eval/SPLIT.json
+            return f"evaluate the run again with `snekner eval {error.path.parent.parent} --split {error.path.stem}`"
         if error.what == "run":
             return ("train it again with `snekner train PREPARED --name NAME --overwrite`" if error.problem == "damaged"
                     else "pass a run name under --runs-dir or a run folder made by `snekner train`")

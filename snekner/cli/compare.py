@@ -7,7 +7,8 @@ from typing import List, Optional
 import typer
 
 from snekner.cli._util import RUNS_DIR, complete_run, echo_err, handles_errors
-from snekner.evaluation.compare import DEFAULT_RESAMPLES, Metric, compare_runs
+from snekner.evaluation.compare import DEFAULT_RESAMPLES, compare_runs
+from snekner.ner.metrics import DEFAULT_METRIC, Metric
 from snekner.present.comparison import Format, render
 from snekner.present.plots import check_plot_path, plot_comparison, require_matplotlib
 
@@ -17,7 +18,7 @@ def compare_cli(
     runs: List[str] = typer.Argument(..., help="Two or more runs: the first is the baseline.", autocompletion=complete_run),
     runs_dir: Path = RUNS_DIR,
     split: str = typer.Option("test", "--split"),
-    metric: Metric = typer.Option(Metric.F1, "--metric"),
+    metric: Metric = typer.Option(DEFAULT_METRIC, "--metric"),
     fmt: Format = typer.Option(Format.TABLE, "--format"),
     bootstrap: int = typer.Option(DEFAULT_RESAMPLES, "--bootstrap", help="Paired bootstrap resamples of the sentences for 95% intervals of each difference (0: off)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the bootstrap resampling."),
@@ -27,7 +28,7 @@ def compare_cli(
     if plot is not None:
         check_plot_path(plot)
         require_matplotlib()  # fail before the work, not after
-    result = compare_runs(runs, runs_dir, split, metric, bootstrap, seed)
+    result = compare_runs(runs, runs_dir, split, metric=metric, bootstrap=bootstrap, seed=seed)
     if plot is not None:
         plot_comparison(result, plot)
     typer.echo(render(result, fmt))

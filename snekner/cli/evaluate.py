@@ -28,10 +28,10 @@ def eval_cli(
     experiment = open_experiment(run, runs_dir)
     results = []
     for member in experiment.runs:
-        result = evaluate_run(member, split, data, strict, batch_size, progress(), log=echo_err)
+        result = evaluate_run(member, split, data=data, strict=strict, batch_size=batch_size, progress=progress(), log=echo_err)
         typer.echo(render_scores(result))
         if confusion:
-            typer.echo("\n" + render_confusion(result["confusion"]))
+            typer.echo("\n" + render_confusion(result.confusion))
         if experiment.is_group:
             typer.echo("")
         results.append(result)

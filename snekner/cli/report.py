@@ -26,7 +26,7 @@ def report_cli(
 ):
     """Write one HTML page (no network needed to view it): training curves, per-type scores, confusion, comparison, errors."""
     check_output_file(out)
-    page = render_report(build_report(runs, runs_dir, split, bootstrap, seed, max_errors))
+    page = render_report(build_report(runs, runs_dir, split, bootstrap=bootstrap, seed=seed, max_errors=max_errors))
     with disk_full_is_an_error(writing=out):
         write_text(out, page)
     echo_err(f"wrote {out} ({len(page.encode('utf-8')) / 1024:.0f} KiB)")

@@ -21,22 +21,15 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from snekner.errors import MissingEvaluationError, SneknerError
+from snekner.errors import DifferentSentencesError, MissingEvaluationError, SneknerError
+from snekner.ner.metrics import DEFAULT_METRIC, Metric, metric_values
 from snekner.ner.scoring import CorpusScorer, SentenceCounts, restrict_to_types, sentence_counts
+from snekner.store.evaluations import Evaluation, recorded_predictions_sha256
 from snekner.store.runs import Run, json_lines
 
 CONFIDENCE = 0.95
-METRICS = ("f1", "precision", "recall")
 # Elements of one chunk's index / weight matrices: bounds memory (~16 MB each) whatever the data size.
 CHUNK_ELEMENTS = 2_000_000
-
-
-def _scores_digest(run: Run, split: str) -> str | None:
-    """The predictions_sha256 the run's scores of `split` record (None: none recorded, or no readable scores)."""
-    try:
-        return json.loads(run.eval_path(split).read_text(encoding="utf-8")).get("predictions_sha256")
-    except (OSError, ValueError, AttributeError):
-        return None
 
 
 def load_predictions(run: Run, split: str, bootstrap_only: bool = True) -> list[dict]:
@@ -52,7 +45,7 @@ def load_predictions(run: Run, split: str, bootstrap_only: bool = True) -> list[
     if not path.is_file():
         raise damaged(f"run {run.name} has no {split} predictions ({path})")
     raw = path.read_bytes()
-    expected = _scores_digest(run, split)
+    expected = recorded_predictions_sha256(run, split)
     if expected is not None and hashlib.sha256(raw).hexdigest() != expected:
         raise damaged(f"{path} is not the predictions its scores {run.eval_path(split).name} were computed from "
                       "(an eval stopped between writing them)")
@@ -85,7 +78,7 @@ def _tokens_digest(tokens: list) -> int:
     return int.from_bytes(hashlib.blake2b(json.dumps(tokens, ensure_ascii=False).encode("utf-8"), digest_size=8).digest(), "little")
 
 
-def read_counts(run: Run, split: str, types: list[str], mode: str, common_types: list[str] | None = None,
+def read_counts(run: Run, split: str, types: list[str], mode: str, *, common_types: list[str] | None = None,
                 bootstrap_only: bool = True) -> StoredCounts:
     """load_predictions' checks and checked sentences, kept as StoredCounts: the counts over `types` (what
     checked_counts counts) and, with `common_types`, over those only (what common_ground_counts counts).
@@ -97,7 +90,7 @@ def read_counts(run: Run, split: str, types: list[str], mode: str, common_types:
 
     if not path.is_file():
         raise damaged(f"run {run.name} has no {split} predictions ({path})")
-    expected = _scores_digest(run, split)
+    expected = recorded_predictions_sha256(run, split)
     if expected is not None:
         digest = hashlib.sha256()
         with open(path, "rb") as f:
@@ -139,14 +132,6 @@ def _check_row(row, lineno: int, path, damaged) -> None:
         raise damaged(f"{path} line {lineno} has tokens, gold and pred of different lengths")
 
 
-class DifferentSentencesError(SneknerError):
-    """Two runs' stored predictions are not for the same sentences, so they cannot be paired."""
-
-    def __init__(self, message: str, *, split: str):
-        self.split = split
-        super().__init__(message)
-
-
 def check_same_sentences(name_a: str, a: list[dict] | StoredCounts, name_b: str, b: list[dict] | StoredCounts, split: str) -> None:
     if len(a) != len(b):
         raise DifferentSentencesError(f"runs {name_a} and {name_b} were evaluated on different sentences "
@@ -159,18 +144,6 @@ def check_same_sentences(name_a: str, a: list[dict] | StoredCounts, name_b: str,
     if first is not None:
         raise DifferentSentencesError(f"runs {name_a} and {name_b} were evaluated on different sentences "
                                       f"(sentence {first + 1} of {split} differs)", split=split)
-
-
-def metric_values(totals: np.ndarray, metric: str) -> np.ndarray:
-    """The metric from tp/fp/fn totals (last axis), as scoring.prf defines it: 0 when undefined."""
-    tp, fp, fn = (totals[..., k].astype(np.float64) for k in range(3))
-    precision = np.divide(tp, tp + fp, out=np.zeros_like(tp), where=(tp + fp) > 0)
-    if metric == "precision":
-        return precision
-    recall = np.divide(tp, tp + fn, out=np.zeros_like(tp), where=(tp + fn) > 0)
-    if metric == "recall":
-        return recall
-    return np.divide(2 * precision * recall, precision + recall, out=np.zeros_like(tp), where=(precision + recall) > 0)
 
 
 def chunk_rows(n_sentences: int) -> int:
@@ -193,7 +166,7 @@ def weights(indices: np.ndarray, n_sentences: int) -> np.ndarray:
     return np.bincount((indices + offsets).ravel(), minlength=rows * n_sentences).reshape(rows, n_sentences)
 
 
-def resample_scores(counts: list[np.ndarray], metric: str, resamples: int, seed: int) -> list[np.ndarray]:
+def resample_scores(counts: list[np.ndarray], metric: Metric | str, resamples: int, seed: int) -> list[np.ndarray]:
     """For each [n, types, 3] count array: the metric per type and overall (last column) on every resample, [resamples, types + 1].
 
     All arrays are resampled with the same sentence indices (the pairing).
@@ -223,17 +196,16 @@ def interval(diffs: np.ndarray, confidence: float = CONFIDENCE) -> dict:
     return {"low": low, "high": high, "significant": bool(low > 0 or high < 0)}
 
 
-def checked_counts(run: Run, sentences: list[dict] | StoredCounts, types: list[str], mode: str, evaluation: dict, split: str):
-    """The per-sentence counts over `types` (read_counts' when given StoredCounts, which it counted over these types),
-    checked against the run's stored scores."""
+def checked_counts(run: Run, sentences: list[dict] | StoredCounts, evaluation: Evaluation, *, mode: str, split: str):
+    """The per-sentence counts over the evaluation's types (read_counts' when given StoredCounts, which it counted over
+    these types), checked against its stored scores."""
     if isinstance(sentences, StoredCounts):
         sc = sentences.counts
     else:
-        sc = sentence_counts([s["gold"] for s in sentences], [s["pred"] for s in sentences], mode, types=types)
-    overall = evaluation.get("overall", {})
-    stored = tuple(overall.get(k) for k in ("tp", "fp", "fn"))
+        sc = sentence_counts([s["gold"] for s in sentences], [s["pred"] for s in sentences], mode, types=list(evaluation.per_type))
+    stored = (evaluation.overall.tp, evaluation.overall.fp, evaluation.overall.fn)
     found = tuple(int(x) for x in sc.counts.sum(axis=(0, 1))) if sc.types else (0, 0, 0)
-    if (None not in stored and stored != found) or evaluation.get("n_sentences", len(sentences)) != len(sentences):
+    if stored != found or evaluation.n_sentences != len(sentences):
         raise MissingEvaluationError(f"the {split} predictions of run {run.name} do not match its {split} scores "
                                      "(written by another evaluation?)", run=run, split=split, part="predictions")
     return sc
@@ -248,8 +220,9 @@ def common_ground_counts(sentences: list[dict] | StoredCounts, types: list[str],
                            [restrict_to_types(s["pred"], types) for s in sentences], mode, types=list(types))
 
 
-def paired_intervals(runs: list[Run], evals: list[dict], split: str, mode: str, metric: str = "f1", resamples: int = 1000,
-                     seed: int = 0, sentences: list[list[dict]] | None = None, common: list[SentenceCounts] | None = None) -> dict:
+def paired_intervals(runs: list[Run], evals: list[Evaluation], *, split: str, mode: str, metric: Metric | str = DEFAULT_METRIC,
+                     resamples: int = 1000, seed: int = 0, sentences: list[list[dict]] | None = None,
+                     common: list[SentenceCounts] | None = None) -> dict:
     """The first run against each later one: 95% percentile intervals of (later - first) per type and overall.
 
     The runs must have been evaluated in `mode` (snekner.evaluation.compare.check_comparable says so).
@@ -267,7 +240,7 @@ def paired_intervals(runs: list[Run], evals: list[dict], split: str, mode: str, 
         sentences = [load_predictions(r, split) for r in runs]
         for r, s in zip(runs[1:], sentences[1:]):
             check_same_sentences(runs[0].name, sentences[0], r.name, s, split)
-    counts = [checked_counts(r, s, list(e["per_type"]), mode, e, split) for r, s, e in zip(runs, sentences, evals)]
+    counts = [checked_counts(r, s, e, mode=mode, split=split) for r, s, e in zip(runs, sentences, evals)]
     if not sentences[0]:
         raise SneknerError(f"run {runs[0].name} has no {split} sentences to resample", fix="evaluate on a non-empty split, or pass {option} 0",
                            option="bootstrap")

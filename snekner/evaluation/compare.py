@@ -7,42 +7,20 @@ predictions, and return one result dict (rendered by snekner.present.comparison)
 from __future__ import annotations
 
 import itertools
-import json
 import statistics
-from enum import Enum
 from pathlib import Path
 
-from snekner.errors import MissingEvaluationError, OptionError, SneknerError
-from snekner.evaluation.bootstrap import (CONFIDENCE, DifferentSentencesError, check_same_sentences, checked_counts,
-                                          common_ground_counts, group_intervals, metric_values, paired_intervals, read_counts)
+from snekner.errors import DifferentSentencesError, MissingEvaluationError, MixedModesError, OptionError, SneknerError
+from snekner.evaluation.bootstrap import (CONFIDENCE, check_same_sentences, checked_counts,
+                                          common_ground_counts, group_intervals, paired_intervals, read_counts)
+from snekner.ner.metrics import DEFAULT_METRIC, Metric, metric_values
 from snekner.ner.scoring import SentenceCounts
+from snekner.store.evaluations import Evaluation, read_evaluation
 from snekner.store.prepared import canonical_split
 from snekner.store.runs import DEFAULT_RUNS_DIR, Experiment, Run, open_experiment
 
 
-class Metric(str, Enum):
-    F1 = "f1"
-    PRECISION = "precision"
-    RECALL = "recall"
-
-
-METRICS = tuple(m.value for m in Metric)
 DEFAULT_RESAMPLES = 1000
-
-
-def load_eval(run: Run, split: str) -> dict:
-    path = run.eval_path(split)
-    if not path.is_file():
-        raise MissingEvaluationError(f"run {run.name} has no {split} evaluation", run=run, split=split, part="scores")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise MissingEvaluationError(f"the {split} evaluation of run {run.name} ({path}) is not valid JSON", run=run, split=split,
-                                     part="scores") from None
-
-
-class MixedModesError(SneknerError):
-    """Runs scored in different modes (conlleval, strict): the CLI says how to re-evaluate them."""
 
 
 def check_names(names: list[str]) -> None:
@@ -53,27 +31,27 @@ def check_names(names: list[str]) -> None:
         raise SneknerError(f"runs named twice in {' '.join(names)}; name each run once")
 
 
-def shared_mode(evals: list[dict]) -> str:
+def shared_mode(evals: list[Evaluation]) -> str:
     """The evaluation mode (conlleval, strict) all evaluations share; MixedModesError if they differ."""
-    modes = {e.get("mode") for e in evals}
+    modes = {e.mode for e in evals}
     if len(modes) > 1:
         raise MixedModesError(f"the runs were evaluated in different modes ({', '.join(sorted(map(str, modes)))})")
     return modes.pop()
 
 
-def check_comparable(runs: list[Run], evals: list[dict], metric: str) -> str:
+def check_comparable(runs: list[Run], evals: list[Evaluation], metric: Metric | str) -> str:
     """Raise on what makes runs incomparable; return the shared evaluation mode."""
     Metric(metric)
     check_names([r.name for r in runs])
     return shared_mode(evals)
 
 
-def shared_types(evals: list[dict]) -> list[str]:
+def shared_types(evals: list[Evaluation]) -> list[str]:
     """The types every evaluation scores, in the first one's order: the common ground of an overall score."""
-    return [t for t in evals[0]["per_type"] if all(t in e["per_type"] for e in evals[1:])]
+    return [t for t in evals[0].per_type if all(t in e.per_type for e in evals[1:])]
 
 
-def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", metric: str = "f1",
+def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", *, metric: Metric | str = DEFAULT_METRIC,
                  bootstrap: int = DEFAULT_RESAMPLES, seed: int = 0) -> dict:
     """The first run (or group of seeds) against each later one, per type and overall on common ground
     (see `compare` and `compare_groups`), with `bootstrap` paired resamples of the test sentences for the
@@ -90,31 +68,35 @@ def compare_runs(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split
     experiments = [open_experiment(r, runs_dir) for r in runs]
     check_names([e.name for e in experiments])
     opened = [r for e in experiments for r in e.runs]
-    evals = [load_eval(r, split) for r in opened]
+    evals = [read_evaluation(r, split) for r in opened]
     mode = shared_mode(evals)
     for run, e in zip(opened[1:], evals[1:]):
-        if e["n_sentences"] != evals[0]["n_sentences"]:
+        if e.n_sentences != evals[0].n_sentences:
             raise DifferentSentencesError(f"runs {opened[0].name} and {run.name} were evaluated on different sentences "
-                                          f"({evals[0]['n_sentences']} vs {e['n_sentences']} {split} sentences)", split=split)
+                                          f"({evals[0].n_sentences} vs {e.n_sentences} {split} sentences)", split=split)
     shared = shared_types(evals)
-    same_types = all(set(e["per_type"]) == set(evals[0]["per_type"]) for e in evals)
+    same_types = all(set(e.per_type) == set(evals[0].per_type) for e in evals)
     sentences = common = None
     if bootstrap or not same_types:
-        sentences = [read_counts(r, split, list(e["per_type"]), mode, None if same_types else shared, bootstrap_only=same_types)
+        sentences = [read_counts(r, split, list(e.per_type), mode, common_types=None if same_types else shared, bootstrap_only=same_types)
                      for r, e in zip(opened, evals)]
         for run, e, found in zip(opened, evals, sentences):
-            if len(found) != e["n_sentences"]:
+            if len(found) != e.n_sentences:
                 raise MissingEvaluationError(f"the {split} predictions of run {run.name} do not match its {split} scores "
-                                             f"({len(found)} vs {e['n_sentences']} sentences)", run=run, split=split,
+                                             f"({len(found)} vs {e.n_sentences} sentences)", run=run, split=split,
                                              part="predictions", bootstrap_only=same_types)
         for run, found in zip(opened[1:], sentences[1:]):
             check_same_sentences(opened[0].name, sentences[0], run.name, found, split)
         if not same_types:
             common = [common_ground_counts(found, shared, mode) for found in sentences]
     if any(len(e.runs) > 1 for e in experiments):
-        return compare_groups(experiments, evals, mode, metric, split, shared, common, sentences, bootstrap, seed)
-    intervals = paired_intervals(opened, evals, split, mode, metric, bootstrap, seed, sentences, common) if bootstrap else None
-    return compare(opened, evals, metric, split, intervals, common, names=[e.name for e in experiments])
+        return compare_groups(experiments, evals, mode=mode, metric=metric, split=split, shared=shared, common=common, sentences=sentences,
+                              bootstrap=bootstrap, seed=seed)
+    intervals = None
+    if bootstrap:
+        intervals = paired_intervals(opened, evals, split=split, mode=mode, metric=metric, resamples=bootstrap, seed=seed, sentences=sentences,
+                                     common=common)
+    return compare(opened, evals, metric=metric, split=split, intervals=intervals, common=common, names=[e.name for e in experiments])
 
 
 def _stats(values: dict) -> dict | None:
@@ -126,7 +108,7 @@ def _stats(values: dict) -> dict | None:
             "per_seed": {str(k): v for k, v in values.items()}}
 
 
-def compare_groups(experiments: list[Experiment], evals: list[dict], mode: str, metric: str, split: str, shared: list[str],
+def compare_groups(experiments: list[Experiment], evals: list[Evaluation], *, mode: str, metric: str, split: str, shared: list[str],
                    common: list[SentenceCounts] | None, sentences: list[list[dict]] | None, bootstrap: int, seed: int) -> dict:
     """Groups of seeds (a run counts as a group of one): per type and overall (on common ground) each group's
     mean and standard deviation over its seeds with every seed's value, the difference of the means to the
@@ -139,11 +121,11 @@ def compare_groups(experiments: list[Experiment], evals: list[dict], mode: str, 
     spans = [range(a, b) for a, b in zip(bounds, bounds[1:])]
     types: list[str] = []
     for e in evals:
-        types += [t for t in e["per_type"] if t not in types]
+        types += [t for t in e.per_type if t not in types]
     overall_values, overall_support = common_overall_values(evals, metric, shared, common)
     intervals = None
     if bootstrap:
-        counts = [checked_counts(r, s, list(e["per_type"]), mode, e, split)
+        counts = [checked_counts(r, s, e, mode=mode, split=split)
                   for r, s, e in zip([r for x in experiments for r in x.runs], sentences, evals)]
         commons = common if common is not None else counts
         intervals = group_intervals([[counts[i] for i in span] for span in spans], [[commons[i] for i in span] for span in spans],
@@ -162,19 +144,19 @@ def compare_groups(experiments: list[Experiment], evals: list[dict], mode: str, 
 
     per_type = {}
     for typ in types:
-        per_type[typ] = row_of(lambda i: evals[i]["per_type"][typ][metric] if typ in evals[i]["per_type"] else None,
-                               _the_one({e["per_type"][typ]["support"] for e in evals if typ in e["per_type"]}),
+        per_type[typ] = row_of(lambda i: evals[i].per_type[typ].value(metric) if typ in evals[i].per_type else None,
+                               _the_one({e.per_type[typ].support for e in evals if typ in e.per_type}),
                                lambda j: intervals["per_type"][j].get(typ))
     overall = row_of(lambda i: overall_values[i], overall_support, lambda j: intervals["overall"][j])
-    own = {name: {"types": list(evals[span[0]]["per_type"]), metric: statistics.fmean(evals[i]["overall"][metric] for i in span),
-                  "support": evals[span[0]]["overall"].get("support")} for name, span in zip(names, spans)}
+    own = {name: {"types": list(evals[span[0]].per_type), metric: statistics.fmean(evals[i].overall.value(metric) for i in span),
+                  "support": evals[span[0]].overall.support} for name, span in zip(names, spans)}
     boot = None if intervals is None else {"resamples": bootstrap, "seed": seed, "confidence": CONFIDENCE, "levels": "seeds and sentences"}
     return {"metric": metric, "split": split, "mode": mode, "runs": names, "seeds": {x.name: x.seeds for x in experiments},
             "per_type": per_type, "overall_types": shared, "overall": overall, "own_overall": own,
-            "n_sentences": {name: evals[span[0]]["n_sentences"] for name, span in zip(names, spans)}, "bootstrap": boot}
+            "n_sentences": {name: evals[span[0]].n_sentences for name, span in zip(names, spans)}, "bootstrap": boot}
 
 
-def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str = "test", intervals: dict | None = None,
+def compare(runs: list[Run], evals: list[Evaluation], *, metric: Metric | str = DEFAULT_METRIC, split: str = "test", intervals: dict | None = None,
             common: list[SentenceCounts] | None = None, names: list[str] | None = None) -> dict:
     """A against each later run: per type the metric of each run, the difference and the gold support;
     overall, the same on the types all runs share (`overall_types`), and each run's own overall as information.
@@ -186,34 +168,35 @@ def compare(runs: list[Run], evals: list[dict], metric: str = "f1", split: str =
     and {later run: interval} with more.
     """
     mode = check_comparable(runs, evals, metric)
+    metric = Metric(metric).value
     run_names = [r.name for r in runs]
     names = names or run_names  # as shown: a group of one seed goes by the group's name
     types: list[str] = []
     for e in evals:
-        types += [t for t in e["per_type"] if t not in types]
+        types += [t for t in e.per_type if t not in types]
     shared = shared_types(evals)
     base = names[0]
     per_type = {}
     for typ in types:
         row = {}
-        values = [e["per_type"].get(typ, {}).get(metric) if typ in e["per_type"] else None for e in evals]
+        values = [e.per_type[typ].value(metric) if typ in e.per_type else None for e in evals]
         for name, value in zip(names, values):
             row[name] = value
         for name, value in zip(names[1:], values[1:]):
             row[delta_key(base, name, len(names))] = None if value is None or values[0] is None else value - values[0]
-        row["support"] = _the_one({e["per_type"][typ]["support"] for e in evals if typ in e["per_type"]})
+        row["support"] = _the_one({e.per_type[typ].support for e in evals if typ in e.per_type})
         if intervals is not None:
             row["interval"] = _intervals_of(intervals, run_names, names, lambda pair: pair["per_type"].get(typ))
         per_type[typ] = row
     overall = _common_overall(names, evals, metric, shared, common)
     if intervals is not None:
         overall["interval"] = _intervals_of(intervals, run_names, names, lambda pair: pair["overall"])
-    own = {name: {"types": list(e["per_type"]), metric: e["overall"][metric], "support": e["overall"].get("support")}
+    own = {name: {"types": list(e.per_type), metric: e.overall.value(metric), "support": e.overall.support}
            for name, e in zip(names, evals)}
     bootstrap = None if intervals is None else {k: intervals[k] for k in ("resamples", "seed", "confidence")}
-    return {"metric": Metric(metric).value, "split": split, "mode": mode, "runs": names, "per_type": per_type,
+    return {"metric": metric, "split": split, "mode": mode, "runs": names, "per_type": per_type,
             "overall_types": shared, "overall": overall, "own_overall": own,
-            "n_sentences": {name: e["n_sentences"] for name, e in zip(names, evals)}, "bootstrap": bootstrap}
+            "n_sentences": {name: e.n_sentences for name, e in zip(names, evals)}, "bootstrap": bootstrap}
 
 
 def _the_one(values: set):
@@ -221,23 +204,23 @@ def _the_one(values: set):
     return next(iter(values)) if len(values) == 1 else None
 
 
-def common_overall_values(evals: list[dict], metric: str, shared: list[str], common: list[SentenceCounts] | None) -> tuple[list, int | None]:
+def common_overall_values(evals: list[Evaluation], metric: str, shared: list[str], common: list[SentenceCounts] | None) -> tuple[list, int | None]:
     """Each run's metric on the shared types (None without any), and the shared gold support (None if the runs differ).
 
     `common`: each run's counts over the shared types; None when every run has exactly the shared types, whose
     stored overall scores are then the common ground.
     """
     if common is None:
-        if any(set(e["per_type"]) != set(shared) for e in evals):
+        if any(set(e.per_type) != set(shared) for e in evals):
             raise ValueError("runs with different types need their common-ground counts")
-        return [e["overall"][metric] for e in evals], _the_one({e["overall"].get("support") for e in evals})
+        return [e.overall.value(metric) for e in evals], _the_one({e.overall.support for e in evals})
     if not shared:
         return [None] * len(evals), None
     totals = [c.counts.sum(axis=(0, 1)) for c in common]
     return [float(metric_values(t, metric)) for t in totals], _the_one({int(t[0] + t[2]) for t in totals})
 
 
-def _common_overall(names: list[str], evals: list[dict], metric: str, shared: list[str], common: list[SentenceCounts] | None) -> dict:
+def _common_overall(names: list[str], evals: list[Evaluation], metric: str, shared: list[str], common: list[SentenceCounts] | None) -> dict:
     """The overall row: each run's metric on the shared types, the differences to the first run, the shared gold support."""
     values, support = common_overall_values(evals, metric, shared, common)
     row = dict(zip(names, values))

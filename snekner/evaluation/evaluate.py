@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import dataclass
 from pathlib import Path
-
 
 from snekner.errors import SneknerError
 from snekner.modeling.batches import EncodedSplit
@@ -20,10 +20,11 @@ from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, flat_sub
 from snekner.modeling.models import load_run_model, load_tokenizer
 from snekner.ner.scoring import CorpusScorer, summarize, words_from_subwords
 from snekner.progress import NO_PROGRESS, Progress
-from snekner.store.atomic import atomic_path, disk_full_is_an_error, remove_stale_partials, write_json
+from snekner.store.atomic import atomic_path, disk_full_is_an_error, remove_stale_partials
+from snekner.store.evaluations import Evaluation, write_evaluation
 from snekner.store.locks import hold
 from snekner.store.manifests import environment_versions, now_iso
-from snekner.store.prepared import canonical_split, load_prepared
+from snekner.store.prepared import Prepared, canonical_split, load_prepared
 from snekner.store.runs import Run
 
 # sentences turned into words, scored and written at once (see the module docstring)
@@ -94,89 +95,110 @@ def check_trained_data(run: Run, prepared, log=lambda msg: None) -> None:
                            fix=f"to score the run on it anyway, pass {{option}} {prepared.path}", option="data")
 
 
-def evaluate_run(run: Run, split: str = "test", data: Path | None = None, strict: bool = False, batch_size: int = EVAL_BATCH_SIZE,
-                 progress: Progress = NO_PROGRESS, chunk: int | None = None, log=lambda msg: None) -> dict:
-    """Predict `split`, score it, and write RUN/eval/<split>.json and its predictions; returns the scores.
+def _prepared_for(run: Run, data: Path | None, log) -> Prepared:
+    """The prepared data to score the run on: `data`, or the run's own (check_trained_data); its labels must be the run's."""
+    prepared = load_prepared(Path(data) if data else Path(run.manifest.data))
+    if not data:
+        check_trained_data(run, prepared, log)
+    if prepared.labels != run.labels:
+        raise SneknerError(
+            f"the data at {prepared.path} uses labels {prepared.labels}, but run {run.name} predicts {run.labels}",
+            fix="evaluate on data prepared with the run's tagset",
+        )
+    return prepared
+
+
+def _predict(run: Run, rows, *, batch_size: int, progress: Progress, split: str):
+    """The model's sub-word predictions of every sentence of `rows`, flat (sorted by length, as every prediction runs),
+    the offsets of each sentence's among them, and the seconds the prediction took."""
+    model = load_run_model(run)
+    tokenizer = load_tokenizer(str(run.model_dir))
+    started = time.perf_counter()
+    encoded = EncodedSplit.from_split(rows, tokenizer.pad_token_id, with_labels=False)
+    predicted, _ = flat_subword_predictions(model, encoded, batch_size=batch_size, progress=progress, description=f"eval {split}")
+    seconds = time.perf_counter() - started
+    return predicted, encoded.offsets(), seconds
+
+
+@dataclass
+class _Written:
+    """What writing the predictions found: their SHA-256, each sentence's language (None without a lang column), the words
+    cut by the max length (after the last word with a sub-word) and the sentences they are in."""
+
+    sha256: str
+    langs: list | None
+    cut_words: int
+    cut_sentences: int
+
+
+def _write_predictions(path: Path, rows, predicted, offsets, *, labels: list[str], scorer: CorpusScorer, chunk: int) -> _Written:
+    """Bring the predictions of `rows` to word level `chunk` sentences at a time, give them to `scorer` and write them to `path`
+    (one JSON line per sentence: id, tokens, gold, pred and its lang when the data has languages)."""
+    table = rows.data.table
+    langs = [] if "lang" in table.column_names else None
+    digest = hashlib.sha256()
+    cut_words = cut_sentences = 0
+    with atomic_path(path) as tmp, open(tmp, "w", encoding="utf-8") as out:
+        for start in range(0, len(rows), chunk):
+            part = table.slice(start, chunk)
+            tokens = part.column("tokens").to_pylist()
+            gold = [[labels[t] for t in tags] for tags in part.column("ner_tags").to_pylist()]
+            word_ids = part.column("word_ids").to_pylist()
+            pred = [words_from_subwords(predicted[offsets[start + i]:offsets[start + i + 1]], w, len(words), labels)
+                    for i, (w, words) in enumerate(zip(word_ids, tokens))]
+            lost = [len(words) - (max(w, default=-1) + 1) for w, words in zip(word_ids, tokens)]  # words after the last with a sub-word
+            cut_words, cut_sentences = cut_words + sum(max(n, 0) for n in lost), cut_sentences + sum(n > 0 for n in lost)
+            part_langs = part.column("lang").to_pylist() if langs is not None else None
+            scorer.add(gold, pred)
+            text = _prediction_lines(start, tokens, gold, pred, part_langs)
+            out.write(text)
+            digest.update(text.encode("utf-8"))
+            if langs is not None:
+                langs += part_langs
+    return _Written(digest.hexdigest(), langs, cut_words, cut_sentences)
+
+
+def _prediction_lines(start: int, tokens: list, gold: list, pred: list, langs: list | None) -> str:
+    lines = []
+    for i, (words, g, p) in enumerate(zip(tokens, gold, pred)):
+        line = {"id": start + i, "tokens": words, "gold": g, "pred": p}
+        if langs is not None:
+            line["lang"] = langs[i]
+        lines.append(json.dumps(line, ensure_ascii=False) + "\n")
+    return "".join(lines)
+
+
+def evaluate_run(run: Run, split: str = "test", *, data: Path | None = None, strict: bool = False, batch_size: int = EVAL_BATCH_SIZE,
+                 progress: Progress = NO_PROGRESS, chunk: int | None = None, log=lambda msg: None) -> Evaluation:
+    """Predict `split`, score it, and write RUN/eval/<split>.json and its predictions; returns the evaluation written.
     chunk: sentences scored and written at once (default PREDICTION_CHUNK); the result does not depend on it.
     Without `data`, the run's own prepared data, which must not have changed since training (check_trained_data);
     `data` given is taken as asked, whatever it holds. Words cut by the max length (no sub-word) count as O; how
     many is in the result (cut_words, cut_sentences) and said through `log`."""
     check_batch_size(batch_size)
     split = canonical_split(split)
-    prepared = load_prepared(Path(data) if data else Path(run.manifest.data))
-    if not data:
-        check_trained_data(run, prepared, log)
-    labels = run.labels
-    if prepared.labels != labels:
-        raise SneknerError(
-            f"the data at {prepared.path} uses labels {prepared.labels}, but run {run.name} predicts {labels}",
-            fix="evaluate on data prepared with the run's tagset",
-        )
+    prepared = _prepared_for(run, data, log)
     rows = prepared.split(split)
-    model = load_run_model(run)
-    tokenizer = load_tokenizer(str(run.model_dir))
     if getattr(rows, "_indices", None) is not None:
         rows = rows.flatten_indices()
-    started = time.perf_counter()
-    data = EncodedSplit.from_split(rows, tokenizer.pad_token_id, with_labels=False)
-    predicted, _ = flat_subword_predictions(model, data, batch_size=batch_size, progress=progress, description=f"eval {split}")
-    seconds = time.perf_counter() - started
-    offsets = data.offsets()
-    del data
+    predicted, offsets, seconds = _predict(run, rows, batch_size=batch_size, progress=progress, split=split)
     mode = "strict" if strict else "conlleval"
-    table = rows.data.table
-    langs = [] if "lang" in table.column_names else None
     scorer = CorpusScorer(mode, prepared.tagset.types)
-    digest = hashlib.sha256()
-    cut_words = cut_sentences = 0
     # two files, two renames: the scores name the predictions they go with, so that a kill between
     # the renames (new predictions, old scores) is caught by whoever reads both (bootstrap.load_predictions)
     with hold(run.path, "run", "eval", shared=True), disk_full_is_an_error():
         remove_stale_partials(run.eval_path(split).parent)
-        with atomic_path(run.predictions_path(split)) as tmp, open(tmp, "w", encoding="utf-8") as out:
-            for start in range(0, len(rows), chunk or PREDICTION_CHUNK):
-                part = table.slice(start, chunk or PREDICTION_CHUNK)
-                tokens = part.column("tokens").to_pylist()
-                gold = [[labels[t] for t in tags] for tags in part.column("ner_tags").to_pylist()]
-                word_ids = part.column("word_ids").to_pylist()
-                pred = [words_from_subwords(predicted[offsets[start + i]:offsets[start + i + 1]], w, len(words), labels)
-                        for i, (w, words) in enumerate(zip(word_ids, tokens))]
-                for w, words in zip(word_ids, tokens):
-                    lost = len(words) - (max(w, default=-1) + 1)  # words after the last one with a sub-word: cut
-                    cut_words, cut_sentences = cut_words + max(lost, 0), cut_sentences + (lost > 0)
-                part_langs = part.column("lang").to_pylist() if langs is not None else None
-                scorer.add(gold, pred)
-                lines = []
-                for i, (words, g, p) in enumerate(zip(tokens, gold, pred)):
-                    line = {"id": start + i, "tokens": words, "gold": g, "pred": p}
-                    if part_langs is not None:
-                        line["lang"] = part_langs[i]
-                    lines.append(json.dumps(line, ensure_ascii=False) + "\n")
-                text = "".join(lines)
-                out.write(text)
-                digest.update(text.encode("utf-8"))
-                if langs is not None:
-                    langs += part_langs
-        scores = scores_of(scorer, langs)
-        result = {
-            "split": split,
-            "mode": mode,
-            **{key: scores.pop(key) for key in ("n_sentences", "overall", "per_type")},
-            "run": run.name,
-            "data": str(prepared.path.resolve()),
-            "data_fingerprint": prepared.fingerprint,
-            "max_length": prepared.manifest.max_length,
-            "cut_words": cut_words,
-            "cut_sentences": cut_sentences,
-            "created": now_iso(),
-            "prediction_seconds": seconds,
-            "sentences_per_second": len(rows) / seconds if seconds else None,
-            "versions": environment_versions(),
-            **scores,  # per_language (more than one language), confusion
-            "predictions_sha256": digest.hexdigest(),
-        }
-        write_json(run.eval_path(split), result)
-    if cut_words:
+        written = _write_predictions(run.predictions_path(split), rows, predicted, offsets, labels=run.labels, scorer=scorer,
+                                     chunk=chunk or PREDICTION_CHUNK)
+        evaluation = Evaluation.of_scores(
+            scores_of(scorer, written.langs), split=split, mode=mode, run=run.name, data=str(prepared.path.resolve()),
+            data_fingerprint=prepared.fingerprint, max_length=prepared.manifest.max_length, cut_words=written.cut_words,
+            cut_sentences=written.cut_sentences, created=now_iso(), prediction_seconds=seconds,
+            sentences_per_second=len(rows) / seconds if seconds else None, versions=environment_versions(),
+            predictions_sha256=written.sha256)
+        write_evaluation(run, split, evaluation)
+    if written.cut_words:
+        cut_words, cut_sentences = written.cut_words, written.cut_sentences
         log(f"{cut_words} word{'s' if cut_words != 1 else ''} in {cut_sentences} sentence{'s' if cut_sentences != 1 else ''} of "
             f"{split} lie beyond max length {prepared.manifest.max_length} (no sub-word) and count as predicted O")
-    return result
+    return evaluation

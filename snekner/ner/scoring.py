@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from snekner.ner.metrics import SCORE_ORDER, Metric, point_value
+
 MODES = ("conlleval", "strict")
 
 
@@ -61,11 +63,14 @@ def chunk(tags: list[str], mode: str = "conlleval") -> list[tuple[str, int, int]
     return strict_chunks(tags) if mode == "strict" else conlleval_chunks(tags)
 
 
-def prf(tp: float, fp: float, fn: float) -> tuple[float, float, float]:
-    precision = tp / (tp + fp) if tp + fp else 0.0
-    recall = tp / (tp + fn) if tp + fn else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return precision, recall, f1
+def prf(tp: int, fp: int, fn: int) -> tuple[float, float, float]:
+    """Precision, recall and F1 of the counts, as the metric registry (snekner.ner.metrics) defines them."""
+    return tuple(point_value(metric, tp, fp, fn) for metric in (Metric.PRECISION, Metric.RECALL, Metric.F1))
+
+
+def _scores(tp: int, fp: int, fn: int) -> dict[str, float]:
+    """Every metric of the registry from the counts, keyed by name, in the order they are stored."""
+    return {metric.value: point_value(metric, tp, fp, fn) for metric in SCORE_ORDER}
 
 
 @dataclass
@@ -121,14 +126,12 @@ def summarize(sc: SentenceCounts, rows: np.ndarray | None = None) -> dict:
     per_type = {}
     for i, typ in enumerate(sc.types):
         tp, fp, fn = (int(x) for x in totals[i])
-        p, r, f = prf(tp, fp, fn)
-        per_type[typ] = {"precision": p, "recall": r, "f1": f, "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
+        per_type[typ] = {**_scores(tp, fp, fn), "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
     tp, fp, fn = (int(x) for x in totals.sum(axis=0)) if len(sc.types) else (0, 0, 0)
-    p, r, f = prf(tp, fp, fn)
     words = sc.words if rows is None else sc.words[rows]
     correct = sc.correct_words if rows is None else sc.correct_words[rows]
     accuracy = float(correct.sum() / words.sum()) if words.sum() else 0.0
-    overall = {"precision": p, "recall": r, "f1": f, "accuracy": accuracy, "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
+    overall = {**_scores(tp, fp, fn), "accuracy": accuracy, "support": tp + fn, "tp": tp, "fp": fp, "fn": fn}
     return {"overall": overall, "per_type": per_type}
 
 

@@ -16,11 +16,12 @@ from pathlib import Path
 
 from snekner.data.sources import SAMPLE_DATASET
 from snekner.errors import MissingModelError
-from snekner.evaluation.compare import load_eval
+from snekner.ner.metrics import DEFAULT_METRIC, SCORE_ORDER, in_text, title
 from snekner.present.markdown import code, code_fence, md
 from snekner.present.text import seed_rows
 from snekner.store.atomic import write_lines
-from snekner.store.manifests import Alignment, PreparedManifest
+from snekner.store.evaluations import Evaluation, Scores, find_evaluation
+from snekner.store.manifests import Alignment, PreparedManifest, RunManifest
 from snekner.store.runs import Experiment, Run
 
 CARD_NAME = "README.md"
@@ -32,7 +33,6 @@ KNOWN_DATASET_LICENSES = {
     "Babelscape/wikineural": "cc-by-nc-sa-4.0",
 }
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
-METRICS = (("precision", "Precision"), ("recall", "Recall"), ("f1", "F1"), ("accuracy", "Word accuracy"))
 
 
 # -- what the run says about itself ---------------------------------------------------------------
@@ -96,10 +96,6 @@ def dataset_name(data_manifest: PreparedManifest) -> tuple[str, str]:
     return f"{name} (local data)", name
 
 
-def load_test_eval(run: Run) -> dict | None:
-    return load_eval(run, "test") if run.eval_path("test").is_file() else None
-
-
 # -- rendering ----------------------------------------------------------------------------------
 def _option(value) -> str:
     """An option's value as a table cell (Markdown)."""
@@ -110,6 +106,14 @@ def _option(value) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     return code(value, in_table=True) if isinstance(value, str) else md(value)
+
+
+SCORE_TITLES = [in_text(m) for m in SCORE_ORDER]  # the score columns of the card's tables
+
+
+def _values(scores: Scores) -> list[str]:
+    """The scores' metrics, in the order of SCORE_TITLES."""
+    return [f"{scores.value(m):.4f}" for m in SCORE_ORDER]
 
 
 def _cell(value) -> str:
@@ -125,7 +129,13 @@ def _md_table(headers: list[str], rows: list[list], numeric: bool = True) -> lis
     return lines
 
 
-def card_data(run: Run, evaluation: dict | None, repo_id: str | None = None):
+def _model_index_values(overall: Scores) -> list[tuple[str, str, float]]:
+    """(type, name, value) of each overall score the model-index lists: every metric of the registry, then word accuracy."""
+    found = [(m.value, title(m), overall.value(m)) for m in SCORE_ORDER]
+    return found + ([("accuracy", "Word accuracy", overall.accuracy)] if overall.accuracy is not None else [])
+
+
+def card_data(run: Run, evaluation: Evaluation | None, repo_id: str | None = None):
     """The card's metadata as a huggingface_hub ModelCardData: what the hub reads (widget, search, the
     evaluation results of the model-index, one EvalResult per overall metric of the test evaluation)."""
     from huggingface_hub import EvalResult, ModelCardData
@@ -137,12 +147,10 @@ def card_data(run: Run, evaluation: dict | None, repo_id: str | None = None):
     results = None
     if evaluation is not None:
         name, typ = dataset_name(data_manifest)
-        mode = evaluation.get("mode", "conlleval")
         results = [EvalResult(task_type="token-classification", task_name="Named Entity Recognition", dataset_type=typ,
-                              dataset_name=name, dataset_config=data_manifest.lang or None, dataset_split=evaluation.get("split", "test"),
-                              metric_type=key, metric_value=evaluation["overall"][key],
-                              metric_name=f"{label} ({mode})" if key != "accuracy" else label)
-                   for key, label in METRICS if key in evaluation["overall"]]
+                              dataset_name=name, dataset_config=data_manifest.lang or None, dataset_split=evaluation.split,
+                              metric_type=key, metric_value=value, metric_name=f"{label} ({evaluation.mode})" if key != "accuracy" else label)
+                   for key, label, value in _model_index_values(evaluation.overall)]
     return ModelCardData(
         language=(langs[0] if len(langs) == 1 else langs) or None, license=dataset_license(data_manifest),
         library_name="transformers", tags=list(TAGS), base_model=hub_model_id(manifest.model),
@@ -153,32 +161,41 @@ def card_data(run: Run, evaluation: dict | None, repo_id: str | None = None):
 
 def render_card(run: Run, repo_id: str | None = None) -> str:
     """The model card of a finished run, as markdown with YAML front matter."""
-    manifest = run.manifest
-    data_manifest = manifest.data_manifest
-    evaluation = load_test_eval(run)
+    evaluation = find_evaluation(run, "test")
     lines = ["---", card_data(run, evaluation, repo_id).to_yaml(), "---", ""]
+    lines += _intro(run, repo_id)
+    lines += _data_section(run.manifest.data_manifest)
+    lines += _labels_section(run)
+    lines += _hyperparameters_section(run.manifest)
+    lines += _evaluation_section(run, evaluation)
+    lines += _usage_section(run, repo_id)
+    return str(_model_card("\n".join(lines).rstrip("\n") + "\n"))
 
-    model = manifest.model or "unknown"
+
+def _intro(run: Run, repo_id: str | None) -> list[str]:
+    """The title, what the model is, and its base model and tokenizer."""
+    data_manifest = run.manifest.data_manifest
+    model = run.manifest.model or "unknown"
     base = hub_model_id(model)
     types = data_manifest.tagset.types
-    title = repo_id or run.name
-    lines += [f"# {md(title)}", ""]
     base_text = f"[{md(base)}](https://huggingface.co/{base})" if base else f"a local model ({code(model)})"
+    lines = [f"# {md(repo_id or run.name)}", ""]
     lines += [f"A token-classification (named-entity recognition) model fine-tuned from {base_text} with "
               f"snekner and TensorFlow, as run {code(run.name)}. "
               f"It tags {len(types)} entity type{'s' if len(types) != 1 else ''} in BIO format.", ""]
-
     lines += ["## Base model", ""]
     lines += [f"- model: {code(base) if base else base_text}"]
     alignment = {Alignment.FIRST_SUBWORD: "the first sub-word of each word", Alignment.ALL_SUBWORDS: "every sub-word"}
     lines += [f"- tokenizer: {code(data_manifest.tokenizer)}, at most {data_manifest.max_length} sub-words "
               f"per sentence, trained on labels of {alignment[data_manifest.alignment]}; "
               "a word's prediction is that of its first sub-word"]
-    lines.append("")
+    return lines + [""]
 
+
+def _data_section(data_manifest: PreparedManifest) -> list[str]:
     name, _ = dataset_name(data_manifest)
     langs = languages(data_manifest)
-    lines += ["## Data", ""]
+    lines = ["## Data", ""]
     lines += [f"- dataset: {md(name)}"]
     lines += [f"- language: {md(', '.join(langs)) if langs else 'not recorded'}"]
     if data_manifest.tagset.name:
@@ -191,15 +208,18 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
     if data_manifest.splits:
         lines += ["", *_md_table(["split", "sentences", "words"],
                                  [[md(s), v.sentences, v.words] for s, v in data_manifest.splits.items()])]
-    lines.append("")
+    return lines + [""]
 
-    labels = run.labels
-    lines += ["## Labels", ""]
+
+def _labels_section(run: Run) -> list[str]:
+    types = run.manifest.data_manifest.tagset.types
+    lines = ["## Labels", ""]
     if types:
         lines += [f"Entity types: {', '.join(md(t) for t in types)}.", ""]
-    lines += ["Label ids: " + ", ".join(f"{i} {code(label)}" for i, label in enumerate(labels)) + ".", ""]
+    return lines + ["Label ids: " + ", ".join(f"{i} {code(label)}" for i, label in enumerate(run.labels)) + ".", ""]
 
-    lines += ["## Training hyperparameters", ""]
+
+def _hyperparameters_section(manifest: RunManifest) -> list[str]:
     options = dict(manifest.options)
     if options.get("model") is None:
         options["model"] = manifest.model  # the default: the model the data was prepared with
@@ -209,32 +229,36 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
             rows.append([md(key), _option(getattr(manifest, key))])
     if (manifest.devices or {}).get("description"):
         rows.append(["devices", md(manifest.devices["description"])])
-    lines += [*_md_table(["option", "value"], rows, numeric=False), ""]
+    return ["## Training hyperparameters", "", *_md_table(["option", "value"], rows, numeric=False), ""]
 
-    lines += ["## Evaluation", ""]
+
+def _evaluation_section(run: Run, evaluation: Evaluation | None) -> list[str]:
+    """The test scores per type and overall (and per language), or how to get them."""
+    lines = ["## Evaluation", ""]
     if evaluation is None:
-        lines += [f"No test evaluation yet: run {code(f'snekner eval {run.name}')} (it writes eval/test.json), "
-                  f"then {code(f'snekner card {run.name}')} to put the scores here.", ""]
-    else:
-        o = evaluation["overall"]
-        lines += [f"Word-level entity scores on the {md(evaluation.get('split', 'test'))} split "
-                  f"({md(evaluation.get('n_sentences', '?'))} sentences, {md(evaluation.get('mode', 'conlleval'))} chunking), "
-                  f"micro-averaged over entities; word accuracy {o.get('accuracy', 0):.4f}.", ""]
-        rows = [[md(t), f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", v["support"]]
-                for t, v in evaluation["per_type"].items()]
-        rows.append(["**overall**", f"{o['precision']:.4f}", f"{o['recall']:.4f}", f"{o['f1']:.4f}", o["support"]])
-        lines += [*_md_table(["type", "precision", "recall", "F1", "support"], rows), ""]
-        evaluated, fingerprint = evaluation.get("data"), evaluation.get("data_fingerprint")
-        if evaluated and (Path(evaluated).resolve() != Path(manifest.data).resolve()
-                          or (fingerprint and manifest.data_fingerprint and fingerprint != manifest.data_fingerprint)):
-            lines += [f"These scores are on prepared data other than the data the model was trained on: {code(evaluated)}.", ""]
-        per_language = evaluation.get("per_language")
-        if per_language:
-            rows = [[md(lg), v["n_sentences"], f"{v['overall']['precision']:.4f}", f"{v['overall']['recall']:.4f}",
-                     f"{v['overall']['f1']:.4f}", v["overall"]["support"]] for lg, v in per_language.items()]
-            lines += ["Per language:", "", *_md_table(["language", "sentences", "precision", "recall", "F1", "support"], rows), ""]
+        return lines + [f"No test evaluation yet: run {code(f'snekner eval {run.name}')} (it writes eval/test.json), "
+                        f"then {code(f'snekner card {run.name}')} to put the scores here.", ""]
+    o = evaluation.overall
+    lines += [f"Word-level entity scores on the {md(evaluation.split)} split "
+              f"({md(evaluation.n_sentences)} sentences, {md(evaluation.mode)} chunking), "
+              f"micro-averaged over entities; word accuracy {o.accuracy or 0:.4f}.", ""]
+    rows = [[md(t), *_values(v), v.support] for t, v in evaluation.per_type.items()]
+    rows.append(["**overall**", *_values(o), o.support])
+    lines += [*_md_table(["type", *SCORE_TITLES, "support"], rows), ""]
+    manifest = run.manifest
+    evaluated, fingerprint = evaluation.data, evaluation.data_fingerprint
+    if evaluated and (Path(evaluated).resolve() != Path(manifest.data).resolve()
+                      or (fingerprint and manifest.data_fingerprint and fingerprint != manifest.data_fingerprint)):
+        lines += [f"These scores are on prepared data other than the data the model was trained on: {code(evaluated)}.", ""]
+    if evaluation.per_language:
+        rows = [[md(lg), v.n_sentences, *_values(v.overall), v.overall.support] for lg, v in evaluation.per_language.items()]
+        lines += ["Per language:", "", *_md_table(["language", "sentences", *SCORE_TITLES, "support"], rows), ""]
+    return lines
 
-    lines += ["## How to use", ""]
+
+def _usage_section(run: Run, repo_id: str | None) -> list[str]:
+    """How to load the model: from the hub repo (PyTorch, then TensorFlow) when pushed, else from the run folder."""
+    lines = ["## How to use", ""]
     source = repo_id or str(run.model_dir)
     if repo_id:
         lines += [f"{code(repo_id)} holds PyTorch weights (`model.safetensors`, made by `snekner export --format pytorch` and checked "
@@ -259,7 +283,7 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
                             'print(ner("Angela Merkel visited Paris."))']), ""]
     if repo_id:
         lines += [f"From the run folder instead: {code(f'from_pretrained({json.dumps(str(run.model_dir))})')}.", ""]
-    return str(_model_card("\n".join(lines).rstrip("\n") + "\n"))
+    return lines
 
 
 def _code_block(lines: list[str]) -> list[str]:
@@ -294,20 +318,17 @@ def render_group_card(experiment: Experiment) -> str:
              f"Each member is a run with its own model and card: {', '.join(code(r.path.name + '/') for r in experiment.runs)}. "
              f"They share the data ({code(first.data)}), the base model ({code(first.model)}) and every option but the seed:", "",
              ", ".join(f"{code(k.replace('_', '-'))} {md(v)}" for k, v in experiment.group.options.items() if v is not None and k != "model"), ""]
-    evaluations = []
-    for run in experiment.runs:
-        path = run.eval_path("test")
-        evaluations.append(json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None)
+    evaluations = [find_evaluation(run, "test") for run in experiment.runs]
     if None in evaluations:
         missing = [r.name for r, e in zip(experiment.runs, evaluations) if e is None]
         lines += [f"No test evaluation yet for {', '.join(md(m) for m in missing)}: run {code(f'snekner eval {name}')}, then "
                   f"{code(f'snekner card {name}')}.", ""]
     else:
-        lines += [f"Word-level F1 on the test split ({md(evaluations[0].get('n_sentences', '?'))} sentences, "
-                  f"{md(evaluations[0].get('mode', 'conlleval'))}): mean ± standard deviation over the seeds, then each seed.", ""]
-        *types, overall = seed_rows(evaluations, "f1")  # a row per type, then the overall row
+        lines += [f"Word-level {title(DEFAULT_METRIC)} on the test split ({md(evaluations[0].n_sentences)} sentences, "
+                  f"{md(evaluations[0].mode)}): mean ± standard deviation over the seeds, then each seed.", ""]
+        *types, overall = seed_rows(evaluations, DEFAULT_METRIC)  # a row per type, then the overall row
         rows = [*([md(row[0]), *row[1:]] for row in types), ["**overall**", *overall[1:]]]
-        lines += [*_md_table(["type", "F1 mean ± sd", *(f"seed {s}" for s in seeds)], rows), ""]
+        lines += [*_md_table(["type", f"{title(DEFAULT_METRIC)} mean ± sd", *(f"seed {s}" for s in seeds)], rows), ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 

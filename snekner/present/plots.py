@@ -65,21 +65,42 @@ def plot_comparison(result: dict, path: Path) -> Path:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    runs = result["runs"]
     metric = result["metric"]
     types = _type_order(result)
     groups = types + [overall_label(result)]
     rows = [result["per_type"][t] for t in types] + [result["overall"]]
-    n_runs = len(runs)
-    width = 0.8 / n_runs
-    fig_width = max(6.5, 2.5 + 0.3 * len(groups) * n_runs)
+    fig_width = max(6.5, 2.5 + 0.3 * len(groups) * len(result["runs"]))
     fig = Figure(figsize=(fig_width, 5.0), dpi=120, layout="constrained")
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
-    top = 1.0
-    marked = False
+    top, marked = _draw_bars(ax, result["runs"], rows)
+    if len(groups) > 1:
+        ax.axvline(len(groups) - 1.5, color="0.6", linewidth=0.8, linestyle="--")
+    ax.set_xticks(range(len(groups)))
+    many = len(groups) > 6
+    ax.set_xticklabels(_group_labels(groups, rows), rotation=45 if many else 0, ha="right" if many else "center", rotation_mode="anchor")
+    ax.set_xlim(-0.6, len(groups) - 0.4)
+    ax.set_ylim(0, top + 0.15)
+    ax.set_ylabel(metric)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_axisbelow(True)
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8, title="run", title_fontsize=8)
+    fig.suptitle(f"{metric} per entity type on {result['split']} ({result['mode']}); types by gold support")
+    notes = _notes(result, marked, int(fig_width * 16))
+    if notes:
+        ax.set_title("\n".join(notes), fontsize=7, color="0.3")
+    _save(fig, path)
+    return path
+
+
+def _draw_bars(ax, runs: list[str], rows: list[dict]) -> tuple[float, bool]:
+    """Each run's bar in each group (a row of the comparison), later runs with the interval of their difference to the
+    first; returns the highest interval end (at least 1) and whether any interval excludes 0 (marked *)."""
+    n_runs = len(runs)
+    width = 0.8 / n_runs
+    top, marked = 1.0, False
     for r, name in enumerate(runs):
-        xs = [g + (r - (n_runs - 1) / 2) * width for g in range(len(groups))]
+        xs = [g + (r - (n_runs - 1) / 2) * width for g in range(len(rows))]
         heights = [_mean(row.get(name)) for row in rows]
         ax.bar(xs, [0.0 if h is None else h for h in heights], width, color=f"C{r % 10}", label=name, edgecolor="white", linewidth=0.5)
         for x, row, h in zip(xs, rows, heights):
@@ -95,22 +116,21 @@ def plot_comparison(result: dict, path: Path) -> Path:
             if found["significant"]:
                 marked = True
                 ax.text(x, max(h, high) + 0.01, "*", ha="center", va="bottom", fontsize=12, fontweight="bold")
-    if len(groups) > 1:
-        ax.axvline(len(groups) - 1.5, color="0.6", linewidth=0.8, linestyle="--")
-    ax.set_xticks(range(len(groups)))
-    many = len(groups) > 6
+    return top, marked
+
+
+def _group_labels(groups: list[str], rows: list[dict]) -> list[str]:
+    """Each group's name with its gold support; `overall (PER LOC ORG)` with its types on lines of their own, under the bars."""
     labels = [g if row.get("support") is None else f"{g} ({row['support']})" for g, row in zip(groups, rows)]
-    if groups[-1] != "overall":  # `overall (PER LOC ORG)`: its types on lines of their own, under the bars
+    if groups[-1] != "overall":
         support = rows[-1].get("support")
         labels[-1] = textwrap.fill(groups[-1], width=14) + ("" if support is None else f"\n({support})")
-    ax.set_xticklabels(labels, rotation=45 if many else 0, ha="right" if many else "center", rotation_mode="anchor")
-    ax.set_xlim(-0.6, len(groups) - 0.4)
-    ax.set_ylim(0, top + 0.15)
-    ax.set_ylabel(metric)
-    ax.grid(axis="y", alpha=0.3)
-    ax.set_axisbelow(True)
-    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0, fontsize=8, title="run", title_fontsize=8)
-    fig.suptitle(f"{metric} per entity type on {result['split']} ({result['mode']}); types by gold support")
+    return labels
+
+
+def _notes(result: dict, marked: bool, width: int) -> list[str]:
+    """The lines above the plot: what the bars of groups are, what the error bars are, each run's own overall."""
+    runs = result["runs"]
     bootstrap = result.get("bootstrap")
     notes = ["bars: each group's mean over its seeds"] if "seeds" in result else []
     if bootstrap:
@@ -118,14 +138,11 @@ def plot_comparison(result: dict, path: Path) -> Path:
         kind = "two-level (seeds, sentences) bootstrap" if "seeds" in result else "paired bootstrap"
         notes.append(textwrap.fill(f"error bars: {bootstrap['confidence'] * 100:g}% {kind} interval of {diffs} drawn around "
                                    f"{runs[0]} + difference ({bootstrap['resamples']} resamples, seed {bootstrap['seed']})",
-                                   width=int(fig_width * 16)) + ("\n* the interval of the difference excludes 0" if marked else ""))
+                                   width=width) + ("\n* the interval of the difference excludes 0" if marked else ""))
     own = own_overall_note(result)
     if own:
-        notes.append(textwrap.fill(own, width=int(fig_width * 16)))
-    if notes:
-        ax.set_title("\n".join(notes), fontsize=7, color="0.3")
-    _save(fig, path)
-    return path
+        notes.append(textwrap.fill(own, width=width))
+    return notes
 
 
 def _save(fig, path: Path) -> None:

@@ -14,8 +14,10 @@ from pathlib import Path
 
 from snekner.errors import OptionError
 from snekner.evaluation.bootstrap import load_predictions
-from snekner.evaluation.compare import DEFAULT_RESAMPLES, check_names, compare_runs, load_eval
+from snekner.evaluation.compare import DEFAULT_RESAMPLES, check_names, compare_runs
+from snekner.ner.metrics import DEFAULT_METRIC, Metric
 from snekner.ner.scoring import chunk
+from snekner.store.evaluations import Evaluation, read_evaluation
 from snekner.store.manifests import now_iso
 from snekner.store.prepared import canonical_split
 from snekner.store.runs import DEFAULT_RUNS_DIR, Run, open_experiment
@@ -48,7 +50,7 @@ class RunResults:
 
     name: str
     epochs: list[dict]  # metrics.jsonl, one entry per epoch
-    scores: dict  # eval/<split>.json
+    scores: Evaluation  # eval/<split>.json
     errors: list[ErrorSentence]  # every sentence of the split where gold and prediction differ
     n_sentences: int
 
@@ -99,15 +101,16 @@ def error_counts(errors: list[ErrorSentence]) -> dict[str, int]:
 
 def run_results(run: Run, split: str) -> RunResults:
     """A run's curves, scores and errors on `split` (a one-line error naming `snekner eval` when they are missing)."""
-    scores = load_eval(run, split)
+    scores = read_evaluation(run, split)
     sentences = load_predictions(run, split, bootstrap_only=False)
-    return RunResults(name=run.name, epochs=run.read_metrics(), scores=scores,
-                      errors=error_sentences(sentences, scores.get("mode", "conlleval")), n_sentences=len(sentences))
+    return RunResults(name=run.name, epochs=run.read_metrics(), scores=scores, errors=error_sentences(sentences, scores.mode),
+                      n_sentences=len(sentences))
 
 
-def build_report(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", bootstrap: int = DEFAULT_RESAMPLES,
-                 seed: int = 0, max_errors: int = DEFAULT_MAX_ERRORS) -> Report:
-    """Everything the report page shows for these runs (or groups of seeds); the first is the comparison's baseline."""
+def build_report(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test", *, bootstrap: int = DEFAULT_RESAMPLES,
+                 seed: int = 0, max_errors: int = DEFAULT_MAX_ERRORS, metric: Metric | str = DEFAULT_METRIC) -> Report:
+    """Everything the report page shows for these runs (or groups of seeds); the first is the comparison's baseline,
+    compared by `metric`."""
     if max_errors < 0:
         raise OptionError("max_errors", max_errors, "0 or more sentences")
     split = canonical_split(split)
@@ -115,6 +118,6 @@ def build_report(runs: list[str], runs_dir: str | Path = DEFAULT_RUNS_DIR, split
     if len(experiments) > 1:
         check_names([e.name for e in experiments])
     results = [ExperimentResults(e.name, [run_results(r, split) for r in e.runs], e.seeds if e.is_group else None) for e in experiments]
-    comparison = compare_runs(runs, runs_dir, split, "f1", bootstrap, seed) if len(experiments) > 1 else None
-    mode = comparison["mode"] if comparison else results[0].runs[0].scores.get("mode", "conlleval")
+    comparison = compare_runs(runs, runs_dir, split, metric=metric, bootstrap=bootstrap, seed=seed) if len(experiments) > 1 else None
+    mode = comparison["mode"] if comparison else results[0].runs[0].scores.mode
     return Report(split=split, mode=mode, experiments=results, comparison=comparison, max_errors=max_errors)

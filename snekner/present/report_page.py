@@ -10,11 +10,13 @@ import statistics
 
 import snekner
 from snekner.evaluation.compare import delta_key
+from snekner.ner.metrics import DEFAULT_METRIC, SCORE_ORDER
 from snekner.present.charts import Interval, Series, interval_chart, line_chart
 from snekner.present.comparison import footnote, headers, overall_label, own_overall_note, rows
 from snekner.present.html import Span, esc, marked_text, page, table, type_colors, words_text
 from snekner.present.report import ErrorSentence, ExperimentResults, Report, RunResults, error_counts
 from snekner.present.text import CONFUSION_KEY, SCORE_HEADERS, confusion_table, score_rows, seed_rows
+from snekner.store.evaluations import Evaluation
 
 CSS = """
 nav a { margin-right: 1rem; }
@@ -107,14 +109,18 @@ def scores_table(experiment: ExperimentResults) -> str:
     results = [r.scores for r in experiment.runs]
     if not experiment.is_group:
         return table(SCORE_HEADERS, score_rows(results[0]), total_last=True, css_class="data scores")
-    by_metric = {m: seed_rows(results, m, support=True) for m in ("precision", "recall", "f1")}
-    body = [[p[0], p[1], r[1], f[1], *f[2:-1], f[-1]] for p, r, f in zip(*by_metric.values())]
-    titles = ["type", "precision mean ± sd", "recall mean ± sd", "f1 mean ± sd", *(f"f1 seed {s}" for s in experiment.seeds), "support"]
+    by_metric = [seed_rows(results, m, support=True) for m in SCORE_ORDER]  # per metric: label, mean ± sd, each seed, support
+    per_seed = seed_rows(results, DEFAULT_METRIC, support=True)
+    body = [[rows[0][0], *(row[1] for row in rows), *seeds[2:]] for rows, seeds in zip(zip(*by_metric), per_seed)]
+    titles = ["type", *(f"{m.value} mean ± sd" for m in SCORE_ORDER), *(f"{DEFAULT_METRIC.value} seed {s}" for s in experiment.seeds),
+              "support"]
     return table(titles, body, total_last=True, css_class="data scores")
 
 
-def confusion_section(scores: dict) -> str:
-    titles, body = confusion_table(scores["confusion"])
+def confusion_section(scores: Evaluation) -> str:
+    if scores.confusion is None:
+        return f'<p class="note">no confusion table stored ({esc(scores.split)} was evaluated by an earlier snekner; evaluate it again)</p>'
+    titles, body = confusion_table(scores.confusion)
     key = "".join(f"<li>{esc(line)}</li>" for line in CONFUSION_KEY)
     return table(titles, body, total_last=True) + f'<ul class="note">{key}</ul>'
 
@@ -189,7 +195,7 @@ def render_report(report: Report) -> str:
     types: list[str] = []
     for x in report.experiments:
         for r in x.runs:
-            types += [t for t in r.scores["per_type"] if t not in types]
+            types += [t for t in r.scores.per_type if t not in types]
     colors = type_colors(types)
     names = [x.name for x in report.experiments]
     title = "snekner report: " + " vs ".join(names)

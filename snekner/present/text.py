@@ -1,7 +1,10 @@
-"""Human-readable text for results the core returns as plain dicts."""
+"""Human-readable text for what the core returns: evaluations (snekner.store.evaluations), inspections, searches."""
 from __future__ import annotations
 
 import statistics
+
+from snekner.ner.metrics import DEFAULT_METRIC, SCORE_ORDER, Metric
+from snekner.store.evaluations import Evaluation, LanguageScores, Scores
 
 
 def _table(rows, headers) -> str:
@@ -11,66 +14,71 @@ def _table(rows, headers) -> str:
                     colalign=("left",) + ("right",) * (len(headers) - 1))
 
 
-SCORE_HEADERS = ["type", "precision", "recall", "f1", "support"]
+SCORE_HEADERS = ["type", *(m.value for m in SCORE_ORDER), "support"]
 
 
-def score_rows(result: dict) -> list[list[str]]:
+def _values(scores: Scores) -> list[str]:
+    """Each metric of the scores, in the order of SCORE_HEADERS."""
+    return [f"{scores.value(m):.4f}" for m in SCORE_ORDER]
+
+
+def score_rows(result: Evaluation) -> list[list[str]]:
     """Per type, then overall: precision, recall, F1 and gold support of one evaluation."""
-    return [[t, f"{v['precision']:.4f}", f"{v['recall']:.4f}", f"{v['f1']:.4f}", str(v["support"])]
-            for t, v in [*result["per_type"].items(), ("overall", result["overall"])]]
+    return [[t, *_values(v), str(v.support)] for t, v in [*result.per_type.items(), ("overall", result.overall)]]
 
 
-def render_scores(result: dict) -> str:
-    o = result["overall"]
-    head = (f"{result['run']} on {result['split']} ({result['n_sentences']} sentences, {result['mode']}): "
-            f"F1 {o['f1']:.4f}, word accuracy {o['accuracy']:.4f}")
+def render_scores(result: Evaluation) -> str:
+    o = result.overall
+    head = (f"{result.run} on {result.split} ({result.n_sentences} sentences, {result.mode}): "
+            f"F1 {o.f1:.4f}, word accuracy {o.accuracy:.4f}")
     text = head + "\n" + _table(score_rows(result), SCORE_HEADERS)
-    if result.get("per_language"):
-        text += "\n\n" + render_per_language(result["per_language"])
+    if result.per_language:
+        text += "\n\n" + render_per_language(result.per_language)
     return text
 
 
-def seed_rows(results: list[dict], metric: str = "f1", overall: str = "overall", support: bool = False) -> list[list[str]]:
+def seed_rows(results: list[Evaluation], metric: Metric | str = DEFAULT_METRIC, overall: str = "overall",
+              support: bool = False) -> list[list[str]]:
     """A group's evaluations side by side, a row per type and one for overall: the label, `mean ± sd` over
     the seeds (the mean alone for one), each seed's value and, with `support`, the gold support."""
     types: list[str] = []
     for r in results:
-        types += [t for t in r["per_type"] if t not in types]
+        types += [t for t in r.per_type if t not in types]
     rows = []
-    for label, values, gold in [*((t, [r["per_type"][t][metric] for r in results if t in r["per_type"]],
-                                   next(r["per_type"][t]["support"] for r in results if t in r["per_type"])) for t in types),
-                                (overall, [r["overall"][metric] for r in results], results[0]["overall"]["support"])]:
+    for label, values, gold in [*((t, [r.per_type[t].value(metric) for r in results if t in r.per_type],
+                                   next(r.per_type[t].support for r in results if t in r.per_type)) for t in types),
+                                (overall, [r.overall.value(metric) for r in results], results[0].overall.support)]:
         sd = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
         rows.append([label, f"{statistics.fmean(values):.4f}{sd}", *(f"{v:.4f}" for v in values), *([str(gold)] if support else [])])
     return rows
 
 
-def render_seed_summary(name: str, seeds: list[int], results: list[dict], metric: str = "f1") -> str:
+def render_seed_summary(name: str, seeds: list[int], results: list[Evaluation], metric: Metric | str = DEFAULT_METRIC) -> str:
     """A group's evaluations side by side: per type the mean and sd over seeds, then each seed's value."""
     rows = seed_rows(results, metric, support=True)
-    head = f"group {name} on {results[0]['split']} ({results[0]['n_sentences']} sentences, {results[0]['mode']}): {metric} over {len(seeds)} seeds"
+    first = results[0]
+    head = f"group {name} on {first.split} ({first.n_sentences} sentences, {first.mode}): {Metric(metric).value} over {len(seeds)} seeds"
     return head + "\n" + _table(rows, ["type", "mean ± sd", *(f"seed {s}" for s in seeds), "support"])
 
 
-def render_per_language(per_language: dict) -> str:
+def render_per_language(per_language: dict[str, LanguageScores]) -> str:
     """Overall P/R/F1 per language, then F1 per type (rows) and language (columns)."""
     langs = list(per_language)
     rows = []
     for lang, v in per_language.items():
-        o = v["overall"]
-        rows.append([lang, str(v["n_sentences"]), f"{o['precision']:.4f}", f"{o['recall']:.4f}", f"{o['f1']:.4f}",
-                     f"{o['accuracy']:.4f}", str(o["support"])])
-    text = "per language:\n" + _table(rows, ["lang", "sentences", "precision", "recall", "f1", "accuracy", "support"])
+        o = v.overall
+        rows.append([lang, str(v.n_sentences), *_values(o), f"{o.accuracy:.4f}", str(o.support)])
+    text = "per language:\n" + _table(rows, ["lang", "sentences", *(m.value for m in SCORE_ORDER), "accuracy", "support"])
     types: list[str] = []
     for v in per_language.values():
-        types += [t for t in v["per_type"] if t not in types]
+        types += [t for t in v.per_type if t not in types]
     type_rows = []
     for typ in types:
         cells = [typ]
         for lang in langs:
-            entry = per_language[lang]["per_type"].get(typ)
+            entry = per_language[lang].per_type.get(typ)
             # a type with neither gold nor predicted entities in a language has no F1 there
-            cells.append("-" if entry is None or entry["support"] + entry["fp"] == 0 else f"{entry['f1']:.4f}")
+            cells.append("-" if entry is None or entry.support + entry.fp == 0 else f"{entry.f1:.4f}")
         type_rows.append(cells)
     text += "\n\nF1 per type and language (-: no gold or predicted entity):\n" + _table(type_rows, ["type"] + langs)
     return text
