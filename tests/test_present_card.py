@@ -28,13 +28,14 @@ GOLD = [["B-PER", "I-PER", "O", "B-LOC"], ["B-ORG", "O", "O"], ["O", "B-PER", "O
 PRED = [["B-PER", "I-PER", "O", "B-ORG"], ["B-ORG", "I-ORG", "O"], ["O", "B-PER", "O"], ["B-LOC", "I-LOC", "O"]]
 
 
-def data_manifest(dataset="Babelscape/multinerd", resolved="hf://datasets/Babelscape/multinerd", lang="en") -> dict:
+def data_manifest(dataset="Babelscape/multinerd", resolved="hf://datasets/Babelscape/multinerd", lang="en",
+                  tokenizer="distilbert-base-uncased") -> dict:
     return {
         "kind": "snekner.prepared", "format_version": 1, "dataset": dataset, "dataset_resolved": resolved,
         "dataset_layout": "per-language files", "lang": lang, "languages_in_source": ["de", "en"], "limit": None,
         "tagset": {"name": "b", "path": None, "labels": LABELS, "types": TYPES,
                    "source_ids": {label: i for i, label in enumerate(LABELS)}, "source_to_new": {}},
-        "tokenizer": "distilbert-base-uncased", "max_length": 128, "alignment": "first-subword",
+        "tokenizer": tokenizer, "max_length": 128, "alignment": "first-subword",
         "splits": {"train": {"sentences": 120, "words": 1500}, "validation": {"sentences": 40, "words": 480},
                    "test": {"sentences": 4, "words": 13}},
     }
@@ -101,7 +102,7 @@ def test_card_front_matter_and_tables(tmp_path):
     assert "| learning_rate | 5e-05 |" in body and "| warmup_ratio | 0.1 |" in body and "| best_epoch | 2 |" in body
     assert "| model | `distilbert-base-uncased` |" in body  # the option's default, resolved
     assert "| best_validation_f1 | 0.8125 |" in body and "| xla | auto |" in body
-    assert "TFAutoModelForTokenClassification.from_pretrained" in body and json.dumps(str(run.model_dir)) in body
+    assert "TFAutoModelForTokenClassification.from_pretrained" in body and '"R/model"' in body and str(tmp_path) not in body
 
 
 def test_card_shows_scores_per_language(tmp_path):
@@ -151,15 +152,17 @@ def test_card_of_local_model_and_data(tmp_path):
     (data / "README.md").write_text("---\nlicense: cc-by-4.0\nlanguage: [en, de]\n---\n# my data\n")
     base = tmp_path / "my-model"
     base.mkdir()
-    make_run(tmp_path / "runs", model=str(base), dataset=str(data), resolved=str(data), lang=None)
-    front, body = split_card(render_card(open_run("R", tmp_path / "runs")))
+    make_run(tmp_path / "runs", model=str(base), dataset=str(data), resolved=str(data), lang=None, tokenizer=str(base))
+    card = render_card(open_run("R", tmp_path / "runs"))
+    assert str(tmp_path) not in card  # issue 22: no path of the machine that trained it, in a card meant to be shared
+    front, body = split_card(card)
     yaml = pytest.importorskip("yaml")
     meta = yaml.safe_load(front)
     assert "base_model" not in meta and "datasets" not in meta  # local paths are no hub ids
     assert meta["license"] == "cc-by-4.0"  # from the local dataset's own card
     assert meta["language"] == ["de", "en"]  # every language of the source was kept
     assert meta["model-index"][0]["results"][0]["dataset"]["type"] == "mydata"
-    assert f"a local model (`{base}`)" in body
+    assert "a local model (`my-model`, a folder on the machine that trained it)" in body and "tokenizer: `my-model`" in body
 
 
 def test_card_of_sample_data_has_no_license(tmp_path):

@@ -172,13 +172,21 @@ def render_card(run: Run, repo_id: str | None = None) -> str:
     return str(_model_card("\n".join(lines).rstrip("\n") + "\n"))
 
 
+def shared_name(model: str) -> str:
+    """A model as a card names it: its hub id, or a local folder by its name; never an absolute path of the machine that
+    trained it."""
+    path = Path(model.rstrip("/"))
+    return path.name or model if path.is_absolute() or model.startswith(("~", "./", "../")) else model
+
+
 def _intro(run: Run, repo_id: str | None) -> list[str]:
     """The title, what the model is, and its base model and tokenizer."""
     data_manifest = run.manifest.data_manifest
     model = run.manifest.model or "unknown"
     base = hub_model_id(model)
     types = data_manifest.tagset.types
-    base_text = f"[{md(base)}](https://huggingface.co/{base})" if base else f"a local model ({code(model)})"
+    base_text = (f"[{md(base)}](https://huggingface.co/{base})" if base
+                 else f"a local model ({code(shared_name(model))}, a folder on the machine that trained it)")
     lines = [f"# {md(repo_id or run.name)}", ""]
     lines += [f"A token-classification (named-entity recognition) model fine-tuned from {base_text} with "
               f"snekner and TensorFlow, as run {code(run.name)}. "
@@ -186,7 +194,7 @@ def _intro(run: Run, repo_id: str | None) -> list[str]:
     lines += ["## Base model", ""]
     lines += [f"- model: {code(base) if base else base_text}"]
     alignment = {Alignment.FIRST_SUBWORD: "the first sub-word of each word", Alignment.ALL_SUBWORDS: "every sub-word"}
-    lines += [f"- tokenizer: {code(data_manifest.tokenizer)}, at most {data_manifest.max_length} sub-words "
+    lines += [f"- tokenizer: {code(shared_name(data_manifest.tokenizer))}, at most {data_manifest.max_length} sub-words "
               f"per sentence, trained on labels of {alignment[data_manifest.alignment]}; "
               "a word's prediction is that of its first sub-word"]
     return lines + [""]
@@ -221,8 +229,7 @@ def _labels_section(run: Run) -> list[str]:
 
 def _hyperparameters_section(manifest: RunManifest) -> list[str]:
     options = dict(manifest.options)
-    if options.get("model") is None:
-        options["model"] = manifest.model  # the default: the model the data was prepared with
+    options["model"] = shared_name(options.get("model") or manifest.model)  # None: the model the data was prepared with
     rows = [[md(key), _option(value)] for key, value in options.items()]
     for key in ("epochs_run", "best_epoch", "best_validation_f1", "stopped_early"):
         if getattr(manifest, key) is not None:
@@ -259,7 +266,7 @@ def _evaluation_section(run: Run, evaluation: Evaluation | None) -> list[str]:
 def _usage_section(run: Run, repo_id: str | None) -> list[str]:
     """How to load the model: from the hub repo (PyTorch, then TensorFlow) when pushed, else from the run folder."""
     lines = ["## How to use", ""]
-    source = repo_id or str(run.model_dir)
+    source = repo_id or f"{shared_name(str(run.path.resolve()))}/{run.model_dir.name}"  # the run's folder, wherever it is now
     if repo_id:
         lines += [f"{code(repo_id)} holds PyTorch weights (`model.safetensors`, made by `snekner export --format pytorch` and checked "
                   "against the TensorFlow model's logits) and the TensorFlow weights (`tf_model.h5`). With PyTorch:", "",
