@@ -130,14 +130,15 @@ class _LineTask(Task):
 
 # ------------------------------------------------------------------------------- terminal bars
 class Bars(Progress):
-    """A tqdm bar per task on `stream` (a terminal), left on screen when the task closes."""
+    """A tqdm bar per task on `stream` (a terminal; None: standard error), left on screen when the task closes; `auto`:
+    tqdm.auto's, a widget in a notebook (the library's default) and a text bar elsewhere."""
 
-    def __init__(self, stream, min_interval: float = 0.2):
-        self.stream, self.min_interval = stream, min_interval
+    def __init__(self, stream=None, min_interval: float = 0.2, *, auto: bool = False):
+        self.stream, self.min_interval, self.auto = stream, min_interval, auto
 
     def task(self, description, total, unit="item", initial=0, status=None):
-        bar = _bar_class()(total=total, initial=initial, desc=description, unit=unit, file=self.stream, dynamic_ncols=True,
-                           mininterval=self.min_interval, leave=True, status=status)
+        bar = _bar_class(self.auto)(total=total, initial=initial, desc=description, unit=unit, file=self.stream, dynamic_ncols=True,
+                                    mininterval=self.min_interval, leave=True, status=status)
         return _BarTask(bar)
 
 
@@ -158,9 +159,12 @@ class _BarTask(Task):
 
 
 @functools.cache
-def _bar_class():
-    """tqdm with a lazily computed status: imported on first use (never by `--help`)."""
-    from tqdm import tqdm
+def _bar_class(auto: bool = False):
+    """tqdm (`auto`: tqdm.auto's) with a lazily computed status: imported on first use (never by `--help`)."""
+    if auto:
+        from tqdm.auto import tqdm
+    else:
+        from tqdm import tqdm
 
     class StatusBar(tqdm):
         def __init__(self, *args, status: Status | None = None, **kwargs):

@@ -26,6 +26,7 @@ LAYERS = [
     {"evaluation", "predict"},
     {"present"},
     {"demo", "hub"},
+    {"api"},
     {"cli"},
     {"__main__"},
 ]

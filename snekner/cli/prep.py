@@ -8,18 +8,7 @@ import typer
 
 from snekner.cli._options import Given, takes
 from snekner.cli._util import echo_err, handles_errors, progress
-from snekner.data.prepare import PrepOptions, prepare
-from snekner.data.sources import SAMPLE_DATASET
-
-
-def _slug(text: str) -> str:
-    keep = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(text.rstrip("/")).name or text)
-    return keep.strip("-.") or "data"
-
-
-def default_prep_out(dataset: str, lang: Optional[str], tagset: Optional[str], model: str) -> Path:
-    name = "sample" if dataset == SAMPLE_DATASET else _slug(Path(dataset.rstrip("/")).stem if Path(dataset).is_file() else dataset.split("/")[-1])
-    return Path("data") / f"{name}-{lang or 'all'}-{_slug(Path(tagset).stem) if tagset else 'all'}-{_slug(model)}"
+from snekner.data.prepare import PrepOptions, default_prep_out, prepare
 
 
 @handles_errors

@@ -15,7 +15,7 @@ import numpy as np
 
 from snekner.data.arrow import dataset_of, save_splits
 from snekner.data.reading import Reading
-from snekner.data.sources import open_source
+from snekner.data.sources import SAMPLE_DATASET, open_source
 from snekner.data.tokenize import aligned_parts
 from snekner.data.validation import check_tag_range
 from snekner.errors import OptionError
@@ -69,6 +69,17 @@ class PrepOptions:
             raise OptionError("num_proc", self.num_proc, "at least 1")
         if self.limit is not None and self.limit < 1:
             raise OptionError("limit", self.limit, "at least 1")
+
+
+def _slug(text: str) -> str:
+    keep = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(text.rstrip("/")).name or text)
+    return keep.strip("-.") or "data"
+
+
+def default_prep_out(dataset: str, lang: str | None, tagset: str | None, model: str) -> Path:
+    """Where prep writes when no folder is given: data/<dataset>-<lang>-<tagset>-<model>."""
+    name = "sample" if dataset == SAMPLE_DATASET else _slug(Path(dataset.rstrip("/")).stem if Path(dataset).is_file() else dataset.split("/")[-1])
+    return Path("data") / f"{name}-{lang or 'all'}-{_slug(Path(tagset).stem) if tagset else 'all'}-{_slug(model)}"
 
 
 def split_stats(split, chunk: int = 20_000) -> SplitStats:

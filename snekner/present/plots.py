@@ -58,9 +58,15 @@ def _interval_for(row: dict, runs: list[str], name: str) -> dict | None:
 
 
 def plot_comparison(result: dict, path: Path) -> Path:
-    """Grouped bars per type (and overall) for each run; the later runs' bars carry the bootstrap
-    interval of their difference to the first run, drawn around first run + difference, and a * when it excludes 0."""
+    """comparison_figure(result) written to `path` (.png, .svg, .pdf)."""
     path = check_plot_path(path)
+    _save(comparison_figure(result), path)
+    return path
+
+
+def comparison_figure(result: dict):
+    """Grouped bars per type (and overall) for each run, as a matplotlib Figure; the later runs' bars carry the bootstrap
+    interval of their difference to the first run, drawn around first run + difference, and a * when it excludes 0."""
     require_matplotlib()
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -89,8 +95,7 @@ def plot_comparison(result: dict, path: Path) -> Path:
     notes = _notes(result, marked, int(fig_width * 16))
     if notes:
         ax.set_title("\n".join(notes), fontsize=7, color="0.3")
-    _save(fig, path)
-    return path
+    return fig
 
 
 def _draw_bars(ax, runs: list[str], rows: list[dict]) -> tuple[float, bool]:

@@ -111,6 +111,34 @@ class Evaluation:
     confusion: dict[str, Any] | None = None  # snekner.ner.scoring.confusion's table
     predictions_sha256: str | None = None
 
+    def rows(self) -> list[tuple[str, Scores]]:
+        """(type, scores) for each type, then ("overall", scores)."""
+        return [*self.per_type.items(), ("overall", self.overall)]
+
+    def to_frame(self):
+        """The scores as a pandas DataFrame: a row per type and the overall row; precision, recall, f1, support, tp, fp, fn."""
+        import pandas as pd
+
+        columns = [m.value for m in SCORE_ORDER] + ["support", "tp", "fp", "fn"]
+        return pd.DataFrame([[getattr(s, c) for c in columns] for _, s in self.rows()], columns=columns,
+                            index=pd.Index([t for t, _ in self.rows()], name="type"))
+
+    def __repr__(self) -> str:
+        width = max(len(t) for t, _ in self.rows())
+        lines = [f"Evaluation({self.run!r} on {self.split}, {self.n_sentences} sentences, {self.mode})",
+                 f"{'type':<{width}}  precision  recall      f1  support"]
+        lines += [f"{t:<{width}}  {s.precision:9.4f}  {s.recall:6.4f}  {s.f1:6.4f}  {s.support:7d}" for t, s in self.rows()]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        cells = "".join(f"<tr><td style='text-align:left'>{escape(t)}</td><td>{s.precision:.4f}</td><td>{s.recall:.4f}</td>"
+                        f"<td>{s.f1:.4f}</td><td>{s.support}</td></tr>" for t, s in self.rows())
+        head = "".join(f"<th>{h}</th>" for h in ("type", "precision", "recall", "f1", "support"))
+        return (f"<p>{escape(str(self.run))} on {escape(self.split)}: {self.n_sentences} sentences ({escape(self.mode)})</p>"
+                f"<table><thead><tr>{head}</tr></thead><tbody>{cells}</tbody></table>")
+
     def to_dict(self) -> dict:
         data: dict[str, Any] = {"kind": self.KIND, "format_version": self.VERSION}
         for f in fields(self):

@@ -38,6 +38,16 @@ class Prepared:
         return self.manifest.labels
 
     @property
+    def splits(self):
+        """The splits as a datasets.DatasetDict (input_ids, labels, ... per sentence)."""
+        return self.dataset
+
+    def __repr__(self) -> str:
+        sizes = ", ".join(f"{name} {len(split)}" for name, split in self.dataset.items())
+        return (f"Prepared({str(self.path)!r}: {sizes}; {len(self.tagset.types)} types ({' '.join(self.tagset.types)}); "
+                f"tokenizer {self.manifest.tokenizer})")
+
+    @property
     def tokenizer_dir(self) -> Path:
         return self.path / "tokenizer"
 

@@ -77,6 +77,12 @@ class Run:
     def eval_path(self, split: str) -> Path:
         return self.path / "eval" / f"{split}.json"
 
+    def __repr__(self) -> str:
+        m = self.manifest
+        best = f", best epoch {m.best_epoch}" if m.best_epoch is not None else ""
+        f1 = f", validation F1 {m.best_validation_f1:.4f}" if m.best_validation_f1 is not None else ""
+        return f"Run({self.name!r} at {str(self.path)!r}: {m.status.value}{best}{f1})"
+
     def predictions_path(self, split: str) -> Path:
         return self.path / "eval" / f"{split}.predictions.jsonl"
 
@@ -93,6 +99,13 @@ class Experiment:
     @property
     def is_group(self) -> bool:
         return self.group is not None
+
+    def __repr__(self) -> str:
+        if not self.is_group:
+            return repr(self.runs[0])
+        best = [r.manifest.best_validation_f1 for r in self.runs]
+        shown = ", ".join(f"seed {s}: {b:.4f}" for s, b in zip(self.seeds, best) if b is not None)
+        return f"Group({self.name!r} at {str(self.path)!r}: {len(self.runs)} runs" + (f"; validation F1 {shown})" if shown else ")")
 
     @property
     def seeds(self) -> list[int]:
