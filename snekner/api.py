@@ -27,6 +27,7 @@ from snekner.predict.sentences import make_sentences
 from snekner.present import html as _html
 from snekner.present.card import write_card, write_group_card
 from snekner.present.comparison import render as render_comparison
+from snekner.present.plots import comparison_figure
 from snekner.present.predictions import format_table
 from snekner.present.report import build_report
 from snekner.present.report_page import render_report
@@ -151,8 +152,6 @@ class Comparison:
 
     def plot(self):
         """The per-type scores as grouped bars with the intervals: a matplotlib Figure."""
-        from snekner.present.plots import comparison_figure
-
         _show_figures_in_ipython()
         return comparison_figure(self.result)
 

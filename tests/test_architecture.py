@@ -2,7 +2,7 @@
 opened by the store only, metrics are told apart by their registry only, and evaluation/ and present/ keep to short
 functions with few positional parameters.
 
-Layers, top to bottom (README, "Architecture"): cli -> demo, hub -> present -> evaluation, predict ->
+Layers, top to bottom (docs/architecture.md): cli -> api -> demo, hub -> present -> evaluation, predict ->
 training -> data -> modeling -> store -> ner -> errors, settings, progress. A module may import its own
 package and anything in a lower layer, never a higher one or a sibling package of its own layer.
 """
@@ -44,7 +44,7 @@ def _layer(unit: str) -> int:
     for i, units in enumerate(LAYERS):
         if unit in units:
             return i
-    raise AssertionError(f"{unit} is in no layer: add it to LAYERS and to the README's architecture section")
+    raise AssertionError(f"{unit} is in no layer: add it to LAYERS and to docs/architecture.md")
 
 
 def _modules() -> dict[str, Path]:
