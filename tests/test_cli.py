@@ -130,6 +130,27 @@ def test_demo_without_its_model_names_the_package(tmp_path, monkeypatch):
     assert not (tmp_path / "demo").exists()
 
 
+def test_demo_ends_with_commands_that_work_as_printed(tmp_path, tiny_model, monkeypatch):
+    """The demo's last lines say where its runs and data are and give commands to try on them; each works when pasted
+    in the same folder (paths as given: relative, and quoted where they have a space)."""
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    output = ok("demo", "--workdir", "my demo", "--model", tiny_model, "--epochs", 1, "--limit", 24).stdout
+    assert str(tmp_path) not in output
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Runs A and B are in my demo/runs"))
+    assert "prepared data in my demo/data" in lines[start]
+    commands = [shlex.split(line) for line in lines[start + 1:]]
+    assert [c[:2] for c in commands] == [["snekner", "predict"], ["snekner", "compare"], ["snekner", "eval"], ["snekner", "report"],
+                                         ["snekner", "card"], ["snekner", "inspect"]]
+    assert '--runs-dir "my demo/runs"' in lines[start + 1] and lines[start + 1].endswith('"Angela Merkel visited Paris."')
+    results = {command[1]: ok(*command[1:]).output for command in commands}
+    assert "entity" in results["predict"].splitlines()[0]
+    assert "B-A" in results["compare"]
+    assert (tmp_path / "my demo" / "report.html").is_file() and (tmp_path / "my demo" / "runs" / "B" / "README.md").is_file()
+
+
 def test_interrupted_prep_leaves_nothing_a_later_command_accepts(tmp_path, sample_dir, tiny_model, monkeypatch):
     import snekner.data.prepare as features
 
