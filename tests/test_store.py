@@ -116,3 +116,25 @@ def test_atomic_writes_take_the_umask_permissions(tmp_path):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "f").stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077], ids=["umask-022", "umask-077"])
+def test_what_a_writer_makes_private_takes_the_umask_permissions_too(tmp_path, umask):
+    """A library that writes through its own temporary file (safetensors: 0600, then a rename) or makes private
+    folders: what atomic_path puts in place still has the umask's modes; executables stay executable."""
+    def private_file(path, text="x", mode=0o600):
+        os.close(os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT, mode))
+        os.replace(path.with_suffix(".tmp"), path)
+
+    old = os.umask(umask)
+    try:
+        with atomic_path(tmp_path / "f") as tmp:
+            private_file(tmp)
+        with atomic_path(tmp_path / "d", directory=True) as tmp:
+            (tmp / "sub").mkdir(mode=0o700)
+            private_file(tmp / "sub" / "weights")
+            private_file(tmp / "run", mode=0o700)
+    finally:
+        os.umask(old)
+    found = {p.name: stat.S_IMODE(p.stat().st_mode) for p in [tmp_path / "f", *(tmp_path / "d").rglob("*")]}
+    assert found == {"f": 0o666 & ~umask, "sub": 0o777 & ~umask, "weights": 0o666 & ~umask, "run": 0o777 & ~umask}
