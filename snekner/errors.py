@@ -107,8 +107,10 @@ class MissingSplitError(SneknerError):
 
 
 class RunNotFoundError(SneknerError):
-    def __init__(self, message: str, *, spec: str, runs_dir: Path, known: list[str]):
-        self.spec, self.runs_dir, self.known = spec, runs_dir, known
+    """No run or group `spec`: `looked`, the folders tried; `known`, the runs and groups in `runs_dir`."""
+
+    def __init__(self, message: str, *, spec: str, runs_dir: Path, known: list[str], looked: list[Path]):
+        self.spec, self.runs_dir, self.known, self.looked = spec, runs_dir, known, looked
         super().__init__(message)
 
 

@@ -82,6 +82,7 @@ def test_load_tags_text_with_character_offsets(study):
 
 
 def test_report_and_export_write_their_files(study):
+    snekner.evaluate(study["A"]), snekner.evaluate(study["B"])  # the report reads the evaluations
     page = snekner.report(study["A"], study["B"], out=study["work"] / "report.html", bootstrap=50)
     assert page.read_text().startswith("<!DOCTYPE html>")
     exported = snekner.export("A", runs_dir=study["runs"], out=study["work"] / "pt", format="pytorch")

@@ -131,6 +131,64 @@ def test_demo_without_its_model_names_the_package(tmp_path, monkeypatch):
     assert not (tmp_path / "demo").exists()
 
 
+def test_demo_ends_with_commands_that_work_as_printed(tmp_path, tiny_model, monkeypatch):
+    """The demo's last lines say where its runs and data are and give commands to try on them; each works when pasted
+    in the same folder (paths as given: relative, and quoted where they have a space)."""
+    import shlex
+
+    monkeypatch.chdir(tmp_path)
+    output = ok("demo", "--workdir", "my demo", "--model", tiny_model, "--epochs", 1, "--limit", 24).stdout
+    assert str(tmp_path) not in output
+    lines = output.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Runs A and B are in my demo/runs"))
+    assert "prepared data in my demo/data" in lines[start]
+    commands = [shlex.split(line) for line in lines[start + 1:] if line.startswith("  snekner ")]
+    assert [c[:2] for c in commands] == [["snekner", "predict"], ["snekner", "compare"], ["snekner", "eval"], ["snekner", "report"],
+                                         ["snekner", "card"], ["snekner", "inspect"]]
+    assert '--runs-dir "my demo/runs"' in lines[start + 1] and lines[start + 1].endswith('"Angela Merkel visited Paris."')
+    results = {command[1]: ok(*command[1:]).output for command in commands}
+    assert "entity" in results["predict"].splitlines()[0]
+    assert "B-A" in results["compare"]
+    assert (tmp_path / "my demo" / "report.html").is_file() and (tmp_path / "my demo" / "runs" / "B" / "README.md").is_file()
+    assert lines[-1] == "(or `export SNEKNER_RUNS_DIR=\"my demo/runs\"` and leave out --runs-dir)"
+
+
+def test_a_missing_run_names_where_it_looked_and_the_demos_runs(tmp_path, monkeypatch):
+    """After the demo, `snekner predict A` (runs in snekner-demo/runs, not runs/) says where it looked and where A is."""
+    from fakes import write_run
+
+    monkeypatch.chdir(tmp_path)
+    line = one_line_error(invoke("predict", "A", "Angela Merkel visited Paris."))
+    assert line == "error: run A not found: looked for runs/A; runs/ does not exist; train it with `snekner train PREPARED --name A`"
+    for name in ("A", "B"):
+        write_run(tmp_path / "snekner-demo" / "runs" / name, name, ["O", "B-PER", "I-PER"])
+    line = one_line_error(invoke("predict", "A", "Angela Merkel visited Paris."))
+    assert line == ("error: run A not found: looked for runs/A; runs/ does not exist; the demo's runs are in snekner-demo/runs/ "
+                    "(2 runs: A, B): pass `--runs-dir snekner-demo/runs` or set SNEKNER_RUNS_DIR=snekner-demo/runs")
+    write_run(tmp_path / "my runs" / "Z", "Z", ["O"])
+    line = one_line_error(invoke("card", "C", "--runs-dir", "my runs"))
+    assert line == ("error: run C not found: looked for my runs/C; my runs/ holds 1 run: Z; train it with `snekner train PREPARED "
+                    "--name C`; the demo's runs are in snekner-demo/runs/ (2 runs: A, B): for them pass `--runs-dir snekner-demo/runs` "
+                    "or set SNEKNER_RUNS_DIR=snekner-demo/runs")
+    line = one_line_error(invoke("card", "C", "--runs-dir", "snekner-demo/runs"))  # the demo's folder is the one looked in
+    assert line.endswith("snekner-demo/runs/ holds 2 runs: A, B; train it with `snekner train PREPARED --name C`")
+
+
+def test_snekner_runs_dir_sets_the_default_runs_folder(pipeline, tmp_path, monkeypatch):
+    """SNEKNER_RUNS_DIR stands in for --runs-dir in every command that has it; --runs-dir still wins; --help says so."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SNEKNER_RUNS_DIR", str(pipeline / "runs"))
+    assert "B-A" in ok("compare", "A", "B", "--bootstrap", 0).output
+    assert "entit" in ok("predict", "B", "Angela Merkel visited Paris.").output  # entities, or none found
+    one_line_error(invoke("compare", "A", "B", "--runs-dir", tmp_path / "none"), f"looked for {tmp_path / 'none' / 'A'}")
+    monkeypatch.setenv("SNEKNER_RUNS_DIR", str(tmp_path / "elsewhere"))
+    assert "overall" in ok("compare", "A", "B", "--bootstrap", 0, "--runs-dir", pipeline / "runs").output
+    one_line_error(invoke("eval", "A"), f"looked for {tmp_path / 'elsewhere' / 'A'}")
+    monkeypatch.setenv("COLUMNS", "200")  # train's help is wide: at 80 columns rich cuts the name short
+    for command in ("train", "search", "eval", "compare", "predict", "report", "card", "export", "push"):
+        assert "SNEKNER_RUNS_DIR" in ok(command, "--help").output, command
+
+
 def test_interrupted_prep_leaves_nothing_a_later_command_accepts(tmp_path, sample_dir, tiny_model, monkeypatch):
     import snekner.data.prepare as features
 

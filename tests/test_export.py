@@ -209,6 +209,35 @@ def test_logits_that_differ_fail_and_write_nothing(runs, tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+def modes(folder: Path) -> dict[str, int]:
+    """Permission bits of every file and folder under `folder` (itself included), by path relative to it."""
+    import stat
+
+    return {str(p.relative_to(folder)): stat.S_IMODE(p.stat().st_mode) for p in [folder, *folder.rglob("*")]}
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077], ids=["umask-022", "umask-077"])
+def test_every_file_a_command_writes_takes_the_umask_mode(umask, runs, sample_dir, tiny_model, tmp_path):
+    """Prepared data, a run (trained, evaluated, with its card) and its exports: files 0o666 & ~umask, folders 0o777 & ~umask,
+    model.safetensors included (safetensors writes 0600 by itself)."""
+    old = os.umask(umask)
+    try:
+        data = prep_sample(tmp_path / "data", sample_dir, tiny_model)
+        ok("train", data, "--name", "U", "--runs-dir", tmp_path / "runs", "--epochs", 1, "--batch-size", 8, "--tensorboard")
+        ok("eval", "U", "--runs-dir", tmp_path / "runs")
+        ok("card", "U", "--runs-dir", tmp_path / "runs")
+        for fmt in ("pytorch", "savedmodel"):
+            export(tmp_path / "runs", fmt, tmp_path / fmt, run="U")
+    finally:
+        os.umask(old)
+    for folder in (data, tmp_path / "runs" / "U", tmp_path / "pytorch", tmp_path / "savedmodel"):
+        found = modes(folder)
+        wrong = {path: oct(mode) for path, mode in found.items()
+                 if mode != (0o777 if (folder / path).is_dir() else 0o666) & ~umask}
+        assert not wrong, f"{folder.name}: {wrong}"
+    assert "model.safetensors" in modes(tmp_path / "pytorch")
+
+
 @pytest.mark.parametrize("args, fragments", [
     (["R", "--format", "tflite"], ["'tflite' is not one of", "pytorch", "savedmodel", "onnx"]),
     (["R"], ["Missing option '--format'"]),

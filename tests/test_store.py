@@ -4,6 +4,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 from cli_helpers import invoke, one_line_error
@@ -31,6 +32,22 @@ def test_run_manifest_has_no_labels_of_its_own(tmp_path):
     data = json.loads((tmp_path / "R" / RUN_MANIFEST).read_text())
     assert data["format_version"] == 2 and "labels" not in data
     assert open_run(str(tmp_path / "R")).labels == LABELS
+
+
+def test_a_missing_run_says_where_it_looked_and_what_the_runs_folder_holds(tmp_path):
+    from snekner.errors import RunNotFoundError
+
+    runs = tmp_path / "runs"
+    with pytest.raises(RunNotFoundError) as missing:
+        open_run("R", runs)
+    assert str(missing.value) == f"run R not found: looked for {runs / 'R'}; {runs}/ does not exist"
+    for name in ["S", *(f"T{i:02}" for i in range(11))]:
+        write_run(runs / name, name, LABELS)
+    with pytest.raises(RunNotFoundError) as missing:
+        open_run("G/seed-1", runs)
+    assert missing.value.looked == [Path("G/seed-1"), runs / "G" / "seed-1"] and len(missing.value.known) == 12
+    assert str(missing.value) == (f"run G/seed-1 not found: looked for G/seed-1 and {runs / 'G' / 'seed-1'}; {runs}/ holds 12 runs: "
+                                  "S, T00, T01, T02, T03, T04, T05, T06, T07, T08, ...")
 
 
 def test_version_1_run_manifest_is_read_and_its_label_copy_checked(tmp_path):
@@ -99,3 +116,25 @@ def test_atomic_writes_take_the_umask_permissions(tmp_path):
         os.umask(old)
     assert stat.S_IMODE((tmp_path / "f").stat().st_mode) == 0o644
     assert stat.S_IMODE((tmp_path / "d").stat().st_mode) == 0o755
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077], ids=["umask-022", "umask-077"])
+def test_what_a_writer_makes_private_takes_the_umask_permissions_too(tmp_path, umask):
+    """A library that writes through its own temporary file (safetensors: 0600, then a rename) or makes private
+    folders: what atomic_path puts in place still has the umask's modes; executables stay executable."""
+    def private_file(path, text="x", mode=0o600):
+        os.close(os.open(path.with_suffix(".tmp"), os.O_WRONLY | os.O_CREAT, mode))
+        os.replace(path.with_suffix(".tmp"), path)
+
+    old = os.umask(umask)
+    try:
+        with atomic_path(tmp_path / "f") as tmp:
+            private_file(tmp)
+        with atomic_path(tmp_path / "d", directory=True) as tmp:
+            (tmp / "sub").mkdir(mode=0o700)
+            private_file(tmp / "sub" / "weights")
+            private_file(tmp / "run", mode=0o700)
+    finally:
+        os.umask(old)
+    found = {p.name: stat.S_IMODE(p.stat().st_mode) for p in [tmp_path / "f", *(tmp_path / "d").rglob("*")]}
+    assert found == {"f": 0o666 & ~umask, "sub": 0o777 & ~umask, "weights": 0o666 & ~umask, "run": 0o777 & ~umask}

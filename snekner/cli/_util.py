@@ -12,6 +12,8 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import re
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -28,7 +30,8 @@ from snekner.errors import (AdaptationNotFinishedError, DemoModelMissingError, D
 from snekner.store.manifests import RunStatus
 from snekner.ner.tagset import named_tagsets
 from snekner.progress import Bars, Lines, Progress
-from snekner.store.runs import DEFAULT_RUNS_DIR, list_runs
+from snekner.demo import DEFAULT_WORKDIR
+from snekner.store.runs import DEFAULT_RUNS_DIR, RUNS_DIR_VARIABLE, list_runs, listed_runs, shown_folder
 
 try:  # typer >= 0.20 vendors click
     from typer._click.exceptions import NoArgsIsHelpError, UsageError
@@ -75,7 +78,8 @@ def _app_options(version: bool = typer.Option(False, "--version", callback=_prin
     """Fine-tune transformer encoders for named-entity recognition with TensorFlow."""
 
 
-RUNS_DIR = typer.Option(DEFAULT_RUNS_DIR, "--runs-dir", help="Folder that holds the runs.")
+RUNS_DIR = typer.Option(DEFAULT_RUNS_DIR, "--runs-dir", envvar=RUNS_DIR_VARIABLE, show_envvar=True,
+                        help="Folder that holds the runs.")
 
 
 def echo_err(message: str) -> None:
@@ -126,7 +130,7 @@ def hint(error: SneknerError, runs_dir: Path) -> str | None:
         return ("make it again with `snekner prep ... --overwrite`" if error.problem == "damaged"
                 else "run `snekner prep` to make one and pass its folder")
     if isinstance(error, RunNotFoundError):
-        return f"train it with `snekner train PREPARED --name {Path(error.spec).name}`"
+        return run_not_found_hint(error)
     if isinstance(error, RunNotFinishedError):
         if error.training:
             return "wait for it to finish"
@@ -164,6 +168,34 @@ def hint(error: SneknerError, runs_dir: Path) -> str | None:
             return "pass --resume to continue it (if it has not finished), --overwrite to replace it, or choose another --out"
         return "pass --overwrite to replace it, or choose another --out"
     return None
+
+
+def run_not_found_hint(error: RunNotFoundError) -> str:
+    """Train the run; or, when the demo's runs folder is in the working directory (and not the folder looked in),
+    what it holds and how to point commands at it."""
+    train = f"train it with `snekner train PREPARED --name {Path(error.spec).name}`"
+    demo = DEFAULT_WORKDIR / "runs"
+    theirs = list_runs(demo) if not _same_folder(demo, error.runs_dir) else []
+    if not theirs:
+        return train
+    there = f"the demo's runs are in {shown_folder(demo)} ({listed_runs(theirs)})"
+    use = f"pass `--runs-dir {shell_word(demo)}` or set {RUNS_DIR_VARIABLE}={shell_word(demo)}"
+    return f"{there}: {use}" if error.spec in theirs else f"{train}; {there}: for them {use}"
+
+
+def _same_folder(a: Path, b: Path) -> bool:
+    return Path(a).resolve() == Path(b).resolve()
+
+
+def shell_word(value) -> str:
+    """`value` as one word of a command to paste: as it is when plain, in double quotes when it has spaces (easier to
+    read, and what Windows shells take too), else in single quotes (a $, a backquote, a backslash or a quote in it)."""
+    text = str(value)
+    if re.fullmatch(r"[\w@%+=:,./-]+", text):
+        return text
+    if not re.search(r"[\"$`\\!]", text):
+        return f'"{text}"'
+    return shlex.quote(text)
 
 
 def resume_command(error: TrainingInterruptedError) -> str:

@@ -8,7 +8,8 @@ XXXXXXXX: tempfile's eight random characters), so that nothing mistakes them for
 written. No artifact may have such a name (check_artifact_name; run names may not start with a dot at all),
 so the clean-up removes only what snekner wrote. A folder replaces another in one
 exchange (Linux renameat2 RENAME_EXCHANGE; two renames elsewhere). Files and folders get the
-permissions the umask gives (not mkstemp's 0600).
+permissions the umask gives, whatever made them: not mkstemp's or mkdtemp's 0600 and 0700, nor the 0600 of a
+library that writes through a temporary file of its own (safetensors' save_file).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import json
 import os
 import re
 import shutil
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -31,6 +33,20 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def give_umask_modes(path: Path) -> None:
+    """Give `path` and everything under it the mode open() and mkdir() would: 0o666 & ~umask for a file (0o777 for one
+    that is executable), 0o777 & ~umask for a folder. Symbolic links are left alone (their targets are not ours)."""
+    mask = _umask()
+    inside = os.walk(path) if path.is_dir() and not path.is_symlink() else []  # os.walk does not follow links
+    for item in [path, *(Path(root) / name for root, dirs, files in inside for name in [*dirs, *files])]:
+        mode = item.lstat().st_mode
+        if stat.S_ISLNK(mode):
+            continue
+        wanted = (0o777 if stat.S_ISDIR(mode) or mode & 0o111 else 0o666) & ~mask
+        if stat.S_IMODE(mode) != wanted:
+            os.chmod(item, wanted)
 
 
 @contextlib.contextmanager
@@ -47,18 +63,18 @@ def atomic_path(final: Path, directory: bool = False) -> Iterator[Path]:
         final.parent.mkdir(parents=True, exist_ok=True)
         if directory:
             tmp = Path(tempfile.mkdtemp(prefix=prefix, suffix=PARTIAL, dir=final.parent))
-            os.chmod(tmp, 0o777 & ~_umask())
         else:
             fd, name = tempfile.mkstemp(prefix=prefix, suffix=PARTIAL, dir=final.parent)
             os.close(fd)
             tmp = Path(name)
-            os.chmod(tmp, 0o666 & ~_umask())
+        give_umask_modes(tmp)
     except OSError as e:
         if e.errno == errno.ENOSPC:
             raise
         raise cannot_write(final, e) from None
     try:
         yield tmp
+        give_umask_modes(tmp)
         if directory and final.is_dir():
             replace_folder(tmp, final)
         else:

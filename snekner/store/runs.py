@@ -16,6 +16,7 @@ Commands that read runs (eval, compare, card) take a run or a group: `open_exper
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ from snekner.store.locks import holder
 from snekner.store.manifests import GROUP_MANIFEST, RUN_MANIFEST, GroupManifest, RunManifest, read_group_manifest, read_run_manifest
 
 DEFAULT_RUNS_DIR = "runs"
+RUNS_DIR_VARIABLE = "SNEKNER_RUNS_DIR"  # on the command line, the environment variable that stands in for DEFAULT_RUNS_DIR
 
 
 def json_lines(text: str | Iterable[str], path: Path, error: Callable[[str], Exception]) -> Iterator[tuple[int, Any]]:
@@ -152,12 +154,35 @@ def list_runs(runs_dir: str | Path = DEFAULT_RUNS_DIR) -> list[str]:
     return sorted(p.name for p in root.iterdir() if _is_artifact(p))
 
 
+def shown_folder(path: str | Path) -> str:
+    """A folder as messages name it, with a trailing slash: runs/."""
+    text = str(path)
+    return text if text.endswith(("/", os.sep)) else text + os.sep
+
+
+def listed_runs(names: list[str], at_most: int = 10) -> str:
+    """`3 runs: A, B, C`; past `at_most`, the first of them and `...`."""
+    shown = ", ".join(names[:at_most]) + (", ..." if len(names) > at_most else "")
+    return f"{len(names)} run{'s' if len(names) != 1 else ''}: {shown}"
+
+
+def run_not_found(spec: str, runs_dir: str | Path) -> RunNotFoundError:
+    """The error for a run or group that is in neither place run_path looks: where it looked and what runs_dir holds."""
+    root = Path(runs_dir)
+    looked = list(dict.fromkeys([*([Path(spec).expanduser()] if "/" in spec else []), root / spec]))
+    known = list_runs(root)
+    if not root.is_dir():
+        there = f"{shown_folder(root)} does not exist"
+    else:
+        there = f"{shown_folder(root)} holds {listed_runs(known) if known else 'no runs'}"
+    return RunNotFoundError(f"run {spec} not found: looked for {' and '.join(map(str, looked))}; {there}",
+                            spec=spec, runs_dir=root, known=known, looked=looked)
+
+
 def open_run(spec: str, runs_dir: str | Path = DEFAULT_RUNS_DIR, finished: bool = True) -> Run:
     path = run_path(spec, runs_dir)
     if not path.exists():
-        known = list_runs(runs_dir)
-        raise RunNotFoundError(f"run {spec} not found (runs in {runs_dir}: {', '.join(known) or 'none'})",
-                               spec=spec, runs_dir=Path(runs_dir), known=known)
+        raise run_not_found(spec, runs_dir)
     if (path / GROUP_MANIFEST).is_file() and not (path / RUN_MANIFEST).is_file():
         group = read_group_manifest(path)
         raise SneknerError(f"{spec} is a group of {len(group.members)} runs (seeds {', '.join(map(str, group.seeds))})",

@@ -27,7 +27,7 @@ from snekner.modeling.models import build_masked_lm, build_token_classifier, sav
 from snekner.ner.labels import IGNORE
 from snekner.ner.scoring import score
 from snekner.progress import Progress
-from snekner.store.atomic import PARTIAL, atomic_path
+from snekner.store.atomic import PARTIAL, atomic_path, give_umask_modes
 from snekner.training import imbalance
 from snekner.training.adaptation_options import VALIDATION_MASK_SEED
 from snekner.training.callbacks import BestEpoch, MaskedLMLine, ScoresLine, TensorBoard
@@ -254,6 +254,7 @@ class MaskedLanguageModel:
         try:
             model.save_pretrained(str(tmp))
             self.tokenizer.save_pretrained(str(tmp))
+            give_umask_modes(tmp)
             for name in sorted((p.name for p in tmp.iterdir()), key=lambda name: name == "config.json"):
                 (tmp / name).replace(folder / name)
         finally:
