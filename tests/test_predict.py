@@ -19,7 +19,6 @@ from snekner.predict import (
     make_windows,
     predict_tags,
     read_input,
-    split_words,
     word_context,
 )
 from snekner.ner.scoring import chunk
@@ -95,53 +94,7 @@ def test_each_word_takes_the_window_where_it_has_most_context():
     assert assign_windows([1, 1, 1, 5, 1], [(0, 3), (1, 5)]) == [0, 0, 1, 1, 1]
 
 
-# ---------------------------------------------------------------- word splitting
-
-def backend(normalizer=None, pre_tokenizer=None):
-    from tokenizers import Tokenizer, models
-
-    tok = Tokenizer(models.WordPiece({"[UNK]": 0}, unk_token="[UNK]"))
-    if normalizer is not None:
-        tok.normalizer = normalizer
-    if pre_tokenizer is not None:
-        tok.pre_tokenizer = pre_tokenizer
-    return types.SimpleNamespace(backend_tokenizer=tok)
-
-
-TEXT = "Héllo, 我爱北京 and  naïve   Jean-Luc."
-
-
-def check_offsets(sentence: Sentence):
-    assert sentence.text is not None and len(sentence.words) == len(sentence.offsets)
-    for word, (a, b) in zip(sentence.words, sentence.offsets):
-        assert sentence.text[a:b] == word and word.strip() == word and word
-
-
-def test_split_words_with_bert_normalizer_and_pre_tokenizer():
-    from tokenizers import normalizers, pre_tokenizers
-
-    s = split_words(TEXT, backend(normalizers.BertNormalizer(lowercase=True), pre_tokenizers.BertPreTokenizer()))
-    # lower-casing and accent stripping do not leak into the words; CJK characters are words of their own
-    assert s.words == ["Héllo", ",", "我", "爱", "北", "京", "and", "naïve", "Jean", "-", "Luc", "."]
-    check_offsets(s)
-
-
-def test_split_words_with_sentencepiece_and_byte_level_pre_tokenizers():
-    from tokenizers import pre_tokenizers
-
-    s = split_words(TEXT, backend(pre_tokenizer=pre_tokenizers.Metaspace()))
-    assert s.words == ["Héllo,", "我爱北京", "and", "naïve", "Jean-Luc."]
-    check_offsets(s)
-    s = split_words(TEXT, backend(pre_tokenizer=pre_tokenizers.ByteLevel(add_prefix_space=True)))
-    assert s.words == ["Héllo", ",", "我爱北京", "and", "naïve", "Jean", "-", "Luc", "."]
-    check_offsets(s)
-
-
-def test_split_words_without_pre_tokenizer_splits_on_whitespace():
-    s = split_words(TEXT, backend())
-    assert s.words == TEXT.split()
-    check_offsets(s)
-    assert split_words("   ", backend()).words == []
+# ---------------------------------------------------------------- word splitting: tests/test_predict_words.py
 
 
 # ---------------------------------------------------------------- input files
@@ -367,7 +320,7 @@ def test_predict_text_arguments_in_every_format(trained):
         obj = json.loads(line)
         assert obj["tokens"] == [w for w, _ in words_tags]
         assert "".join(obj["tokens"]) == "".join(text.split())  # nothing lost in splitting
-        assert obj["tokens"][-1] == "."  # the tokenizer's pre-tokenizer splits punctuation off
+        assert obj["tokens"][-1] == "."  # the sentence's final period splits off
         tags = [t for _, t in words_tags]
         # entities are the conlleval chunks of the printed tags; text is sliced from the input
         assert [(e["type"], e["start"], e["end"] - 1) for e in obj["entities"]] == chunk(tags, "conlleval")
@@ -438,6 +391,19 @@ def test_predict_text_file_and_tiny_max_length_windows(trained, tmp_path, sample
                           input=f"{text}\n")
     assert piped.exit_code == 0, piped.output
     assert [w for w, _ in parse_conll(piped.stdout)[0]] == full[0]["tokens"]
+
+
+def test_predict_raw_text_keeps_abbreviations_and_initials_whole(trained):
+    """Issue 22: raw text was split at every period ("Dr", ".", "Smith"), so an entity could be "Dr" or ". Smith"."""
+    texts = ["Dr. Smith went to Washington.", "J. R. R. Tolkien met Angela Merkel in the U.S. Army camp.", "It ends here."]
+    rows = [json.loads(line) for line in ok("predict", "P", *texts, "--runs-dir", trained, "--format", "jsonl").stdout.splitlines()]
+    assert [r["tokens"] for r in rows] == [["Dr.", "Smith", "went", "to", "Washington", "."],
+                                           ["J.", "R.", "R.", "Tolkien", "met", "Angela", "Merkel", "in", "the", "U.S.", "Army", "camp", "."],
+                                           ["It", "ends", "here", "."]]
+    for text, row in zip(texts, rows):
+        for e in row["entities"]:
+            assert text[e["start_char"]:e["end_char"]] == e["text"]
+            assert e["text"].startswith(row["tokens"][e["start"]]) and e["text"].endswith(row["tokens"][e["end"] - 1])
 
 
 @pytest.mark.parametrize("args, fragments", [

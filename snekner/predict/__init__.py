@@ -1,8 +1,8 @@
 """Tag new text with a trained run: split into words, window long sentences, batch, find entities.
 
-- Words: raw text is split by the run's own fast tokenizer (its normalizer and pre-tokenizer, with
-  offsets into the original string), so every language the tokenizer handles is split the way it
-  was built to be, and an entity's text is a slice of the input. Token lists are used as given.
+- Words: raw text is split by Moses' rules (sacremoses; predict/words.py), so that abbreviations and initials stay
+  whole ("Dr. Smith", "U.S.", "J. R. R. Tolkien") and a sentence's final period splits off, each word with its
+  offsets into the original string, so that an entity's text is a slice of the input. Token lists are used as given.
 - Windows: a sentence whose sub-words do not fit `max_length` (special tokens included) is cut
   into overlapping windows of whole words, so no word is dropped; each word takes its prediction
   from the window in which it has the most context on its worse side (sub-words to the nearer

@@ -1,9 +1,9 @@
 """The sentences `snekner predict` tags: raw text split into words, token lists as given, read from texts, a file or
 standard input, a part at a time (predict reads its input twice: windows first, then the output).
 
-- Words: raw text is split by the run's own fast tokenizer (its normalizer and pre-tokenizer, with
-  offsets into the original string), so every language the tokenizer handles is split the way it
-  was built to be, and an entity's text is a slice of the input. Token lists are used as given.
+- Words: raw text is split by Moses' rules (snekner.predict.words: abbreviations and initials stay whole, a
+  sentence's final period splits off), each word with its offsets into the original string, so that an entity's
+  text is a slice of the input. Token lists are used as given.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from snekner.errors import SneknerError
+from snekner.predict import words
 
 INPUT_FIX = "pass a UTF-8 text file with one sentence per line, or a .jsonl file with a \"tokens\" list per line"
 
@@ -31,51 +32,10 @@ class Sentence:
 
 # ---------------------------------------------------------------- words
 
-def _whitespace_split(text: str) -> list[tuple[str, tuple[int, int]]]:
-    import re
-
-    return [(m.group(), m.span()) for m in re.finditer(r"\S+", text)]
-
-
 def split_words(text: str, tokenizer=None) -> Sentence:
-    """Words of `text` as the tokenizer's normalizer + pre-tokenizer split it (whitespace without one).
-
-    Each word is the slice of the original text at its offsets, stripped of the spaces some
-    pre-tokenizers (Metaspace, ByteLevel) attach to it; pieces that are only space are dropped.
-    """
-    backend = getattr(tokenizer, "backend_tokenizer", tokenizer)
-    pre = getattr(backend, "pre_tokenizer", None) if backend is not None else None
-    if pre is None:
-        splits = _whitespace_split(text)
-    else:
-        splits = None
-        normalizer = getattr(backend, "normalizer", None)
-        if normalizer is not None:
-            # the normalizer can split too (BERT puts spaces around CJK characters); offsets stay original
-            try:
-                from tokenizers import PreTokenizedString
-
-                pts = PreTokenizedString(text)
-                pts.normalize(lambda ns: normalizer.normalize(ns))
-                pre.pre_tokenize(pts)
-                splits = [(s, offsets) for s, offsets, _ in pts.get_splits(offset_referential="original", offset_type="char")]
-            except Exception:  # an exotic normalizer: the pre-tokenizer alone still splits sensibly
-                splits = None
-        if splits is None:
-            splits = pre.pre_tokenize_str(text)
-    words, offsets = [], []
-    for _, (start, end) in splits:
-        piece = text[start:end]
-        stripped = piece.strip()
-        if not stripped:
-            continue
-        start += len(piece) - len(piece.lstrip())
-        end = start + len(stripped)
-        if offsets and start < offsets[-1][1]:  # never overlap the previous word
-            continue
-        words.append(stripped)
-        offsets.append((start, end))
-    return Sentence(words, text, offsets)
+    """Raw text as a sentence of words with their spans in it (snekner.predict.words)."""
+    split = words.split_words(text, tokenizer)
+    return Sentence(split.words, text, split.offsets)
 
 
 # ---------------------------------------------------------------- input
