@@ -328,3 +328,14 @@ def test_minilm_pytorch_export_keeps_the_pretrained_pytorch_weights(minilm, tmp_
         difference = max_diff(expected, np.array(got["logits"]), inputs["attention_mask"])
         print(f"PyTorch logits differ from TensorFlow's by up to {difference:.3g}")
         assert difference <= TOLERANCE
+
+
+def test_no_path_of_this_machine_in_the_run_model_or_an_export(runs, tiny_model, tmp_path):
+    """Issue 22: transformers records the folder a model was loaded from (config.json's _name_or_path, the tokenizer's
+    name_or_path); a run's model/ (what push uploads) and an export named the base model by its absolute path."""
+    export(runs, "pytorch", tmp_path / "pt")
+    for folder in (runs / "R" / "model", tmp_path / "pt"):
+        for name in ("config.json", "tokenizer_config.json"):
+            text = (folder / name).read_text()
+            assert str(tiny_model) not in text and str(runs.parent) not in text and str(tmp_path) not in text, (folder, name)
+    assert json.loads((tmp_path / "pt" / "config.json").read_text())["_name_or_path"] == "model"

@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 
 from snekner.errors import ExportMismatchError, ExtraNotInstalledError, SneknerError
-from snekner.modeling.models import SAFETENSORS, load_pytorch_classifier, load_run_model, load_tokenizer, run_model_dir
+from snekner.modeling.models import (SAFETENSORS, load_pytorch_classifier, load_run_model, load_tokenizer, name_models_by_folder,
+                                     run_model_dir)
 from snekner.progress import NO_PROGRESS, Progress, Task
 from snekner.store.atomic import atomic_path, check_output_free, disk_full_is_an_error
 from snekner.store.locks import hold
@@ -215,6 +216,7 @@ def write_checked(model, tokenizer, fmt: ExportFormat, folder: Path, run_name: s
     expected = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"], training=False).logits.numpy()
     task.note(f"writing {fmt.value}")
     write(model, tokenizer, folder)
+    name_models_by_folder(folder)
     task.advance()
     task.note("loading it back, comparing logits")
     difference = max_abs_difference(expected, logits(folder, batch), batch["attention_mask"])

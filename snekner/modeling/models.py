@@ -275,6 +275,25 @@ def load_pytorch_classifier(directory: Path):
 def save_model(model, tokenizer, directory: Path) -> None:
     model.save_pretrained(str(directory))
     tokenizer.save_pretrained(str(directory))
+    name_models_by_folder(directory)
+
+
+# where transformers records the model a folder was made from: a hub id, or the path it was loaded from
+MADE_FROM = {"config.json": "_name_or_path", "tokenizer_config.json": "name_or_path"}
+
+
+def name_models_by_folder(directory: Path) -> None:
+    """In a model folder's config.json and tokenizer_config.json, name a local model it was made from by its folder's
+    name, not by a path of this machine (absolute, or one that exists here): the folder is shared (pushed, exported)."""
+    for file, key in MADE_FROM.items():
+        path = Path(directory) / file
+        if not path.is_file():
+            continue
+        data = json.loads(path.read_text(encoding="utf-8"))
+        value = data.get(key)
+        if isinstance(value, str) and value and (Path(value).expanduser().is_absolute() or Path(value).exists()):
+            data[key] = Path(value.rstrip("/")).name
+            path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
 def load_trained(directory: Path):
