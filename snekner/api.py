@@ -20,6 +20,7 @@ from snekner.errors import SneknerError
 from snekner.evaluation.compare import compare_runs
 from snekner.evaluation.evaluate import evaluate_run
 from snekner.modeling.export import ExportFormat, export_run
+from snekner.modeling.forward import EVAL_BATCH_SIZE
 from snekner.modeling.models import load_run_model, load_tokenizer, run_model_dir
 from snekner.ner.metrics import DEFAULT_METRIC
 from snekner.predict import Prediction, predict_entities
@@ -29,15 +30,15 @@ from snekner.present.card import write_card, write_group_card
 from snekner.present.comparison import render as render_comparison
 from snekner.present.plots import comparison_figure
 from snekner.present.predictions import format_table
-from snekner.present.report import build_report
+from snekner.present.report import DEFAULT_MAX_ERRORS, build_report
 from snekner.present.report_page import render_report
-from snekner.present.text import render_inspection, render_scores
+from snekner.present.text import render_inspection
 from snekner.progress import Bars, Progress
 from snekner.settings import DEFAULT_MODEL
-from snekner.store.atomic import write_text
+from snekner.store.atomic import check_output_file, disk_full_is_an_error, write_text
 from snekner.store.evaluations import Evaluation
 from snekner.store.prepared import Prepared, load_prepared
-from snekner.store.runs import DEFAULT_RUNS_DIR, Experiment, Run, open_experiment, open_run
+from snekner.store.runs import DEFAULT_RUNS_DIR, Experiment, Run, is_group, open_experiment, open_run
 from snekner.training.groups import train_group
 from snekner.training.options import TrainOptions
 from snekner.training.train import train as _train_run
@@ -89,12 +90,12 @@ def inspect(dataset: str | Path, *, lang: str | None = None, tagset: str | None 
 
 
 def prep(dataset: str | Path, *, out: str | Path | None = None, lang: str | None = None, tagset: str | None = None,
-         model: str = DEFAULT_MODEL, overwrite: bool = False, progress: Progress | None = None, **options) -> Prepared:
+         model: str = DEFAULT_MODEL, overwrite: bool = False, progress: Progress | None = None, log=print, **options) -> Prepared:
     """Filter by language, restrict to a tagset, tokenize and align labels, and save to `out` (default: data/<...> as the
     command line names it); `options`: the other fields of data.prepare.PrepOptions (max_length, limit, ...)."""
     spec = str(dataset)
     out = Path(out) if out is not None else default_prep_out(spec, lang, tagset, model)
-    prepare(PrepOptions(dataset=spec, lang=lang, tagset=tagset, model=model, **options), out, overwrite, progress=_progress(progress))
+    prepare(PrepOptions(dataset=spec, lang=lang, tagset=tagset, model=model, **options), out, overwrite, log=log, progress=_progress(progress))
     return load_prepared(out)
 
 
@@ -110,8 +111,8 @@ def train(prepared: Prepared | str | Path, *, name: str, runs_dir: str | Path = 
         raise SneknerError(f"unknown training options {', '.join(unknown)}",
                            fix=f"use the fields of TrainOptions ({', '.join(f.name for f in fields(TrainOptions))})")
     options = TrainOptions(**recipe)
-    if seeds is not None:
-        return train_group(path, name, Path(runs_dir), options, list(seeds), resume=resume, overwrite=overwrite, log=log,
+    if seeds is not None or (resume and is_group(Path(runs_dir) / name)):  # a group resumes with its own seeds
+        return train_group(path, name, Path(runs_dir), options, None if seeds is None else list(seeds), resume=resume, overwrite=overwrite, log=log,
                            explicit=set(recipe), progress=_progress(progress))
     return _train_run(path, name, Path(runs_dir), options, resume=resume, overwrite=overwrite, log=log, explicit=set(recipe),
                       progress=_progress(progress))
@@ -120,11 +121,12 @@ def train(prepared: Prepared | str | Path, *, name: str, runs_dir: str | Path = 
 # ---------------------------------------------------------------- evaluation
 
 def evaluate(run: Run | Experiment | str | Path, *, split: str = "test", runs_dir: str | Path = DEFAULT_RUNS_DIR,
-             data: str | Path | None = None, strict: bool = False, progress: Progress | None = None) -> Evaluation | list[Evaluation]:
+             data: str | Path | None = None, strict: bool = False, batch_size: int = EVAL_BATCH_SIZE, progress: Progress | None = None,
+             log=print) -> Evaluation | list[Evaluation]:
     """Score a run per entity type at word level and store it (RUN/eval/<split>.json); a group: one Evaluation per seed."""
     experiment = _experiment(run, runs_dir)
-    results = [evaluate_run(member, split, data=Path(data) if data else None, strict=strict, progress=_progress(progress))
-               for member in experiment.runs]
+    results = [evaluate_run(member, split, data=Path(data) if data else None, strict=strict, batch_size=batch_size,
+                            progress=_progress(progress), log=log) for member in experiment.runs]
     return results if experiment.is_group else results[0]
 
 
@@ -236,10 +238,12 @@ def load(run: Run | str | Path, *, runs_dir: str | Path = DEFAULT_RUNS_DIR, batc
 # ---------------------------------------------------------------- artifacts
 
 def report(*runs: Run | Experiment | str | Path, out: str | Path = "report.html", runs_dir: str | Path = DEFAULT_RUNS_DIR,
-           split: str = "test", bootstrap: int = 1000, seed: int = 0) -> Path:
-    """One self-contained HTML page of the runs: curves, per-type scores, confusion, comparison, errors."""
-    out = Path(out)
-    write_text(out, render_report(build_report([_name(r) for r in runs], runs_dir, split, bootstrap=bootstrap, seed=seed)))
+           split: str = "test", bootstrap: int = 1000, seed: int = 0, max_errors: int = DEFAULT_MAX_ERRORS) -> Path:
+    """One self-contained HTML page of the runs (replaced if it exists): curves, per-type scores, confusion, comparison, errors."""
+    out = check_output_file(Path(out))
+    page = render_report(build_report([_name(r) for r in runs], runs_dir, split, bootstrap=bootstrap, seed=seed, max_errors=max_errors))
+    with disk_full_is_an_error(writing=out):
+        write_text(out, page)
     return out
 
 

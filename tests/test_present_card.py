@@ -231,10 +231,10 @@ def no_weights_to_export(monkeypatch):
 
 def fake_training(monkeypatch, run_path: Path):
     """`snekner train` returns this finished run without training (the push is what is tested)."""
-    def train(prepared, name, runs_dir, options, resume=False, overwrite=False, log=lambda m: None, explicit=(), progress=None):
+    def train(prepared, **kwargs):
         return open_run(str(run_path))
 
-    monkeypatch.setattr("snekner.cli.train.train", train)
+    monkeypatch.setattr("snekner.api.train", train)
 
 
 @pytest.mark.parametrize("index, token, pushes", [(0, True, True), (1, True, False), (1, False, False)],
@@ -263,7 +263,7 @@ def test_push_without_token_fails_before_training(no_dotenv, tmp_path, monkeypat
     def train(*a, **k):
         raise AssertionError("trained although the push could not happen")
 
-    monkeypatch.setattr("snekner.cli.train.train", train)
+    monkeypatch.setattr("snekner.api.train", train)
     result = runner.invoke(app, ["train", str(tmp_path / "data"), "--name", "R", "--runs-dir", str(tmp_path / "runs"), "--push-to-hub", "me/ner"])
     one_line_error(result, "no Hugging Face token", "HF_TOKEN", ".env")
     from snekner.hub import push_run

@@ -5,9 +5,8 @@ from pathlib import Path
 
 import typer
 
+from snekner import api
 from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, handles_errors
-from snekner.present.card import write_card, write_group_card
-from snekner.store.runs import open_experiment
 
 
 @handles_errors
@@ -15,8 +14,5 @@ def card_cli(run: str = RUN_ARGUMENT, runs_dir: Path = RUNS_DIR):
     """Write the run's model card: RUN/README.md, copied into RUN/model/ (what --push-to-hub uploads).
 
     For a group of seeds: every member's card and GROUP/README.md with their scores side by side."""
-    experiment = open_experiment(run, runs_dir)
-    if experiment.is_group:
-        typer.echo("\n".join(map(str, write_group_card(experiment))))
-    else:
-        typer.echo(str(write_card(experiment.runs[0])))
+    written = api.card(run, runs_dir=runs_dir)
+    typer.echo("\n".join(map(str, written)) if isinstance(written, list) else str(written))

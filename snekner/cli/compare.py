@@ -6,8 +6,9 @@ from typing import List, Optional
 
 import typer
 
+from snekner import api
 from snekner.cli._util import RUNS_DIR, complete_run, echo_err, handles_errors
-from snekner.evaluation.compare import DEFAULT_RESAMPLES, compare_runs
+from snekner.evaluation.compare import DEFAULT_RESAMPLES
 from snekner.ner.metrics import DEFAULT_METRIC, Metric
 from snekner.present.comparison import Format, render
 from snekner.present.plots import check_plot_path, plot_comparison, require_matplotlib
@@ -28,7 +29,7 @@ def compare_cli(
     if plot is not None:
         check_plot_path(plot)
         require_matplotlib()  # fail before the work, not after
-    result = compare_runs(runs, runs_dir, split, metric=metric, bootstrap=bootstrap, seed=seed)
+    result = api.compare(*runs, runs_dir=runs_dir, split=split, metric=metric.value, bootstrap=bootstrap, seed=seed).result
     if plot is not None:
         plot_comparison(result, plot)
     typer.echo(render(result, fmt))

@@ -6,8 +6,8 @@ from typing import Optional
 
 import typer
 
+from snekner import api
 from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, echo_err, handles_errors, progress
-from snekner.evaluation.evaluate import evaluate_run
 from snekner.modeling.forward import EVAL_BATCH_SIZE
 from snekner.present.text import render_confusion, render_scores, render_seed_summary
 from snekner.store.runs import open_experiment
@@ -26,9 +26,9 @@ def eval_cli(
 ):
     """Score a run (or each run of a group of seeds) per entity type (and per language) at word level; writes RUN/eval/<split>.json."""
     experiment = open_experiment(run, runs_dir)
+    evaluated = api.evaluate(experiment, split=split, data=data, strict=strict, batch_size=batch_size, progress=progress(), log=echo_err)
     results = []
-    for member in experiment.runs:
-        result = evaluate_run(member, split, data=data, strict=strict, batch_size=batch_size, progress=progress(), log=echo_err)
+    for result in evaluated if experiment.is_group else [evaluated]:
         typer.echo(render_scores(result))
         if confusion:
             typer.echo("\n" + render_confusion(result.confusion))

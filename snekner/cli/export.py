@@ -5,9 +5,9 @@ from pathlib import Path
 
 import typer
 
+from snekner import api
 from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, handles_errors, progress
-from snekner.modeling.export import TOLERANCE, ExportFormat, export_run
-from snekner.store.runs import open_run
+from snekner.modeling.export import TOLERANCE, ExportFormat
 
 
 @handles_errors
@@ -24,7 +24,7 @@ def export_cli(
 
     The export is loaded back and its logits compared with the run's model on a few sentences; it is
     written only if they agree (the max abs difference is printed)."""
-    result = export_run(open_run(run, runs_dir), fmt, out, overwrite, progress())
+    result = api.export(run, out=out, format=fmt.value, runs_dir=runs_dir, overwrite=overwrite, progress=progress())
     typer.echo(f"exported {run} as {result.format.value} to {result.out} ({', '.join(result.files[:6])}"
                f"{', ...' if len(result.files) > 6 else ''})")
     typer.echo(f"checked: max abs logit difference {result.max_abs_difference:.3g} on {result.sentences} sentences "

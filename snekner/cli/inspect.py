@@ -6,9 +6,9 @@ from typing import Optional
 
 import typer
 
+from snekner import api
 from snekner.cli._options import Given, takes
 from snekner.cli._util import complete_tagset, handles_errors, shown
-from snekner.data.inspection import inspect_source
 from snekner.data.reading import Reading
 from snekner.data.sources import DEFAULT_DATASET
 from snekner.present.text import render_inspection
@@ -27,5 +27,5 @@ def inspect_cli(
 ):
     """Split sizes, entities per type, sentence lengths, BIO violations and train/test overlap."""
     reading = given.build()
-    report = shown(inspect_source(dataset, lang, tagset, limit, reading))
+    report = shown(api.inspect(dataset, lang=lang, tagset=tagset, limit=limit, reading=reading).data)
     typer.echo(json.dumps(report, indent=2) if as_json else render_inspection(report))

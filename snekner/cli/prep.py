@@ -1,14 +1,16 @@
 """`snekner prep`: a dataset restricted to a tagset, tokenized and aligned, saved with its manifest."""
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Optional
 
 import typer
 
+from snekner import api
 from snekner.cli._options import Given, takes
 from snekner.cli._util import echo_err, handles_errors, progress
-from snekner.data.prepare import PrepOptions, default_prep_out, prepare
+from snekner.data.prepare import PrepOptions, default_prep_out
 
 
 @handles_errors
@@ -21,6 +23,7 @@ def prep_cli(
     """Filter by language, restrict to a tagset, tokenize, align labels and save to disk."""
     options = given.build()
     out = out or default_prep_out(options.dataset, options.lang, options.tagset, options.model)
-    manifest = prepare(options, out, overwrite, log=echo_err, progress=progress())
+    fields = {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
+    manifest = api.prep(fields.pop("dataset"), out=out, overwrite=overwrite, log=echo_err, progress=progress(), **fields).manifest
     sizes = ", ".join(f"{k} {v.sentences}" for k, v in manifest.splits.items())
     typer.echo(f"prepared {out} ({sizes}; labels: {' '.join(manifest.labels)})")

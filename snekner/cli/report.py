@@ -6,11 +6,10 @@ from typing import List
 
 import typer
 
+from snekner import api
 from snekner.cli._util import RUNS_DIR, complete_run, echo_err, handles_errors
 from snekner.evaluation.compare import DEFAULT_RESAMPLES
-from snekner.present.report import DEFAULT_MAX_ERRORS, build_report
-from snekner.present.report_page import render_report
-from snekner.store.atomic import check_output_file, disk_full_is_an_error, write_text
+from snekner.present.report import DEFAULT_MAX_ERRORS
 
 
 @handles_errors
@@ -25,8 +24,5 @@ def report_cli(
     max_errors: int = typer.Option(DEFAULT_MAX_ERRORS, "--max-errors", help="Sentences listed in each run's error browser (the counts cover all)."),
 ):
     """Write one HTML page (no network needed to view it): training curves, per-type scores, confusion, comparison, errors."""
-    check_output_file(out)
-    page = render_report(build_report(runs, runs_dir, split, bootstrap=bootstrap, seed=seed, max_errors=max_errors))
-    with disk_full_is_an_error(writing=out):
-        write_text(out, page)
-    echo_err(f"wrote {out} ({len(page.encode('utf-8')) / 1024:.0f} KiB)")
+    page = api.report(*runs, out=out, runs_dir=runs_dir, split=split, bootstrap=bootstrap, seed=seed, max_errors=max_errors)
+    echo_err(f"wrote {page} ({page.stat().st_size / 1024:.0f} KiB)")

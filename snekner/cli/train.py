@@ -6,6 +6,7 @@ from typing import Optional
 
 import typer
 
+from snekner import api
 from snekner.cli._options import Given, takes
 from snekner.cli._util import RUNS_DIR, complete_run, echo_err, flag, handles_errors, progress
 from snekner.errors import SneknerError
@@ -13,9 +14,8 @@ from snekner.hub import push_run, require_token
 from snekner.modeling.devices import chief_by_tf_config
 from snekner.store.runs import is_group
 from snekner.training.config import options_like, read_config
-from snekner.training.groups import parse_seeds, train_group
+from snekner.training.groups import parse_seeds
 from snekner.training.options import RESUME_MAY_CHANGE, TrainOptions
-from snekner.training.train import train
 
 
 @handles_errors
@@ -50,8 +50,10 @@ def train_cli(
         base = options_like(like, runs_dir, warn=lambda message: echo_err(f"warning: --like {like}: {message}"))
     else:
         base = read_config(config) if config is not None else {}
+    # the recipe: --like's or --config's options, then the ones given here; the rest are the defaults (a resume: its stored ones)
+    recipe = {**{k: v for k, v in base.items() if k != "seeds"}, **{field: given.values[field] for field in given.explicit}}
     try:
-        options = given.build({k: v for k, v in base.items() if k != "seeds"})
+        given.build(recipe)
     except TypeError as e:
         raise SneknerError(f"options of {like or config} do not fit this snekner ({e})", fix="fix them or pass them as flags") from None
     if "seed" in given.explicit and seeds is not None:
@@ -63,16 +65,16 @@ def train_cli(
     if group_seeds is not None or (resume and is_group(runs_dir / name)):
         if push_to_hub:
             raise SneknerError("--push-to-hub pushes one run, not a group of seeds", fix="train the run to push without --seeds")
-        group = train_group(prepared, name, runs_dir, options, group_seeds, resume=resume, overwrite=overwrite, log=echo_err,
-                            explicit=given.explicit, progress=progress())
+        group = api.train(prepared, name=name, runs_dir=runs_dir, seeds=group_seeds, resume=resume, overwrite=overwrite, log=echo_err,
+                          progress=progress(), **recipe)
         best = [r.manifest.best_validation_f1 for r in group.runs]
         summary = ", ".join(f"seed {s}: {b:.4f}" for s, b in zip(group.seeds, best) if b is not None)
         typer.echo(f"trained group {group.path} ({len(group.runs)} runs" + (f"; best validation F1 {summary}" if summary else "") + ")")
         return
     if pushes:
         require_token()  # fail before hours of training, not after
-    run = train(prepared, name, runs_dir, options, resume=resume, overwrite=overwrite, log=echo_err, explicit=given.explicit,
-                progress=progress())
+    run = api.train(prepared, name=name, runs_dir=runs_dir, resume=resume, overwrite=overwrite, log=echo_err, progress=progress(),
+                    **recipe)
     best = run.manifest.best_validation_f1
     typer.echo(f"trained {run.path} (best epoch {run.manifest.best_epoch}" + (f", validation F1 {best:.4f}" if best is not None else "") + ")")
     if pushes:
