@@ -43,13 +43,14 @@ def test_inspect_and_prep_return_what_they_found_and_made(sample_dir, study):
     a, b = study["a"], study["b"]
     assert len(a.tagset.types) == 15 and b.tagset.types == ["PER", "ORG", "LOC", "ANIM", "DIS"]
     assert set(a.splits) == {"train", "validation", "test"} and "input_ids" in a.splits["train"].column_names
-    assert "Prepared(" in repr(b) and "PER ORG LOC ANIM DIS" in repr(b)
+    assert "Prepared(" in repr(b) and "PER ORG LOC ANIM DIS" in repr(b) and "<table>" in b._repr_html_()
 
 
 def test_train_evaluate_compare_the_study(study):
     run_a, group_b = study["A"], study["B"]
     assert run_a.manifest.is_finished and "Run('A'" in repr(run_a)
     assert group_b.is_group and group_b.seeds == [1, 2] and repr(group_b).startswith("Group('B'")
+    assert run_a._repr_html_().count("<tr>") == 2 and group_b._repr_html_().count("<tr>") == 3  # header + a row per run
     result = snekner.evaluate(run_a)
     assert result.split == "test" and set(result.per_type) == set(study["a"].tagset.types)
     frame = result.to_frame()

@@ -47,6 +47,14 @@ class Prepared:
         return (f"Prepared({str(self.path)!r}: {sizes}; {len(self.tagset.types)} types ({' '.join(self.tagset.types)}); "
                 f"tokenizer {self.manifest.tokenizer})")
 
+    def _repr_html_(self) -> str:
+        from html import escape
+
+        rows = "".join(f"<tr><td>{escape(name)}</td><td>{len(split)}</td></tr>" for name, split in self.dataset.items())
+        return (f"<p>prepared {escape(str(self.path))}: {len(self.tagset.types)} types ({escape(' '.join(self.tagset.types))}); "
+                f"tokenizer {escape(str(self.manifest.tokenizer))}</p><table><thead><tr><th>split</th><th>sentences</th></tr>"
+                f"</thead><tbody>{rows}</tbody></table>")
+
     @property
     def tokenizer_dir(self) -> Path:
         return self.path / "tokenizer"

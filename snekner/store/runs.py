@@ -85,6 +85,14 @@ class Run:
         f1 = f", validation F1 {m.best_validation_f1:.4f}" if m.best_validation_f1 is not None else ""
         return f"Run({self.name!r} at {str(self.path)!r}: {m.status.value}{best}{f1})"
 
+    def _repr_html_(self) -> str:
+        return _html_table(["run", "folder", "status", "best epoch", "validation F1"], [self._row()])
+
+    def _row(self) -> list:
+        m = self.manifest
+        f1 = f"{m.best_validation_f1:.4f}" if m.best_validation_f1 is not None else ""
+        return [self.name, self.path, m.status.value, m.best_epoch if m.best_epoch is not None else "", f1]
+
     def predictions_path(self, split: str) -> Path:
         return self.path / "eval" / f"{split}.predictions.jsonl"
 
@@ -108,6 +116,10 @@ class Experiment:
         best = [r.manifest.best_validation_f1 for r in self.runs]
         shown = ", ".join(f"seed {s}: {b:.4f}" for s, b in zip(self.seeds, best) if b is not None)
         return f"Group({self.name!r} at {str(self.path)!r}: {len(self.runs)} runs" + (f"; validation F1 {shown})" if shown else ")")
+
+    def _repr_html_(self) -> str:
+        return _html_table(["run", "folder", "status", "best epoch", "validation F1"], [run._row() for run in self.runs])
+
 
     @property
     def seeds(self) -> list[int]:
@@ -208,3 +220,12 @@ def open_experiment(spec: str, runs_dir: str | Path = DEFAULT_RUNS_DIR, finished
         return Experiment(group.name, path, members, group)
     run = open_run(spec, runs_dir, finished)
     return Experiment(run.name, run.path, [run])
+
+
+def _html_table(headers: list[str], rows: list[list]) -> str:
+    """A plain HTML table of text cells (escaped), for Jupyter."""
+    from html import escape
+
+    head = "".join(f"<th>{escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{escape(str(cell))}</td>" for cell in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
