@@ -27,7 +27,8 @@ from snekner.predict import Prediction, predict_entities
 from snekner.predict.sentences import make_sentences
 from snekner.present import html as _html
 from snekner.present.card import write_card, write_group_card
-from snekner.present.comparison import render as render_comparison
+from snekner.present.comparison import footnote, own_overall_note, render as render_comparison
+from snekner.present.comparison import headers as comparison_headers, rows as comparison_rows
 from snekner.present.plots import comparison_figure
 from snekner.present.predictions import format_table
 from snekner.present.report import DEFAULT_MAX_ERRORS, build_report
@@ -140,7 +141,9 @@ class Comparison:
         return render_comparison(self.result, "table")
 
     def _repr_html_(self) -> str:
-        return _markdown_table_html(render_comparison(self.result, "markdown"))
+        notes = [own_overall_note(self.result)] + ([footnote(self.result)] if self.result.get("bootstrap") else [])
+        return (_html.table(comparison_headers(self.result), comparison_rows(self.result), total_last=True)
+                + "".join(f"<p>{_html.esc(note)}</p>" for note in notes if note))
 
     def to_frame(self):
         """The comparison as a pandas DataFrame: a row per type and the overall row, a column per run and difference."""
@@ -168,14 +171,6 @@ def _show_figures_in_ipython() -> None:
         from IPython.core.pylabtools import select_figure_formats
 
         select_figure_formats(shell, {"png"})
-
-
-def _markdown_table_html(markdown: str) -> str:
-    lines = [line for line in markdown.splitlines() if line.startswith("|")]
-    cells = [[c.strip().replace("**", "") for c in line.strip("|").split("|")] for line in lines]
-    body = [row for row in cells[2:]]
-    notes = "".join(f"<p>{_html.esc(line)}</p>" for line in markdown.splitlines() if line and not line.startswith("|"))
-    return _html.table(cells[0], body, total_last=True) + notes if cells else notes
 
 
 def compare(*runs: Run | Experiment | str | Path, runs_dir: str | Path = DEFAULT_RUNS_DIR, split: str = "test",
