@@ -147,13 +147,10 @@ class Comparison:
 
     def to_frame(self):
         """The comparison as a pandas DataFrame: a row per type and the overall row, a column per run and difference."""
-        import csv
-        import io
-
         import pandas as pd
 
-        rows = list(csv.reader(io.StringIO(render_comparison(self.result, "csv"))))
-        return pd.DataFrame(rows[1:], columns=rows[0]).set_index(rows[0][0])
+        titles = comparison_headers(self.result, split_sd=True)  # a group's mean and sd in columns of their own, as CSV has them
+        return pd.DataFrame(comparison_rows(self.result, split_sd=True), columns=titles).set_index(titles[0])
 
     def plot(self):
         """The per-type scores as grouped bars with the intervals: a matplotlib Figure."""

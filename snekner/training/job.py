@@ -97,11 +97,10 @@ class Job:
                                        f"{self.title} is marked failed, its last checkpoint (step {state.checkpoint_step}) kept",
                                        failed=True) from None
 
-    def interrupted(self, message: str, *, failed: bool = False, path: Path | None = None) -> TrainingInterruptedError:
-        """The error that says this job stopped and can be resumed (`failed`: on a NaN or infinite loss); `path`: the
-        folder the command that continues it names, if not this job's (a group member's group)."""
+    def interrupted(self, message: str, *, failed: bool = False) -> TrainingInterruptedError:
+        """The error that says this job stopped and can be resumed (`failed`: on a NaN or infinite loss)."""
         kind = TrainingFailedError if failed else TrainingInterruptedError
-        return kind(message, command=self.command, source=self.source, path=path or self.path)
+        return kind(message, command=self.command, source=self.source, path=self.path)
 
 
 @contextlib.contextmanager
