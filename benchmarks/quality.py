@@ -77,6 +77,8 @@ VARIANTS: dict[str, tuple[str | None, dict]] = {
     "proposed-warmup": ("all", {**NEW, "warmup_ratio": 0.1}),
     "proposed-random-batches": ("all", {**NEW, "batching": "random"}),
     "defaults-random": (None, {"batching": "random"}),
+    "float32": (None, {"mixed_precision": False}),  # issue 23: today's defaults in float32, and with the dense layers'
+    "bfloat16": (None, {"mixed_precision": True}),  # products in bfloat16 (training, and the test predictions too)
     "defaults-balanced": (None, {"batching": "balanced"}),
     "defaults-bucketed": (None, {"batching": "bucketed"}),
     # the classification head as TensorFlow's classes draw it (a normal truncated at 2 sd) instead of as PyTorch's do
@@ -88,6 +90,7 @@ VARIANTS: dict[str, tuple[str | None, dict]] = {
 PRESETS = {
     "equal-budget": ["seed-style", "defaults"],
     "versus-pytorch": ["defaults", "pytorch-trainer"],
+    "precision": ["float32", "bfloat16"],
     "ablation": ["seed-style", "old-defaults", "proposed", "proposed-no-clip", "proposed-first-subword", "proposed-linear",
                  "proposed-constant", "proposed-warmup", "proposed-random-batches"],
 }
@@ -133,9 +136,19 @@ def padding_share(lengths, batches) -> float:
     return 1.0 - float(lengths[batches.order].sum()) / slots
 
 
+def trained_model(directory: Path, bfloat16: bool | None):
+    """A trained model as eval would run it: with --mixed-precision, its dense layers multiply in bfloat16."""
+    from snekner.modeling.models import load_trained
+    from snekner.modeling.precision import use_bfloat16_matmuls
+
+    model = load_trained(directory)
+    if bfloat16:
+        use_bfloat16_matmuls(model, frozen=True)
+    return model
+
+
 def cell_snekner(cell: dict, work: Path) -> dict:
     from snekner.store.prepared import load_prepared
-    from snekner.modeling.models import load_trained
     from snekner.training.options import TrainOptions
     from snekner.training.train import train
 
@@ -154,7 +167,7 @@ def cell_snekner(cell: dict, work: Path) -> dict:
     result = {"options": options.to_manifest(),
               "alignment": alignment or default_alignment(), "train_seconds": seconds, "train_sentences_per_s": sentences / seconds,
               "train_loss_per_epoch": [h["train_loss"] for h in history],
-              "test": test_scores(load_trained(run.model_dir), load_prepared(data))}
+              "test": test_scores(trained_model(run.model_dir, options.mixed_precision), load_prepared(data))}
     import numpy as np
 
     from snekner.modeling.batches import epoch_batches

@@ -22,6 +22,7 @@ from snekner.evaluation.evaluate import evaluate_run
 from snekner.modeling.export import ExportFormat, export_run
 from snekner.modeling.forward import EVAL_BATCH_SIZE
 from snekner.modeling.models import load_run_model, load_tokenizer, run_model_dir
+from snekner.modeling.precision import for_prediction
 from snekner.ner.metrics import DEFAULT_METRIC
 from snekner.predict import Prediction, predict_entities
 from snekner.predict.sentences import make_sentences
@@ -123,11 +124,12 @@ def train(prepared: Prepared | str | Path, *, name: str, runs_dir: str | Path = 
 
 def evaluate(run: Run | Experiment | str | Path, *, split: str = "test", runs_dir: str | Path = DEFAULT_RUNS_DIR,
              data: str | Path | None = None, strict: bool = False, batch_size: int = EVAL_BATCH_SIZE, progress: Progress | None = None,
-             log=print) -> Evaluation | list[Evaluation]:
-    """Score a run per entity type at word level and store it (RUN/eval/<split>.json); a group: one Evaluation per seed."""
+             log=print, mixed_precision: bool | None = None) -> Evaluation | list[Evaluation]:
+    """Score a run per entity type at word level and store it (RUN/eval/<split>.json); a group: one Evaluation per seed.
+    mixed_precision: the dense layers' products in bfloat16 (None: on a CPU with AMX)."""
     experiment = _experiment(run, runs_dir)
     results = [evaluate_run(member, split, data=Path(data) if data else None, strict=strict, batch_size=batch_size,
-                            progress=_progress(progress), log=log) for member in experiment.runs]
+                            progress=_progress(progress), log=log, mixed_precision=mixed_precision) for member in experiment.runs]
     return results if experiment.is_group else results[0]
 
 
@@ -195,10 +197,10 @@ class Entities(list):
 class Tagger:
     """A trained run loaded once, to tag texts: tagger("text"), tagger(["t1", "t2"]) or tagger(tokens=[["w1", "w2"]])."""
 
-    def __init__(self, run: Run, *, batch_size: int = 32):
+    def __init__(self, run: Run, *, batch_size: int = 32, mixed_precision: bool | None = None):
         self.run, self.batch_size = run, batch_size
         self.tokenizer = load_tokenizer(str(run_model_dir(run)))
-        self.model = load_run_model(run)
+        self.model, self.precision = for_prediction(load_run_model(run), mixed_precision)
         self.max_length = run.manifest.data_manifest.max_length
 
     def __repr__(self) -> str:
@@ -222,9 +224,11 @@ class Tagger:
         return format_table(self.predict(list(texts)))
 
 
-def load(run: Run | str | Path, *, runs_dir: str | Path = DEFAULT_RUNS_DIR, batch_size: int = 32) -> Tagger:
-    """A finished run's model, ready to tag text."""
-    return Tagger(run if isinstance(run, Run) else open_run(str(run), runs_dir), batch_size=batch_size)
+def load(run: Run | str | Path, *, runs_dir: str | Path = DEFAULT_RUNS_DIR, batch_size: int = 32,
+         mixed_precision: bool | None = None) -> Tagger:
+    """A finished run's model, ready to tag text (mixed_precision: the dense layers' products in bfloat16; None: on a
+    CPU with AMX)."""
+    return Tagger(run if isinstance(run, Run) else open_run(str(run), runs_dir), batch_size=batch_size, mixed_precision=mixed_precision)
 
 
 # ---------------------------------------------------------------- artifacts

@@ -313,3 +313,20 @@ def test_progress_lines_without_a_terminal(pipeline, monkeypatch):
     assert "eval test" not in result.stdout and "\r" not in result.output
     one_batch = ok("predict", "B", "Angela Merkel visited Paris.", "--runs-dir", runs, "--format", "jsonl")
     assert one_batch.output == one_batch.stdout and json.loads(one_batch.stdout)["tokens"][0] == "Angela"
+
+
+def test_eval_records_the_precision_it_ran_in(pipeline):
+    """issue 23: eval runs the dense layers in bfloat16 when asked, float32 when not, and by default as the CPU allows."""
+    from snekner.modeling.precision import cpu_has_amx
+
+    runs = pipeline / "runs"
+    manifest = json.loads((runs / "A" / "snekner-run.json").read_text())
+    assert manifest["devices"]["precision"] == ("bfloat16_matmuls" if cpu_has_amx() else "float32")
+    assert read_evaluation_file(runs / "A" / "eval" / "test.json").precision == manifest["devices"]["precision"]
+    found = {}
+    for flag in ("--mixed-precision", "--no-mixed-precision"):
+        ok("eval", "A", "--runs-dir", runs, "--split", "validation", flag)
+        found[flag] = read_evaluation_file(runs / "A" / "eval" / "validation.json")
+    assert found["--mixed-precision"].precision == "bfloat16_matmuls"
+    assert found["--no-mixed-precision"].precision == "float32"
+    assert found["--mixed-precision"].n_sentences == found["--no-mixed-precision"].n_sentences == 40

@@ -270,8 +270,8 @@ def test_mixed_precision_and_xla_on_cpu(prepared, tmp_path):
     result = snekner(*train_args(prepared, runs, "mp", "--epochs", 1, "--mixed-precision", "--xla"))
     assert result.returncode == 0, result.stderr[-3000:]
     devices = json.loads((runs / "mp" / "snekner-run.json").read_text())["devices"]
-    assert devices["precision"] == "mixed_bfloat16" and devices["xla"] is True
-    assert "precision mixed_bfloat16; XLA on" in result.stderr
+    assert devices["precision"] == "bfloat16_matmuls" and devices["xla"] is True  # on a CPU: the dense layers' products
+    assert "precision bfloat16_matmuls; XLA on" in result.stderr
     loss = final_loss(runs / "mp")
     assert np.isfinite(loss) and loss < 3.0
     scored = runner.invoke(app, ["eval", "mp", "--runs-dir", str(runs)])

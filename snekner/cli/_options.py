@@ -59,7 +59,8 @@ FLAGS: dict[str, Flag] = {
                      "average; fast); bucketed: the same, batch-size sentences a batch; random: a plain shuffle (pads ~10x more).", panel="Recipe"),
     "seed": Flag(panel="Recipe"),
     "eval_batch_size": Flag("Sentences per prediction call in validation.", panel="Devices"),
-    "mixed_precision": Flag("Default: on with a GPU.", ("--mixed-precision/--no-mixed-precision",), panel="Precision and compilation"),
+    "mixed_precision": Flag("GPU: float16 with loss scaling; CPU: the dense layers' products in bfloat16, float32 elsewhere. "
+                            "Default: on with a GPU or a CPU that has AMX.", ("--mixed-precision/--no-mixed-precision",), panel="Precision and compilation"),
     "xla": Flag("Default: on with a GPU.", ("--xla/--no-xla",), panel="Precision and compilation"),
     "strategy": Flag("How to spread training over devices (auto: by what TensorFlow sees).", panel="Devices"),
     "checkpoint_every": Flag("Also checkpoint every N steps (0: per epoch only).", panel="Checkpoints and logs"),

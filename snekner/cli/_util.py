@@ -256,4 +256,6 @@ def complete_run(ctx: typer.Context, incomplete: str) -> list[str]:
     return [name for name in list_runs(runs_dir) if name.startswith(incomplete)]
 
 
+INFERENCE_PRECISION_HELP = ("The dense layers' products in bfloat16 (float32 elsewhere). Default: on with a CPU that has AMX "
+                            "(1.9x faster there), off otherwise.")
 RUN_ARGUMENT = typer.Argument(..., help="Run name under --runs-dir, or a run folder.", autocompletion=complete_run)

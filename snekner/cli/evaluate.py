@@ -7,7 +7,7 @@ from typing import Optional
 import typer
 
 from snekner import api
-from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, echo_err, handles_errors, progress
+from snekner.cli._util import INFERENCE_PRECISION_HELP, RUN_ARGUMENT, RUNS_DIR, echo_err, handles_errors, progress
 from snekner.modeling.forward import EVAL_BATCH_SIZE
 from snekner.present.text import render_confusion, render_scores, render_seed_summary
 from snekner.store.runs import open_experiment
@@ -23,10 +23,13 @@ def eval_cli(
     strict: bool = typer.Option(False, "--strict", help="IOB2 strict matching instead of conlleval's."),
     batch_size: int = typer.Option(EVAL_BATCH_SIZE, "--batch-size"),
     confusion: bool = typer.Option(False, "--confusion", help="Also print the entity-type confusion table (always stored in the JSON)."),
+    mixed_precision: Optional[bool] = typer.Option(None, "--mixed-precision/--no-mixed-precision", help=INFERENCE_PRECISION_HELP,
+                                                   rich_help_panel="Precision"),
 ):
     """Score a run (or each run of a group of seeds) per entity type (and per language) at word level; writes RUN/eval/<split>.json."""
     experiment = open_experiment(run, runs_dir)
-    evaluated = api.evaluate(experiment, split=split, data=data, strict=strict, batch_size=batch_size, progress=progress(), log=echo_err)
+    evaluated = api.evaluate(experiment, split=split, data=data, strict=strict, batch_size=batch_size, progress=progress(), log=echo_err,
+                             mixed_precision=mixed_precision)
     results = []
     for result in evaluated if experiment.is_group else [evaluated]:
         typer.echo(render_scores(result))

@@ -6,7 +6,7 @@ from typing import List, Optional
 
 import typer
 
-from snekner.cli._util import RUN_ARGUMENT, RUNS_DIR, echo_err, handles_errors, progress
+from snekner.cli._util import INFERENCE_PRECISION_HELP, RUN_ARGUMENT, RUNS_DIR, echo_err, handles_errors, progress
 from snekner.modeling.forward import EVAL_BATCH_SIZE
 from snekner.predict import iter_run
 from snekner.present.predictions import PredictFormat, format_html, format_pieces
@@ -32,20 +32,22 @@ def predict_cli(
     batch_size: int = typer.Option(EVAL_BATCH_SIZE, "--batch-size", help="Windows per model call."),
     max_length: Optional[int] = typer.Option(None, "--max-length", help="Sub-words per window, special tokens included (default: the run's prepared max length)."),
     stride: Optional[int] = typer.Option(None, "--stride", help="Words shared by consecutive windows of a long sentence (default: a quarter of the window's words)."),
+    mixed_precision: Optional[bool] = typer.Option(None, "--mixed-precision/--no-mixed-precision", help=INFERENCE_PRECISION_HELP,
+                                                   rich_help_panel="Precision"),
 ):
     """Tag sentences with a trained run and print the entities (score: mean word probability)."""
     if out is not None:
         check_output_file(out)
         remove_stale_partials(out.parent, target=out.name)  # what a predict --out killed outright (kill -9) left
     with sigterm_as_ctrl_c():  # a stop (SIGTERM) ends it as Ctrl-C does: the temporary file is removed, nothing is written
-        _predict(run, texts, runs_dir, input_path, fmt, out, batch_size, max_length, stride)
+        _predict(run, texts, runs_dir, input_path, fmt, out, batch_size, max_length, stride, mixed_precision)
 
 
 def _predict(run: str, texts: Optional[List[str]], runs_dir: Path, input_path: Optional[Path], fmt: PredictFormat, out: Optional[Path],
-             batch_size: int, max_length: Optional[int], stride: Optional[int]) -> None:
+             batch_size: int, max_length: Optional[int], stride: Optional[int], mixed_precision: Optional[bool]) -> None:
     opened = open_run(run, runs_dir)
     predictions = iter_run(opened, texts, input_path=input_path, max_length=max_length, stride=stride, batch_size=batch_size,
-                           progress=progress())
+                           progress=progress(), mixed_precision=mixed_precision)
     if fmt == PredictFormat.HTML:
         pieces = iter([format_html(list(predictions), f"snekner predict: {opened.name}")])
     else:

@@ -18,6 +18,7 @@ from snekner.errors import SneknerError
 from snekner.modeling.batches import EncodedSplit
 from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, flat_subword_predictions
 from snekner.modeling.models import load_run_model, load_tokenizer
+from snekner.modeling.precision import for_prediction
 from snekner.ner.scoring import CorpusScorer, summarize, words_from_subwords
 from snekner.progress import NO_PROGRESS, Progress
 from snekner.store.atomic import atomic_path, disk_full_is_an_error, remove_stale_partials
@@ -108,16 +109,16 @@ def _prepared_for(run: Run, data: Path | None, log) -> Prepared:
     return prepared
 
 
-def _predict(run: Run, rows, *, batch_size: int, progress: Progress, split: str):
+def _predict(run: Run, rows, *, batch_size: int, progress: Progress, split: str, mixed_precision: bool | None):
     """The model's sub-word predictions of every sentence of `rows`, flat (sorted by length, as every prediction runs),
-    the offsets of each sentence's among them, and the seconds the prediction took."""
-    model = load_run_model(run)
+    the offsets of each sentence's among them, the seconds the prediction took and its precision."""
+    model, precision = for_prediction(load_run_model(run), mixed_precision)
     tokenizer = load_tokenizer(str(run.model_dir))
     started = time.perf_counter()
     encoded = EncodedSplit.from_split(rows, tokenizer.pad_token_id, with_labels=False)
     predicted, _ = flat_subword_predictions(model, encoded, batch_size=batch_size, progress=progress, description=f"eval {split}")
     seconds = time.perf_counter() - started
-    return predicted, encoded.offsets(), seconds
+    return predicted, encoded.offsets(), seconds, precision
 
 
 @dataclass
@@ -169,19 +170,22 @@ def _prediction_lines(start: int, tokens: list, gold: list, pred: list, langs: l
 
 
 def evaluate_run(run: Run, split: str = "test", *, data: Path | None = None, strict: bool = False, batch_size: int = EVAL_BATCH_SIZE,
-                 progress: Progress = NO_PROGRESS, chunk: int | None = None, log=lambda msg: None) -> Evaluation:
+                 progress: Progress = NO_PROGRESS, chunk: int | None = None, log=lambda msg: None,
+                 mixed_precision: bool | None = None) -> Evaluation:
     """Predict `split`, score it, and write RUN/eval/<split>.json and its predictions; returns the evaluation written.
     chunk: sentences scored and written at once (default PREDICTION_CHUNK); the result does not depend on it.
     Without `data`, the run's own prepared data, which must not have changed since training (check_trained_data);
     `data` given is taken as asked, whatever it holds. Words cut by the max length (no sub-word) count as O; how
-    many is in the result (cut_words, cut_sentences) and said through `log`."""
+    many is in the result (cut_words, cut_sentences) and said through `log`. mixed_precision: the dense layers' products
+    in bfloat16 (None: on a CPU with AMX; snekner.modeling.precision), recorded as the result's `precision`."""
     check_batch_size(batch_size)
     split = canonical_split(split)
     prepared = _prepared_for(run, data, log)
     rows = prepared.split(split)
     if getattr(rows, "_indices", None) is not None:
         rows = rows.flatten_indices()
-    predicted, offsets, seconds = _predict(run, rows, batch_size=batch_size, progress=progress, split=split)
+    predicted, offsets, seconds, precision = _predict(run, rows, batch_size=batch_size, progress=progress, split=split,
+                                                      mixed_precision=mixed_precision)
     mode = "strict" if strict else "conlleval"
     scorer = CorpusScorer(mode, prepared.tagset.types)
     # two files, two renames: the scores name the predictions they go with, so that a kill between
@@ -195,7 +199,7 @@ def evaluate_run(run: Run, split: str = "test", *, data: Path | None = None, str
             data_fingerprint=prepared.fingerprint, max_length=prepared.manifest.max_length, cut_words=written.cut_words,
             cut_sentences=written.cut_sentences, created=now_iso(), prediction_seconds=seconds,
             sentences_per_second=len(rows) / seconds if seconds else None, versions=environment_versions(),
-            predictions_sha256=written.sha256)
+            predictions_sha256=written.sha256, precision=precision)
         write_evaluation(run, split, evaluation)
     if written.cut_words:
         cut_words, cut_sentences = written.cut_words, written.cut_sentences

@@ -1,7 +1,8 @@
 """Where training runs: distribution strategy, mixed precision, XLA and GPU memory growth.
 
 Defaults follow the hardware: on a GPU, mixed precision (float16 with loss scaling) and XLA
-are on; on CPU both are off. `SNEKNER_CPU_DEVICES=N` splits the CPU into N logical devices, so
+are on; on a CPU, XLA is off and mixed precision means bfloat16 matrix multiplies
+(snekner.modeling.precision), on by default where the CPU has AMX. `SNEKNER_CPU_DEVICES=N` splits the CPU into N logical devices, so
 that multi-replica code (MirroredStrategy) can be exercised on a machine without GPUs.
 """
 from __future__ import annotations
@@ -13,6 +14,7 @@ from enum import Enum
 
 from snekner.errors import SneknerError
 from snekner.modeling.batches import pad_multiple
+from snekner.modeling.precision import BFLOAT16_MATMULS, pick_precision
 
 
 class Strategy(str, Enum):
@@ -30,7 +32,7 @@ class DeviceSetup:
     strategy_name: str
     replicas: int
     gpus: int
-    precision_policy: str  # "float32" | "mixed_float16" | "mixed_bfloat16"
+    precision_policy: str  # "float32" | "mixed_float16" | "bfloat16_matmuls" (snekner.modeling.precision)
     xla: bool
     is_chief: bool
 
@@ -47,7 +49,7 @@ class DeviceSetup:
         import tensorflow as tf
 
         policy = pick_precision(mixed_precision, self.gpus)
-        tf.keras.mixed_precision.set_global_policy(policy)
+        _set_keras_policy(tf, policy)
         return replace(self, precision_policy=policy, xla=(self.gpus > 0) if xla is None else xla)
 
     def to_manifest(self) -> dict:
@@ -101,12 +103,9 @@ def pick_strategy_name(requested: str, gpus: int, workers: int) -> str:
     return "one"
 
 
-def pick_precision(requested: bool | None, gpus: int) -> str:
-    on = (gpus > 0) if requested is None else requested
-    if not on:
-        return "float32"
-    # float16 needs loss scaling and is fast on GPUs; CPUs and TPUs do bfloat16 natively
-    return "mixed_float16" if gpus > 0 else "mixed_bfloat16"
+def _set_keras_policy(tf, policy: str) -> None:
+    # bfloat16 matmuls are not a Keras policy: the model is float32, its dense layers are changed after it is built
+    tf.keras.mixed_precision.set_global_policy("float32" if policy == BFLOAT16_MATMULS else policy)
 
 
 def _enable_memory_growth(tf) -> list:
@@ -148,7 +147,7 @@ def setup_devices(strategy: str = "auto", mixed_precision: bool | None = None, x
     else:
         dist = tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
     policy = pick_precision(mixed_precision, len(gpus))
-    tf.keras.mixed_precision.set_global_policy(policy)
+    _set_keras_policy(tf, policy)
     resolver = getattr(dist, "cluster_resolver", None)
     is_chief = True
     if resolver is not None and getattr(resolver, "task_type", None) is not None:

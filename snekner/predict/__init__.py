@@ -27,6 +27,7 @@ import numpy as np
 from snekner.errors import OptionError, SneknerError
 from snekner.modeling.batches import EncodedSplit
 from snekner.modeling.forward import EVAL_BATCH_SIZE, check_batch_size, flat_subword_predictions
+from snekner.modeling.precision import for_prediction
 from snekner.modeling.models import check_position_limit, load_config, load_run_model, load_tokenizer, position_limit, run_model_dir
 from snekner.ner.scoring import chunk
 from snekner.predict.sentences import (INPUT_FIX, PART, Sentence, SentenceSource, iter_input_lines, make_sentences, parse_input_lines,
@@ -294,7 +295,7 @@ def predict_run(run: Run, texts: list[str] | None = None, *, input_path: str | P
 
 def iter_run(run: Run, texts: list[str] | None = None, *, input_path: str | Path | None = None, max_length: int | None = None,
              stride: int | None = None, batch_size: int = EVAL_BATCH_SIZE, progress: Progress = NO_PROGRESS,
-             part: int = PART) -> Iterator[Prediction]:
+             part: int = PART, mixed_precision: bool | None = None) -> Iterator[Prediction]:
     """predict_run one sentence at a time, for output written as it comes. Every check, the windows of the whole
     input and the model's pass over all of them happen before the first; the input is read `part` sentences at a
     time, twice (windows, then output), so memory holds flat arrays of the whole input and Python objects of a part."""
@@ -314,7 +315,7 @@ def iter_run(run: Run, texts: list[str] | None = None, *, input_path: str | Path
         plan = WindowPlan(tokenizer, max_length, stride, position_limit(load_config(str(model_dir))))
         for items in source.parts(part):
             plan.add([s.words for s in make_sentences(items, tokenizer)])
-        model = load_run_model(run)
+        model, _ = for_prediction(load_run_model(run), mixed_precision)
     except BaseException:
         source.close()
         raise

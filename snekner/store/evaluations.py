@@ -110,6 +110,7 @@ class Evaluation:
     per_language: dict[str, LanguageScores] | None = None  # with more than one language
     confusion: dict[str, Any] | None = None  # snekner.ner.scoring.confusion's table
     predictions_sha256: str | None = None
+    precision: str | None = None  # float32 or bfloat16_matmuls (snekner.modeling.precision); None: written before issue 23
 
     def rows(self) -> list[tuple[str, Scores]]:
         """(type, scores) for each type, then ("overall", scores)."""

@@ -24,6 +24,7 @@ import numpy as np
 from snekner.errors import NonFiniteLoss, TrainingInterrupted
 from snekner.modeling.batches import batches_per_epoch, epoch_batches, make_dataset
 from snekner.modeling.devices import text_from_chief, values_from_chief
+from snekner.modeling.precision import BFLOAT16_MATMULS, use_bfloat16_matmuls
 from snekner.progress import NO_PROGRESS, Progress
 from snekner.store.atomic import write_json
 from snekner.training.callbacks import CallbackList, Checkpointing, FaultInjection, MetricsLog, ProgressLog
@@ -78,6 +79,8 @@ class TrainingLoop:
         self.steps_per_epoch = batches_per_epoch(self.task.epoch_sentences, recipe.batch_size)
         with self.setup.strategy.scope():
             self.model = self.task.build_model(model_name, seed=recipe.seed, pad_multiple=self.setup.pad_multiple)
+            if self.setup.precision_policy == BFLOAT16_MATMULS:
+                use_bfloat16_matmuls(self.model)
             self.optimizer = self._make_optimizer(self.steps_per_epoch * recipe.epochs)
         self._make_checkpointing()
 

@@ -107,7 +107,7 @@ class Recipe:
     batching: Batching = Batching.BALANCED  # issue 21: as fast as bucketed, and learned as much as random batches or more
     seed: int = 42
     eval_batch_size: int = EVAL_BATCH_SIZE
-    mixed_precision: bool | None = None  # None: on with a GPU
+    mixed_precision: bool | None = None  # None: on with a GPU (float16) or a CPU with AMX (bfloat16 matmuls; issue 23)
     xla: bool | None = None  # None: on with a GPU
     strategy: Strategy = Strategy.AUTO
     checkpoint_every: int = 0  # steps; 0: only at the end of each epoch

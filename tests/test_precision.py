@@ -1,0 +1,100 @@
+"""bfloat16 matrix multiplies (issue 23): which precision runs where, and that the dense layers really multiply in bfloat16
+while everything else, the weights and the gradients stay float32."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from snekner.modeling.precision import (BFLOAT16_MATMULS, FLOAT32, MIXED_FLOAT16, for_prediction, inference_bfloat16, pick_precision,
+                                        use_bfloat16_matmuls)
+
+LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
+
+
+@pytest.mark.parametrize("requested, gpus, amx, expected", [
+    (None, 0, True, BFLOAT16_MATMULS),  # the default follows the hardware
+    (None, 0, False, FLOAT32),
+    (None, 1, True, MIXED_FLOAT16),
+    (None, 1, False, MIXED_FLOAT16),
+    (True, 0, False, BFLOAT16_MATMULS),  # asked for: given, AMX or not
+    (False, 0, True, FLOAT32),
+    (False, 2, False, FLOAT32),
+])
+def test_training_precision_follows_the_flag_then_the_hardware(requested, gpus, amx, expected):
+    assert pick_precision(requested, gpus, amx=amx) == expected
+
+
+@pytest.mark.parametrize("requested, gpus, amx, expected", [
+    (None, 0, True, True), (None, 0, False, False), (None, 1, True, False), (True, 1, False, True), (False, 0, True, False)])
+def test_prediction_precision_follows_the_flag_then_the_hardware(requested, gpus, amx, expected):
+    assert inference_bfloat16(requested, gpus=gpus, amx=amx) is expected
+
+
+def _classifier(tiny_model):
+    from snekner.modeling.models import build_token_classifier
+
+    return build_token_classifier(str(tiny_model), LABELS, seed=3)
+
+
+def _batch():
+    import tensorflow as tf
+
+    ids = tf.constant([[2, 7, 9, 11, 3, 0], [2, 8, 3, 0, 0, 0]], tf.int32)
+    return ids, tf.cast(ids > 0, tf.int32)
+
+
+def _matmul_dtypes(fn, *args) -> list[str]:
+    """The input dtype of every MatMul in the graph of tf.function `fn` traced on `args` (its gradient graph included)."""
+    graph = fn.get_concrete_function(*args).graph
+    return sorted(op.get_attr("T").name for op in graph.get_operations() if op.type == "MatMul")
+
+
+def test_dense_layers_multiply_in_bfloat16_and_agree_with_float32(tiny_model):
+    import tensorflow as tf
+    import tf_keras
+
+    model = _classifier(tiny_model)
+    ids, mask = _batch()
+    before = model(input_ids=ids, attention_mask=mask, training=False).logits.numpy()
+    dense = [layer for layer in model._flatten_layers(include_self=False) if isinstance(layer, tf_keras.layers.Dense)]
+    assert use_bfloat16_matmuls(model) == len(dense) > 0
+    assert use_bfloat16_matmuls(model) == 0  # once only
+
+    forward = tf.function(lambda i, m: model(input_ids=i, attention_mask=m, training=False).logits)
+    assert set(_matmul_dtypes(forward, ids, mask)) == {"bfloat16"}
+    after = forward(ids, mask).numpy()
+    assert after.dtype == np.float32 and before.shape == after.shape
+    assert not np.array_equal(before, after)  # rounded inputs: not the float32 product
+    np.testing.assert_allclose(after, before, atol=0.05)  # bfloat16 keeps 8 bits of mantissa
+    assert all(w.dtype == tf.float32 for w in model.weights)  # float32 master weights
+
+
+def test_gradients_reach_every_weight_in_float32(tiny_model):
+    import tensorflow as tf
+
+    model = _classifier(tiny_model)
+    use_bfloat16_matmuls(model)
+    ids, mask = _batch()
+
+    @tf.function
+    def grads(i, m):
+        with tf.GradientTape() as tape:
+            loss = tf.reduce_sum(tf.square(model(input_ids=i, attention_mask=m, training=True).logits))
+        return tape.gradient(loss, model.trainable_variables)
+
+    assert set(_matmul_dtypes(grads, ids, mask)) == {"bfloat16"}  # the backward products too
+    for variable, grad in zip(model.trainable_variables, grads(ids, mask)):
+        assert grad is not None, variable.name
+        assert grad.dtype == tf.float32
+
+
+def test_prediction_casts_the_weights_once(tiny_model):
+    model = _classifier(tiny_model)
+    ids, mask = _batch()
+    model, precision = for_prediction(model, True)
+    assert precision == BFLOAT16_MATMULS
+    first = model(input_ids=ids, attention_mask=mask).logits.numpy()
+    model.classifier.kernel.assign(model.classifier.kernel * 0)  # frozen: the bfloat16 copy was made before
+    np.testing.assert_array_equal(model(input_ids=ids, attention_mask=mask).logits.numpy(), first)
+    same, precision = for_prediction(_classifier(tiny_model), False)
+    assert precision == FLOAT32
