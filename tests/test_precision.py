@@ -98,3 +98,15 @@ def test_prediction_casts_the_weights_once(tiny_model):
     np.testing.assert_array_equal(model(input_ids=ids, attention_mask=mask).logits.numpy(), first)
     same, precision = for_prediction(_classifier(tiny_model), False)
     assert precision == FLOAT32
+
+
+def test_adapt_stays_float32_on_a_cpu_unless_asked(monkeypatch):
+    """The AMX default rests on fine-tuning's test F1; adapt's default precision stays float32 on a CPU."""
+    import snekner.modeling.devices as devices
+    from snekner.modeling import precision
+
+    monkeypatch.setattr(precision, "cpu_has_amx", lambda: True)
+    assert devices.setup_devices().precision_policy == BFLOAT16_MATMULS
+    assert devices.setup_devices(cpu_bfloat16_by_default=False).precision_policy == FLOAT32
+    assert devices.setup_devices(mixed_precision=True, cpu_bfloat16_by_default=False).precision_policy == BFLOAT16_MATMULS
+    devices.setup_devices(mixed_precision=False)  # leave Keras' global policy at float32

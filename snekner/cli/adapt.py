@@ -22,6 +22,8 @@ from snekner.training.adaptation_options import RESUME_MAY_CHANGE, AdaptOptions
     "max_length": "Sub-words per sequence, special tokens included; longer texts are cut into several.",
     "lang": "With a dataset: the language to keep (default: all).",
     "limit": "At most N texts (quick runs).",
+    "mixed_precision": "GPU: float16 with loss scaling; CPU: the dense layers' products in bfloat16, float32 elsewhere. "
+                       "Default: on with a GPU (not on a CPU: adaptation in bfloat16 was not measured).",
 })
 def adapt_cli(
     text: str = typer.Option(..., "--text", help="A plain-text file (one sentence or paragraph per line), a folder of .txt files, "

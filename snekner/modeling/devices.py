@@ -129,7 +129,10 @@ def _split_cpu(tf) -> list[str]:
     return [d.name for d in tf.config.list_logical_devices("CPU")]
 
 
-def setup_devices(strategy: str = "auto", mixed_precision: bool | None = None, xla: bool | None = None) -> DeviceSetup:
+def setup_devices(strategy: str = "auto", mixed_precision: bool | None = None, xla: bool | None = None, *,
+                  cpu_bfloat16_by_default: bool = True) -> DeviceSetup:
+    """The devices, strategy and precision of a session. cpu_bfloat16_by_default: whether mixed_precision None means
+    bfloat16 matmuls on a CPU with AMX (training: measured, issue 23) or float32 (adapt: not measured)."""
     import tensorflow as tf
 
     gpus = _enable_memory_growth(tf)
@@ -146,7 +149,7 @@ def setup_devices(strategy: str = "auto", mixed_precision: bool | None = None, x
         dist = tf.distribute.MirroredStrategy(devices=devices, cross_device_ops=None if gpus else tf.distribute.ReductionToOneDevice())
     else:
         dist = tf.distribute.OneDeviceStrategy("/gpu:0" if gpus else "/cpu:0")
-    policy = pick_precision(mixed_precision, len(gpus))
+    policy = pick_precision(mixed_precision, len(gpus), amx=None if cpu_bfloat16_by_default else False)
     _set_keras_policy(tf, policy)
     resolver = getattr(dist, "cluster_resolver", None)
     is_chief = True
