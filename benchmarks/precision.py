@@ -293,7 +293,7 @@ def report(results: dict, peak: dict, model: dict, profile: dict | None) -> str:
          f"{b['train']['steady_flops_per_s_useful'] / 1e9 / peak['large_bfloat16_gflops']:.0%}", ""],
         ["eval: sentences/s", f"{f['eval']['sentences_per_s']:.0f}", f"{b['eval']['sentences_per_s']:.0f}",
          f"{ratio(results, 'eval', 'sentences_per_s'):.2f}x"],
-        ["eval: test F1", f"{f['eval']['f1']:.4f}", f"{b['eval']['f1']:.4f}", f"{b['eval']['f1'] - f['eval']['f1']:+.4f}"],
+        ["eval: test F1", f"{f['eval']['f1']:.5f}", f"{b['eval']['f1']:.5f}", f"{b['eval']['f1'] - f['eval']['f1']:+.5f}"],
         ["predict: sentences/s", f"{f['predict']['sentences_per_s']:.0f}", f"{b['predict']['sentences_per_s']:.0f}",
          f"{ratio(results, 'predict', 'sentences_per_s'):.2f}x"],
         ["matmul peak GFLOP/s (2048^3)", f"{peak['large_float32_gflops']:.0f}", f"{peak['large_bfloat16_gflops']:.0f}",
