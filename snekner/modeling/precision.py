@@ -3,8 +3,8 @@
 Why not Keras' `mixed_bfloat16` policy (issue 23): it computes every layer in bfloat16, and TensorFlow's
 element-wise CPU kernels in bfloat16 (GELU's erfc, the bias adds, dropout's masks, the products of the
 backward pass) are slower than their float32 twins. On this machine's MiniLM training step it made the
-matrix multiplies 2.8x faster and the rest slower, 1.24x in all; in prediction, 1.06x. Here only the
-dense layers' matrix products (about 90% of the model's FLOPs, oneDNN's AMX kernels) take bfloat16 inputs,
+matrix multiplies 2.9x faster and the rest slower, 1.24x in all; in prediction, 1.06x. Here only the
+dense layers' matrix products (nearly all of the model's FLOPs; oneDNN's AMX kernels) take bfloat16 inputs,
 with float32 accumulation inside the kernel; the bias, the activations, layer norms, softmax, dropout, the
 loss, the gradients' sums and the optimizer stay float32, and the weights are float32 master copies, cast
 for each step. `benchmarks/precision.py` measures it against float32 and profiles where a step's time goes.
