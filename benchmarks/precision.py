@@ -16,9 +16,13 @@ Every phase runs in a fresh process, float32 and bfloat16 alternating (ABBA over
   eval     `snekner eval` of the run just trained on the whole test split, in the same precision (the predictions'
            sentences/s as the eval JSON records them, and test F1).
   predict  `snekner.load(run)` tagging the test sentences' words (raw tokens: no word splitting), sentences/s.
+           Both run once more for the float32 run through the model's own Keras layers (`float32_keras_layers`):
+           prediction as it was before it fused each dense layer with its bias and GELU (freeze_for_prediction),
+           the float32 baseline the issue measured. Fused float32 is the like-for-like baseline of bfloat16.
   profile  (--profile) a TensorFlow profiler trace of training steps 20-40 on one thread, for float32, bfloat16 matmuls
            and Keras' `mixed_bfloat16` policy (everything in bfloat16; what --mixed-precision meant before issue 23),
-           and milliseconds a step per kind of op: the table in the README.
+           and milliseconds a step per kind of op: the table in the README. Then the same for the forward pass over
+           the test split (float32 through Keras' layers, fused float32, fused bfloat16), per 1,000 sentences.
   onnx     (--onnx) ONNX Runtime, float32, on the float32 run exported with `snekner export --format onnx`: the
            forward pass alone over eval's batches (no scoring), against eval's sentences/s.
 
@@ -45,6 +49,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(HERE))
 PRECISIONS = {"float32": False, "bfloat16": True}
+KERAS = "float32_keras_layers"  # float32 prediction through the unfused Keras layers, as before the fusion
 PROFILE_STEPS = (20, 40)  # global steps traced: after the first traces, before the epoch's end
 
 
@@ -103,8 +108,19 @@ def _test_tokens(spec: dict) -> dict:
     return {"tokens": sum(lengths), "tokens_squared": sum(n * n for n in lengths)}
 
 
+def _keras_layers_as_built(spec: dict) -> None:
+    """For spec["keras_layers"]: prediction through the model's own Keras layers, as before prediction fused its dense
+    layers (freeze_for_prediction a no-op): the float32 baseline of the issue's measurement."""
+    if spec.get("keras_layers"):
+        from snekner.modeling import precision
+
+        precision.freeze_for_prediction = lambda model, bfloat16: 0
+
+
 def child_eval(spec: dict) -> dict:
     from snekner import api
+
+    _keras_layers_as_built(spec)
 
     evaluation = api.evaluate(spec["run"], runs_dir=spec["runs"], mixed_precision=spec["mixed_precision"], log=lambda m: None)
     return {"f1": evaluation.overall.f1, "sentences_per_s": evaluation.sentences_per_second, "seconds": evaluation.prediction_seconds,
@@ -115,6 +131,7 @@ def child_predict(spec: dict) -> dict:
     from snekner import api
     from snekner.store.prepared import load_prepared
 
+    _keras_layers_as_built(spec)
     tagger = api.load(spec["run"], runs_dir=spec["runs"], mixed_precision=spec["mixed_precision"])
     words = load_prepared(Path(spec["data"])).split("test")["tokens"]
     tagger(tokens=words[:200])  # traced once, before the clock
@@ -186,9 +203,30 @@ def child_profile(spec: dict) -> dict:
     return {"breakdown": op_breakdown(spec["trace"]), "steps": PROFILE_STEPS[1] - PROFILE_STEPS[0]}
 
 
+def child_profile_predict(spec: dict) -> dict:
+    """A profiler trace of the forward pass over the test split (eval's batches, after a first pass that traces it), for
+    one of PREDICTION_POLICIES, on the same float32-trained run."""
+    import tensorflow as tf
+
+    from snekner.modeling.batches import EncodedSplit
+    from snekner.modeling.forward import flat_subword_predictions
+    from snekner.modeling.models import load_trained
+    from snekner.modeling.precision import for_prediction
+    from snekner.store.prepared import load_prepared
+
+    _keras_layers_as_built({"keras_layers": spec["policy"] == KERAS})
+    model, _ = for_prediction(load_trained(Path(spec["run"]) / "model"), spec["policy"] == "bfloat16_matmuls")
+    data = EncodedSplit.from_split(load_prepared(Path(spec["data"])).split("test"), 0, with_labels=False)
+    flat_subword_predictions(model, data)
+    tf.profiler.experimental.start(spec["trace"])
+    flat_subword_predictions(model, data)
+    tf.profiler.experimental.stop()
+    return {"breakdown": op_breakdown(spec["trace"]), "sentences": len(data)}
+
+
 # what kind of work an op is, by its name (TensorFlow's scopes) and type; the first match counts
 KINDS = (
-    ("dense products", lambda name, op: op in ("_MklMatMul", "MatMul", "_MklFusedMatMul")),
+    ("dense products", lambda name, op: op in ("_MklMatMul", "MatMul", "_MklFusedMatMul", "_MklNativeFusedMatMul")),
     ("attention products", lambda name, op: "BatchMatMul" in op),
     ("casts to and from bfloat16", lambda name, op: op == "Cast"),
     ("optimizer and clipping", lambda name, op: op in ("ResourceApplyAdam", "ResourceApplyAdamWithAmsgrad", "L2Loss")
@@ -225,7 +263,8 @@ def op_breakdown(trace_dir: str) -> dict:
 
 
 CHILDREN = {"peak": child_peak, "train": child_train, "eval": child_eval, "predict": child_predict, "profile": child_profile,
-            "onnx": child_onnx}
+            "profile_predict": child_profile_predict, "onnx": child_onnx}
+PREDICTION_POLICIES = (KERAS, "float32", "bfloat16_matmuls")
 
 
 # ============================================================================================= parent
@@ -269,16 +308,29 @@ def ratio(results: dict, phase: str, key: str) -> float:
 def mean_rounds(rounds: list[dict]) -> dict:
     """Each precision's figures averaged over the rounds."""
     out: dict = {}
-    for precision in PRECISIONS:
+    for precision in (*PRECISIONS, KERAS):
         out[precision] = {}
-        for phase in ("train", "eval", "predict"):
+        for phase in ("train", "eval", "predict") if precision in PRECISIONS else ("eval", "predict"):
             values = [r[precision][phase] for r in rounds]
             flat = {k: v for k, v in (values[0]["figures"] if phase == "train" else values[0]).items() if isinstance(v, (int, float))}
             out[precision][phase] = {k: sum((v["figures"] if phase == "train" else v)[k] for v in values) / len(values) for k in flat}
     return out
 
 
-def report(results: dict, peak: dict, model: dict, profile: dict | None) -> str:
+def breakdown_table(profile: dict, per: str, scale) -> str:
+    """Per kind of op (rows, by the first profile's time) and profile (columns): milliseconds `per` one (scale(p): how
+    many of them a profile p covers), with their sum."""
+    from tabulate import tabulate
+
+    first = next(iter(profile.values()))["breakdown"]
+    kinds = sorted({k for p in profile.values() for k in p["breakdown"]}, key=lambda k: -first.get(k, 0))
+    ms = {name: {k: 1000 * p["breakdown"].get(k, 0) / scale(p) for k in kinds} for name, p in profile.items()}
+    table = [[k, *(f"{ms[name][k]:.1f}" for name in profile)] for k in kinds]
+    table.append(["all ops", *(f"{sum(ms[name].values()):.1f}" for name in profile)])
+    return f"ms {per}:\n" + tabulate(table, headers=["", *profile], tablefmt="github")
+
+
+def report(results: dict, peak: dict, model: dict, profile: dict | None, prediction_profile: dict) -> str:
     from tabulate import tabulate
 
     f, b = results["float32"], results["bfloat16"]
@@ -301,6 +353,11 @@ def report(results: dict, peak: dict, model: dict, profile: dict | None) -> str:
         ["matmul GFLOP/s at a step's shape (560x384x1536)", f"{peak['step_float32_gflops']:.0f}", f"{peak['step_bfloat16_gflops']:.0f}",
          f"{peak['step_bfloat16_gflops'] / peak['step_float32_gflops']:.2f}x"],
     ]
+    k = results[KERAS]
+    for phase in ("eval", "predict"):  # the issue's float32 baseline: the same float32 model through unfused Keras layers
+        rows.insert(-2, [f"{phase}: sentences/s, float32 through Keras' own layers", f"{k[phase]['sentences_per_s']:.0f}", "",
+                         f"{b[phase]['sentences_per_s'] / k[phase]['sentences_per_s']:.2f}x"])
+    rows.insert(-2, ["eval: test F1, float32 through Keras' own layers", f"{k['eval']['f1']:.5f}", "", f"{f['eval']['f1'] - k['eval']['f1']:+.5f} (fused float32 - it)"])
     for phase in ("eval", "predict"):  # forward FLOPs on useful tokens: 2 N + 4 L T d a token
         flops = [(2 * model["n_params_nonembedding"] * r[phase]["tokens"] + 4 * model["layers"] * model["hidden"] * r[phase]["tokens_squared"])
                  / r[phase]["seconds"] for r in (f, b)]
@@ -308,12 +365,11 @@ def report(results: dict, peak: dict, model: dict, profile: dict | None) -> str:
                          f"{gf(flops[1])} ({flops[1] / 1e9 / peak['large_bfloat16_gflops']:.0%})", ""])
     text = tabulate(rows, headers=["", "float32", "bfloat16 matmuls", "ratio"], tablefmt="github")
     if profile:
-        kinds = sorted({k for p in profile.values() for k in p["breakdown"]}, key=lambda k: -profile["float32"]["breakdown"].get(k, 0))
-        per_step = {name: {k: 1000 * p["breakdown"].get(k, 0) / p["steps"] for k in kinds} for name, p in profile.items()}
-        table = [[k, *(f"{per_step[name][k]:.1f}" for name in profile)] for k in kinds]
-        table.append(["all ops", *(f"{sum(per_step[name].values()):.1f}" for name in profile)])
-        text += "\n\nms a training step, one thread (profiler, steps {}-{}):\n".format(*PROFILE_STEPS)
-        text += tabulate(table, headers=["", *profile], tablefmt="github")
+        text += "\n\n" + breakdown_table(profile, "a training step, one thread (profiler, steps {}-{})".format(*PROFILE_STEPS),
+                                          lambda p: p["steps"])
+    if prediction_profile:
+        text += "\n\n" + breakdown_table(prediction_profile, "per 1,000 test sentences' forward pass, one thread (profiler; "
+                                          "dense products include the bias and GELU fused into them)", lambda p: p["sentences"] / 1000)
     return text
 
 
@@ -356,10 +412,13 @@ def main(argv=None) -> None:
             spec["run"] = trained["run"]
             result[precision] = {"train": trained, "eval": run_child("eval", spec, work, args.threads),
                                  "predict": run_child("predict", spec, work, args.threads)}
+            if precision == "float32":  # the same model through its unfused Keras layers: prediction before it was fused
+                keras = {**spec, "tag": f"keras-{r}", "keras_layers": True}
+                result[KERAS] = {"eval": run_child("eval", keras, work, args.threads), "predict": run_child("predict", keras, work, args.threads)}
             print(f"round {r + 1}: {precision} trained ({trained['precision']}), "
                   f"{trained['figures']['steady_sentences_per_s']:.1f} sentences/s", flush=True)
         rounds.append(result)
-    profile = None
+    profile, prediction_profile = None, {}
     if args.profile:
         profile = {}
         for policy in ("float32", "bfloat16_matmuls", "keras_mixed_bfloat16"):
@@ -368,8 +427,14 @@ def main(argv=None) -> None:
             spec = {"tag": f"profile-{policy}", "data": str(prepared_data(args, work, 800)), "runs": str(runs), "seed": args.seed,
                     "name": f"profile-{policy}", "mixed_precision": policy == "bfloat16_matmuls", "policy": policy, "trace": str(trace)}
             profile[policy] = run_child("profile", spec, work, 1)
+        for policy in PREDICTION_POLICIES:
+            trace = work / f"trace-predict-{policy}"
+            shutil.rmtree(trace, ignore_errors=True)
+            spec = {"tag": f"predict-{policy}", "data": str(train_data), "run": rounds[0]["float32"]["train"]["run"], "policy": policy,
+                    "trace": str(trace)}
+            prediction_profile[policy] = run_child("profile_predict", spec, work, 1)
     results = mean_rounds(rounds)
-    text = report(results, peak, rounds[0]["float32"]["train"]["model"], profile)
+    text = report(results, peak, rounds[0]["float32"]["train"]["model"], profile, prediction_profile)
     onnx = None
     if args.onnx:
         spec = {"tag": "onnx", "data": str(train_data), "runs": str(runs), "run": rounds[0]["float32"]["train"]["run"], "threads": args.threads}
@@ -380,7 +445,7 @@ def main(argv=None) -> None:
     print(text)
     out = Path(args.out) if args.out else REPO / "benchmarks" / "results" / f"precision-{dt.datetime.now():%Y%m%dT%H%M%S}.json"
     out.write_text(json.dumps({"args": {k: v for k, v in vars(args).items() if k != "_child"}, "peak": peak, "rounds": rounds,
-                               "mean": results, "profile": profile, "onnx": onnx, "table": text}, indent=1))
+                               "mean": results, "profile": profile, "prediction_profile": prediction_profile, "onnx": onnx, "table": text}, indent=1))
     print(f"\nwritten: {out}")
 
 

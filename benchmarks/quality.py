@@ -137,14 +137,12 @@ def padding_share(lengths, batches) -> float:
 
 
 def trained_model(directory: Path, bfloat16: bool | None):
-    """A trained model as eval would run it: with --mixed-precision, its dense layers multiply in bfloat16."""
+    """A trained model as eval would run it: frozen for prediction, its dense layers multiplying in bfloat16 with
+    --mixed-precision (None: as eval's default on this machine)."""
     from snekner.modeling.models import load_trained
-    from snekner.modeling.precision import use_bfloat16_matmuls
+    from snekner.modeling.precision import for_prediction
 
-    model = load_trained(directory)
-    if bfloat16:
-        use_bfloat16_matmuls(model, frozen=True)
-    return model
+    return for_prediction(load_trained(directory), bfloat16)[0]
 
 
 def cell_snekner(cell: dict, work: Path) -> dict:

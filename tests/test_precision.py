@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from snekner.modeling.precision import (BFLOAT16_MATMULS, FLOAT32, MIXED_FLOAT16, for_prediction, inference_bfloat16, pick_precision,
-                                        use_bfloat16_matmuls)
+from snekner.modeling.precision import (BFLOAT16_MATMULS, FLOAT32, MIXED_FLOAT16, for_prediction, freeze_for_prediction,
+                                        inference_bfloat16, pick_precision, use_bfloat16_matmuls)
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC"]
 
@@ -34,6 +34,10 @@ def _classifier(tiny_model):
     from snekner.modeling.models import build_token_classifier
 
     return build_token_classifier(str(tiny_model), LABELS, seed=3)
+
+
+def _op_types(fn, *args) -> list[str]:
+    return [op.type for op in fn.get_concrete_function(*args).graph.get_operations()]
 
 
 def _batch():
@@ -98,6 +102,56 @@ def test_prediction_casts_the_weights_once(tiny_model):
     np.testing.assert_array_equal(model(input_ids=ids, attention_mask=mask).logits.numpy(), first)
     same, precision = for_prediction(_classifier(tiny_model), False)
     assert precision == FLOAT32
+
+
+@pytest.mark.parametrize("model_fixture", ["tiny_model", "tiny_cased_model"])  # DistilBERT's lin1/activation, BERT's dense/intermediate_act_fn
+@pytest.mark.parametrize("bfloat16, atol", [(False, 1e-5), (True, 0.05)])
+def test_prediction_fuses_each_feed_forward_gelu_into_its_dense_layer(model_fixture, bfloat16, atol, request):
+    import tensorflow as tf
+
+    model = _classifier(request.getfixturevalue(model_fixture))
+    ids, mask = _batch()
+    before = model(input_ids=ids, attention_mask=mask, training=False).logits.numpy()
+    assert freeze_for_prediction(model, bfloat16) == 2  # one feed-forward block a layer
+    forward = tf.function(lambda i, m: model(input_ids=i, attention_mask=m, training=False).logits)
+    ops = _op_types(forward, ids, mask)
+    assert ops.count("Erf") == 2 and "Erfc" not in ops  # GELU applied once a block, by the dense layer, as erf
+    assert set(_matmul_dtypes(forward, ids, mask)) == {"bfloat16" if bfloat16 else "float32"}
+    after = forward(ids, mask).numpy()
+    assert after.dtype == np.float32
+    np.testing.assert_allclose(after, before, atol=atol)
+    if bfloat16:
+        assert not np.array_equal(after, before)
+
+
+def test_prediction_fuses_only_the_exact_gelu():
+    """A feed-forward block whose activation is not GELU keeps it, and the result is what the block computed before."""
+    import tensorflow as tf
+    import tf_keras
+    from transformers.activations_tf import get_tf_activation
+
+    class Block(tf_keras.layers.Layer):
+        def __init__(self, act):
+            super().__init__()
+            self.dense, self.intermediate_act_fn = tf_keras.layers.Dense(8), get_tf_activation(act)
+
+        def call(self, x):
+            return self.intermediate_act_fn(self.dense(x))
+
+    class Net(tf_keras.Model):
+        def __init__(self):
+            super().__init__()
+            self.relu, self.gelu = Block("relu"), Block("gelu")
+
+        def call(self, x):
+            return self.gelu(self.relu(x))
+
+    net, x = Net(), tf.random.stateless_normal([2, 3, 8], seed=[1, 2])
+    before = net(x).numpy()
+    assert freeze_for_prediction(net, False) == 1
+    assert net.relu.intermediate_act_fn is get_tf_activation("relu") and net.gelu.intermediate_act_fn is tf.identity
+    np.testing.assert_allclose(net(x).numpy(), before, atol=1e-6)
+    assert freeze_for_prediction(net, False) == 0  # once only
 
 
 def test_adapt_stays_float32_on_a_cpu_unless_asked(monkeypatch):
