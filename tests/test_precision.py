@@ -124,6 +124,28 @@ def test_prediction_fuses_each_feed_forward_gelu_into_its_dense_layer(model_fixt
         assert not np.array_equal(after, before)
 
 
+@pytest.mark.parametrize("bfloat16, limit, kernel_op", [(True, None, "Const"), (True, 0, "Placeholder"), (False, None, "ReadVariableOp")])
+def test_bfloat16_prediction_traces_the_weights_as_constants_up_to_a_size(tiny_model, monkeypatch, bfloat16, limit, kernel_op):
+    """Constant weights let oneDNN keep them in AMX's blocked layout; a captured copy above the GraphDef-safe size; float32
+    reads the variables."""
+    import tensorflow as tf
+
+    from snekner.modeling import precision
+
+    if limit is not None:
+        monkeypatch.setattr(precision, "GRAPH_CONSTANT_BYTES", limit)
+    model = _classifier(tiny_model)
+    ids, mask = _batch()
+    before = model(input_ids=ids, attention_mask=mask, training=False).logits.numpy()
+    freeze_for_prediction(model, bfloat16)
+    forward = tf.function(lambda i, m: model(input_ids=i, attention_mask=m, training=False).logits)
+    kernels = [op.inputs[1].op.type for op in forward.get_concrete_function(ids, mask).graph.get_operations() if op.type == "MatMul"]
+    assert kernels and set(kernels) == {kernel_op}
+    np.testing.assert_allclose(forward(ids, mask).numpy(), before, atol=0.05 if bfloat16 else 1e-5)
+    eager = model(input_ids=ids, attention_mask=mask).logits.numpy()  # unfused in eager: bfloat16 rounds elsewhere
+    np.testing.assert_allclose(eager, forward(ids, mask).numpy(), atol=0.01 if bfloat16 else 1e-6)
+
+
 def test_prediction_fuses_only_the_exact_gelu():
     """A feed-forward block whose activation is not GELU keeps it, and the result is what the block computed before."""
     import tensorflow as tf

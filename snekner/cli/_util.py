@@ -257,5 +257,5 @@ def complete_run(ctx: typer.Context, incomplete: str) -> list[str]:
 
 
 INFERENCE_PRECISION_HELP = ("The dense layers' products in bfloat16 (float32 elsewhere). Default: on with a CPU that has AMX "
-                            "(1.8x faster than float32 there), off otherwise.")
+                            "(2.2x faster than float32 there), off otherwise.")
 RUN_ARGUMENT = typer.Argument(..., help="Run name under --runs-dir, or a run folder.", autocompletion=complete_run)
