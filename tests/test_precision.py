@@ -146,6 +146,16 @@ def test_bfloat16_prediction_traces_the_weights_as_constants_up_to_a_size(tiny_m
     np.testing.assert_allclose(eager, forward(ids, mask).numpy(), atol=0.01 if bfloat16 else 1e-6)
 
 
+def test_prediction_leaves_the_gelu_of_a_layer_patched_for_training(tiny_model):
+    """A model whose dense layers already multiply in bfloat16 for training keeps its blocks' GELU where it was."""
+    model = _classifier(tiny_model)
+    ids, mask = _batch()
+    before = model(input_ids=ids, attention_mask=mask, training=False).logits.numpy()
+    use_bfloat16_matmuls(model)
+    assert freeze_for_prediction(model, False) == 0
+    np.testing.assert_allclose(model(input_ids=ids, attention_mask=mask, training=False).logits.numpy(), before, atol=0.05)
+
+
 def test_prediction_fuses_only_the_exact_gelu():
     """A feed-forward block whose activation is not GELU keeps it, and the result is what the block computed before."""
     import tensorflow as tf

@@ -60,17 +60,21 @@ def inference_bfloat16(requested: bool | None, *, gpus: int | None = None, amx: 
     return gpus == 0 and (cpu_has_amx() if amx is None else amx)
 
 
+def _unpatched_dense(model) -> list:
+    """The built Keras Dense layers of `model` that neither use_bfloat16_matmuls nor freeze_for_prediction has changed."""
+    import tf_keras
+
+    return [layer for layer in model._flatten_layers(include_self=False)
+            if isinstance(layer, tf_keras.layers.Dense) and layer.built and not getattr(layer, "_snekner_patched", False)]
+
+
 def use_bfloat16_matmuls(model) -> int:
     """Make every dense layer of `model` multiply in bfloat16 for training (see the module doc); returns how many.
     The kernels are cast at every call, so the layers follow the optimizer's updates of their float32 weights."""
-    import tf_keras
-
-    count = 0
-    for layer in model._flatten_layers(include_self=False):
-        if isinstance(layer, tf_keras.layers.Dense) and layer.built and not getattr(layer, "_snekner_patched", False):
-            _patch_dense(layer)
-            count += 1
-    return count
+    dense = _unpatched_dense(model)
+    for layer in dense:
+        _patch_dense(layer)
+    return len(dense)
 
 
 def _patch_dense(layer) -> None:
@@ -128,17 +132,16 @@ def freeze_for_prediction(model, bfloat16: bool) -> int:
     from transformers.activations_tf import get_tf_activation
 
     gelu = get_tf_activation("gelu")
-    fused = set()
+    dense = _unpatched_dense(model)
+    unpatched, fused = {id(layer) for layer in dense}, set()
     for block in model._flatten_layers(include_self=False):
-        for dense, activation in _FEED_FORWARD_ATTRIBUTES:
-            first = getattr(block, dense, None)
-            if isinstance(first, tf_keras.layers.Dense) and first.activation in (None, tf_keras.activations.linear) \
-                    and getattr(block, activation, None) is gelu:
+        for attribute, activation in _FEED_FORWARD_ATTRIBUTES:
+            first = getattr(block, attribute, None)
+            # only a layer frozen below can take the GELU over (a layer patched before keeps its own call)
+            if id(first) in unpatched and first.activation in (None, tf_keras.activations.linear) and getattr(block, activation, None) is gelu:
                 setattr(block, activation, tf.identity)  # the dense layer applies it now
                 fused.add(id(first))
     dtype = tf.bfloat16 if bfloat16 else tf.float32
-    dense = [layer for layer in model._flatten_layers(include_self=False)
-             if isinstance(layer, tf_keras.layers.Dense) and layer.built and not getattr(layer, "_snekner_patched", False)]
     constants = bfloat16 and sum(2 * layer.kernel.shape.num_elements() for layer in dense) <= GRAPH_CONSTANT_BYTES
     for layer in dense:
         _freeze_dense(layer, dtype, gelu=id(layer) in fused, constants=constants)
